@@ -1,0 +1,1 @@
+namespace troupe { [[maybe_unused]] static int cards_placeholder = 0; }

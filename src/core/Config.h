@@ -1,0 +1,79 @@
+// Config: every tunable of the server. Sources in increasing precedence: built-in defaults, a TOML
+// file, TROUPE_* environment variables, command-line flags (applied by the app).
+// Thread-safety: a plain value; built once at start-up, then read-only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/Result.h"
+
+namespace troupe {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  int io_threads = 0;                        // 0 = hardware concurrency
+  std::uint64_t max_body_bytes = 16u << 20;  // 413 above
+  std::uint32_t max_header_bytes = 16u << 10;
+  std::uint32_t request_timeout_ms = 30'000;  // whole request read
+  std::uint32_t idle_timeout_ms = 60'000;     // keep-alive idle / WebSocket idle
+  std::uint32_t handshake_timeout_ms = 10'000;
+  std::uint32_t max_connections = 10'000;  // 503 + Retry-After above
+  std::uint32_t ws_max_message_bytes = 64u << 10;  // close 1009 above
+  std::uint32_t keepalive_interval_ms = 15'000;    // SSE comments / WebSocket pings
+  std::uint32_t shutdown_grace_ms = 5'000;
+  std::uint32_t subscriber_queue = 4096;  // events buffered per slow subscriber
+};
+
+struct StoreConfig {
+  std::string data_dir = "./data";
+  int db_threads = 2;
+};
+
+struct LlmConfig {
+  std::string backend = "sim";  // "sim" | "openai"
+  std::string base_url;         // e.g. http://127.0.0.1:8081/v1 (setting it selects "openai")
+  std::string api_key;
+  std::string model = "default";
+  double temperature = 0.8;
+  double top_p = 0.95;
+  int max_tokens = 300;
+  int context_size = 8192;
+  std::uint32_t connect_timeout_ms = 5'000;
+  std::uint32_t first_token_timeout_ms = 60'000;
+  std::uint32_t idle_timeout_ms = 30'000;
+  int retries = 2;  // only before the first token
+  // Simulator.
+  std::uint32_t sim_first_token_ms = 150;
+  std::uint32_t sim_token_delay_ms = 30;
+  int sim_reply_tokens = 64;
+};
+
+struct GenerationConfig {
+  std::uint32_t max_duration_ms = 300'000;
+  std::uint32_t flush_interval_ms = 1'000;  // partial text persisted this often
+  std::uint32_t replay_events = 8192;       // per-chat ring for resume
+  std::string system_prompt =
+      "Write {{char}}'s next reply in a fictional chat between {{char}} and {{user}}.";
+};
+
+struct Config {
+  ServerConfig server;
+  StoreConfig store;
+  LlmConfig llm;
+  GenerationConfig generation;
+  std::string log_level = "info";
+
+  // Applies a TOML document (keys as in docs/CONFIG in README). Unknown keys are errors.
+  Status apply_toml_file(const std::string& path);
+  Status apply_toml_text(const std::string& text, const std::string& origin);
+  // Applies TROUPE_<SECTION>_<KEY> variables from `environ` (e.g. TROUPE_SERVER_LISTEN).
+  Status apply_env(char** environ_ptr);
+  // Sets one key by dotted name ("server.listen"); used by env and flags.
+  Status set(const std::string& dotted_key, const std::string& value);
+  // All known dotted keys (for docs and errors).
+  static std::vector<std::string> keys();
+};
+
+}  // namespace troupe

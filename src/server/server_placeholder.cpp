@@ -1,0 +1,1 @@
+namespace troupe { [[maybe_unused]] static int server_placeholder = 0; }

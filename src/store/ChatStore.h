@@ -1,0 +1,67 @@
+// ChatStore: chats, the message tree, generations and idempotency keys. Every mutating call is one
+// transaction and is durable when it returns.
+// Thread-safety: implementations are safe for concurrent use from any non-I/O thread (blocking).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/Result.h"
+#include "store/Records.h"
+
+namespace troupe::store {
+
+struct PathPage {
+  std::vector<Message> messages;  // oldest first
+  Id next_before = 0;             // pass as `before` for the previous page; 0 = reached the start
+};
+
+class ChatStore {
+ public:
+  virtual ~ChatStore() = default;
+
+  // Creates a chat whose root-level messages are the greetings (first is selected).
+  virtual Result<Chat> create_chat(const Chat& c, const std::vector<std::string>& greetings) = 0;
+  virtual Result<Chat> get_chat(Id user_id, Id id) = 0;
+  virtual Result<std::vector<Chat>> list_chats(Id user_id, Id character_id, Id after_id,
+                                               int limit) = 0;
+  virtual Status delete_chat(Id user_id, Id id) = 0;
+
+  // Selected path, newest `limit` messages strictly above `before` (0 = from the leaf).
+  virtual Result<PathPage> path_page(Id chat_id, Id before, int limit) = 0;
+  // The whole selected path up to (and including) `until` (0 = leaf), oldest first, at most
+  // `max_messages` of the newest.
+  virtual Result<std::vector<Message>> path_to(Id chat_id, Id until, int max_messages) = 0;
+  virtual Result<Message> get_message(Id user_id, Id id) = 0;
+
+  // One transaction: user message under the current leaf, a running generation and its
+  // placeholder reply; with a non-empty idempotency key an earlier identical turn is returned.
+  virtual Result<Turn> begin_turn(Id user_id, Id chat_id, const std::string& content,
+                                  const std::string& idempotency_key,
+                                  const std::string& backend) = 0;
+  // One transaction: a running generation that writes a new sibling of `reply_to`'s reply
+  // (kind "regenerate", parent = reply_to) or extends `message_id` (kind "continue").
+  virtual Result<Turn> begin_generation(Id user_id, Id chat_id, const std::string& kind,
+                                        Id target_id, const std::string& backend) = 0;
+  // Persists partial text of a running generation.
+  virtual Status save_partial(Id message_id, const std::string& content) = 0;
+  // Final text and status for the message and the generation.
+  virtual Status finish_generation(Id generation_id, const std::string& status,
+                                   const std::string& content, const std::string& error) = 0;
+  virtual Result<Generation> get_generation(Id user_id, Id id) = 0;
+  // Marks every generation still "running" (from a previous process) as "interrupted".
+  virtual Result<int> interrupt_running() = 0;
+
+  virtual Result<Message> edit_message(Id user_id, Id id, const std::string& content) = 0;
+  // Deletes the message and its subtree; the selected path moves to the nearest survivor.
+  virtual Status delete_message(Id user_id, Id id) = 0;
+  // Makes `id` the selected sibling; the leaf becomes the end of its selected descendants.
+  virtual Result<Chat> select_message(Id user_id, Id id) = 0;
+  // New chat holding a copy of the path from the root to `id`.
+  virtual Result<Chat> branch_from(Id user_id, Id id) = 0;
+
+  // Reserves `count` sequence numbers; returns the new high-water mark.
+  virtual Result<std::int64_t> reserve_seq(Id chat_id, std::int64_t count) = 0;
+};
+
+}  // namespace troupe::store

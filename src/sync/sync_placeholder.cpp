@@ -1,0 +1,1 @@
+namespace troupe { [[maybe_unused]] static int sync_placeholder = 0; }
