@@ -1,0 +1,78 @@
+#include "store/sqlite/SqliteDb.h"
+
+#include <cassert>
+#include <chrono>
+
+#include "store/sqlite/Migrations.h"
+
+namespace troupe::store::sqlite {
+
+Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, SqliteOptions opts) {
+  return guarded<Result<std::unique_ptr<SqliteDb>>>(
+      [&]() -> Result<std::unique_ptr<SqliteDb>> {
+        if (path.empty()) return make_error(Errc::bad_request, "database path is empty");
+        // Every connection to ":memory:" is a separate database: keep exactly one.
+        if (path == ":memory:") opts.max_connections = 1;
+        if (opts.max_connections < 1) opts.max_connections = 1;
+        if (opts.busy_timeout_ms < 0) opts.busy_timeout_ms = 0;
+        std::unique_ptr<SqliteDb> db(new SqliteDb(path, opts));
+        auto lease = db->acquire();
+        if (!lease.ok()) return lease.error();
+        TROUPE_TRY_STATUS(migrate(**lease));
+        return db;
+      });
+}
+
+SqliteDb::~SqliteDb() {
+  std::lock_guard lock(mu_);
+  assert(static_cast<int>(idle_.size()) == open_count_ && "SqliteDb destroyed with calls running");
+  idle_.clear();
+}
+
+SqliteDb::Lease::~Lease() {
+  if (c_) db_->release(std::move(c_));
+}
+
+void SqliteDb::release(std::unique_ptr<Connection> c) noexcept {
+  {
+    std::lock_guard lock(mu_);
+    if (c->in_transaction()) {
+      // Never hand out a connection with a dangling transaction.
+      c.reset();
+      --open_count_;
+    } else {
+      idle_.push_back(std::move(c));
+    }
+  }
+  cv_.notify_one();
+}
+
+Result<SqliteDb::Lease> SqliteDb::acquire() {
+  std::unique_lock lock(mu_);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(opts_.busy_timeout_ms);
+  for (;;) {
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(c));
+    }
+    if (open_count_ < opts_.max_connections) break;
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+        open_count_ >= opts_.max_connections) {
+      return make_error(Errc::unavailable, "no free database connection");
+    }
+  }
+  ++open_count_;
+  lock.unlock();
+  auto c = Connection::open(path_, opts_.busy_timeout_ms);
+  if (!c.ok()) {
+    lock.lock();
+    --open_count_;
+    lock.unlock();
+    cv_.notify_one();
+    return c.error();
+  }
+  return Lease(this, std::move(*c));
+}
+
+}  // namespace troupe::store::sqlite

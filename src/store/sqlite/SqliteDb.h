@@ -1,0 +1,104 @@
+// SqliteDb: one database file and a small pool of configured connections. Each call borrows a
+// connection for its duration, so every calling thread works on its own connection (WAL lets
+// readers run beside the single writer); writes run in BEGIN IMMEDIATE transactions.
+// Thread-safety: safe for concurrent use from any number of threads; calls block (run them on the
+// DB pool, never on an I/O thread). Destroy only after every call has returned.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/Result.h"
+#include "store/sqlite/Connection.h"
+#include "store/sqlite/SqliteError.h"
+#include "store/sqlite/Transaction.h"
+
+namespace troupe::store::sqlite {
+
+struct SqliteOptions {
+  int busy_timeout_ms = 5000;  // waiting for the write lock (and for a free connection)
+  int max_connections = 8;     // pool size; ":memory:" always uses exactly one
+};
+
+class SqliteDb {
+ public:
+  // Opens (creating if needed) the file at `path` and applies pending migrations.
+  // ":memory:" gives a private in-memory database (tests).
+  static Result<std::unique_ptr<SqliteDb>> open(const std::string& path, SqliteOptions opts = {});
+  ~SqliteDb();
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+
+  // A borrowed connection, returned to the pool on destruction.
+  class Lease {
+   public:
+    Lease(SqliteDb* db, std::unique_ptr<Connection> c) noexcept : db_(db), c_(std::move(c)) {}
+    Lease(Lease&& o) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    Connection& operator*() const { return *c_; }
+    Connection* operator->() const { return c_.get(); }
+
+   private:
+    SqliteDb* db_;
+    std::unique_ptr<Connection> c_;
+  };
+  Result<Lease> acquire();
+
+  // Runs f(Connection&) -> Result<T> on a borrowed connection (autocommit reads).
+  template <class F>
+  std::invoke_result_t<F, Connection&> read(F&& f) {
+    using R = std::invoke_result_t<F, Connection&>;
+    return guarded<R>([&]() -> R {
+      auto lease = acquire();
+      if (!lease.ok()) return lease.error();
+      return f(**lease);
+    });
+  }
+
+  // Runs f(Connection&) -> Result<T> inside one write transaction; commits only if f succeeded.
+  template <class F>
+  std::invoke_result_t<F, Connection&> write(F&& f) {
+    return in_transaction(Transaction::Mode::write, std::forward<F>(f));
+  }
+
+  // Runs f(Connection&) -> Result<T> on one consistent read snapshot (several statements).
+  template <class F>
+  std::invoke_result_t<F, Connection&> snapshot(F&& f) {
+    return in_transaction(Transaction::Mode::read, std::forward<F>(f));
+  }
+
+  const std::string& path() const { return path_; }
+
+ private:
+  template <class F>
+  std::invoke_result_t<F, Connection&> in_transaction(Transaction::Mode mode, F&& f) {
+    using R = std::invoke_result_t<F, Connection&>;
+    return guarded<R>([&]() -> R {
+      auto lease = acquire();
+      if (!lease.ok()) return lease.error();
+      Transaction tx(**lease);
+      if (auto b = tx.begin(mode); !b.ok()) return b.error();
+      R r = f(**lease);
+      if (!r.ok()) return r;
+      if (auto c = tx.commit(); !c.ok()) return c.error();
+      return r;
+    });
+  }
+
+  SqliteDb(std::string path, SqliteOptions opts) : path_(std::move(path)), opts_(opts) {}
+  void release(std::unique_ptr<Connection> c) noexcept;
+
+  const std::string path_;
+  const SqliteOptions opts_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  int open_count_ = 0;                             // guarded by mu_; idle + lent + opening
+};
+
+}  // namespace troupe::store::sqlite

@@ -1,0 +1,360 @@
+#include "StoreTestUtil.h"
+
+namespace troupe::store::sqlite::testing {
+
+class ChatStoreTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    alice_ = make_user("alice");
+    bob_ = make_user("bob");
+    aria_ = make_character(alice_.id, "Aria");
+  }
+  User alice_, bob_;
+  Character aria_;
+};
+
+TEST_F(ChatStoreTest, CreateChatWithGreetings) {
+  Chat c = make_chat(alice_.id, aria_.id, {"Hi!", "Hello!", "Yo!"}, "first");
+  EXPECT_GT(c.id, 0);
+  EXPECT_EQ(c.title, "first");
+  EXPECT_EQ(c.user_id, alice_.id);
+  EXPECT_EQ(c.character_id, aria_.id);
+  EXPECT_EQ(c.persona_id, 0);
+  EXPECT_EQ(c.seq_reserved, 0);
+  EXPECT_EQ(c.created_at, clock_.now_ms());
+  ASSERT_NE(c.leaf_id, 0);
+  EXPECT_EQ(c.leaf_id, c.root_active_id);
+  auto page = chats().path_page(c.id, 0, 50);
+  ASSERT_OK(page);
+  ASSERT_EQ(page->messages.size(), 1u);
+  const Message& g = page->messages[0];
+  EXPECT_EQ(g.content, "Hi!");
+  EXPECT_EQ(g.role, "assistant");
+  EXPECT_EQ(g.status, "ok");
+  EXPECT_EQ(g.parent_id, 0);
+  EXPECT_EQ(g.swipe_index, 0);
+  EXPECT_EQ(g.swipe_count, 3);
+  EXPECT_EQ(page->next_before, 0);
+
+  Chat empty = make_chat(alice_.id, aria_.id, {});
+  EXPECT_EQ(empty.leaf_id, 0);
+  auto none = chats().path_page(empty.id, 0, 50);
+  ASSERT_OK(none);
+  EXPECT_TRUE(none->messages.empty());
+}
+
+TEST_F(ChatStoreTest, CreateChatChecksOwnership) {
+  Chat in;
+  in.user_id = bob_.id;
+  in.character_id = aria_.id;  // alice's
+  EXPECT_ERRC(chats().create_chat(in, {"x"}), Errc::not_found);
+  auto p = characters().create_persona(Persona{0, alice_.id, "Sam", "", false});
+  ASSERT_OK(p);
+  Character bobs = make_character(bob_.id, "B");
+  in.character_id = bobs.id;
+  in.persona_id = p->id;  // alice's persona
+  EXPECT_ERRC(chats().create_chat(in, {"x"}), Errc::not_found);
+  in.persona_id = 0;
+  ASSERT_OK(chats().create_chat(in, {"x"}));
+}
+
+TEST_F(ChatStoreTest, ListAndDeleteChats) {
+  Character other = make_character(alice_.id, "Other");
+  std::vector<Id> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(make_chat(alice_.id, i % 2 ? other.id : aria_.id).id);
+  make_chat(bob_.id, make_character(bob_.id, "B").id);
+
+  auto all = chats().list_chats(alice_.id, 0, 0, 50);
+  ASSERT_OK(all);
+  ASSERT_EQ(all->size(), 5u);
+  auto page = chats().list_chats(alice_.id, 0, ids[1], 2);
+  ASSERT_OK(page);
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].id, ids[2]);
+  EXPECT_EQ((*page)[1].id, ids[3]);
+  auto of_other = chats().list_chats(alice_.id, other.id, 0, 50);
+  ASSERT_OK(of_other);
+  ASSERT_EQ(of_other->size(), 2u);
+  EXPECT_EQ((*of_other)[0].id, ids[1]);
+  EXPECT_EQ((*of_other)[1].id, ids[3]);
+  auto bobs_view = chats().list_chats(bob_.id, aria_.id, 0, 50);
+  ASSERT_OK(bobs_view);
+  EXPECT_TRUE(bobs_view->empty());
+
+  EXPECT_ERRC(chats().delete_chat(bob_.id, ids[0]), Errc::not_found);
+  ASSERT_OK(chats().delete_chat(alice_.id, ids[0]));
+  EXPECT_ERRC(chats().get_chat(alice_.id, ids[0]), Errc::not_found);
+  EXPECT_ERRC(chats().delete_chat(alice_.id, ids[0]), Errc::not_found);
+}
+
+TEST_F(ChatStoreTest, BeginTurnBuildsTheTree) {
+  Chat c = make_chat(alice_.id, aria_.id);
+  const Id greeting = c.leaf_id;
+  clock_.advance_ms(10);
+  auto t = chats().begin_turn(alice_.id, c.id, "hello", "", "sim");
+  ASSERT_OK(t);
+  EXPECT_FALSE(t->replayed);
+  EXPECT_EQ(t->user_message.role, "user");
+  EXPECT_EQ(t->user_message.status, "ok");
+  EXPECT_EQ(t->user_message.content, "hello");
+  EXPECT_EQ(t->user_message.parent_id, greeting);
+  EXPECT_EQ(t->user_message.active_child_id, t->reply.id);
+  EXPECT_EQ(t->reply.role, "assistant");
+  EXPECT_EQ(t->reply.status, "streaming");
+  EXPECT_EQ(t->reply.parent_id, t->user_message.id);
+  EXPECT_EQ(t->reply.generation_id, t->generation.id);
+  EXPECT_EQ(t->generation.status, "running");
+  EXPECT_EQ(t->generation.kind, "reply");
+  EXPECT_EQ(t->generation.backend, "sim");
+  EXPECT_EQ(t->generation.message_id, t->reply.id);
+  EXPECT_EQ(t->generation.chat_id, c.id);
+  EXPECT_EQ(t->generation.user_id, alice_.id);
+  EXPECT_EQ(t->generation.started_at, clock_.now_ms());
+
+  Chat after = chat(alice_.id, c.id);
+  EXPECT_EQ(after.leaf_id, t->reply.id);
+  EXPECT_EQ(after.updated_at, clock_.now_ms());
+  auto g = chats().get_message(alice_.id, greeting);
+  ASSERT_OK(g);
+  EXPECT_EQ(g->active_child_id, t->user_message.id);
+  EXPECT_EQ(path_ids(c.id), (std::vector<Id>{greeting, t->user_message.id, t->reply.id}));
+
+  // One generation at a time per chat.
+  EXPECT_ERRC(chats().begin_turn(alice_.id, c.id, "again", "", "sim"), Errc::conflict);
+  EXPECT_ERRC(chats().begin_generation(alice_.id, c.id, "regenerate", t->reply.id, "sim"),
+              Errc::conflict);
+
+  ASSERT_OK(chats().save_partial(t->reply.id, "par"));
+  auto partial = chats().get_message(alice_.id, t->reply.id);
+  ASSERT_OK(partial);
+  EXPECT_EQ(partial->content, "par");
+  clock_.advance_ms(5);
+  ASSERT_OK(chats().finish_generation(t->generation.id, "completed", "partial and more", ""));
+  auto done = chats().get_message(alice_.id, t->reply.id);
+  ASSERT_OK(done);
+  EXPECT_EQ(done->content, "partial and more");
+  EXPECT_EQ(done->status, "completed");
+  auto gen = chats().get_generation(alice_.id, t->generation.id);
+  ASSERT_OK(gen);
+  EXPECT_EQ(gen->status, "completed");
+  EXPECT_EQ(gen->finished_at, clock_.now_ms());
+  EXPECT_ERRC(chats().finish_generation(t->generation.id, "failed", "", "x"), Errc::conflict);
+  EXPECT_ERRC(chats().save_partial(t->reply.id, "late"), Errc::conflict);
+  EXPECT_ERRC(chats().save_partial(999999, "none"), Errc::not_found);
+  EXPECT_ERRC(chats().finish_generation(999999, "completed", "", ""), Errc::not_found);
+
+  // The next turn hangs below the reply.
+  auto t2 = chats().begin_turn(alice_.id, c.id, "second", "", "sim");
+  ASSERT_OK(t2);
+  EXPECT_EQ(t2->user_message.parent_id, t->reply.id);
+}
+
+TEST_F(ChatStoreTest, FinishRecordsFailureAndRejectsBadStatus) {
+  Chat c = make_chat(alice_.id, aria_.id);
+  auto t = chats().begin_turn(alice_.id, c.id, "hi", "", "openai");
+  ASSERT_OK(t);
+  EXPECT_ERRC(chats().finish_generation(t->generation.id, "running", "", ""), Errc::bad_request);
+  EXPECT_ERRC(chats().finish_generation(t->generation.id, "bogus", "", ""), Errc::bad_request);
+  ASSERT_OK(chats().finish_generation(t->generation.id, "failed", "half", "upstream 500"));
+  auto g = chats().get_generation(alice_.id, t->generation.id);
+  ASSERT_OK(g);
+  EXPECT_EQ(g->status, "failed");
+  EXPECT_EQ(g->error, "upstream 500");
+  EXPECT_EQ(g->backend, "openai");
+  auto m = chats().get_message(alice_.id, t->reply.id);
+  ASSERT_OK(m);
+  EXPECT_EQ(m->status, "failed");
+  EXPECT_EQ(m->content, "half");
+}
+
+TEST_F(ChatStoreTest, TurnInAnEmptyChatIsRootLevel) {
+  Chat c = make_chat(alice_.id, aria_.id, {});
+  auto t = chats().begin_turn(alice_.id, c.id, "first!", "", "sim");
+  ASSERT_OK(t);
+  EXPECT_EQ(t->user_message.parent_id, 0);
+  Chat after = chat(alice_.id, c.id);
+  EXPECT_EQ(after.root_active_id, t->user_message.id);
+  EXPECT_EQ(after.leaf_id, t->reply.id);
+  EXPECT_EQ(path_ids(c.id), (std::vector<Id>{t->user_message.id, t->reply.id}));
+}
+
+TEST_F(ChatStoreTest, IdempotentBeginTurn) {
+  Chat c = make_chat(alice_.id, aria_.id);
+  Chat c2 = make_chat(alice_.id, aria_.id);
+  auto t = chats().begin_turn(alice_.id, c.id, "hello", "key-1", "sim");
+  ASSERT_OK(t);
+  EXPECT_FALSE(t->replayed);
+  // Replayed even though its generation is still running, and after it finished.
+  auto again = chats().begin_turn(alice_.id, c.id, "hello", "key-1", "sim");
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->user_message.id, t->user_message.id);
+  EXPECT_EQ(again->reply.id, t->reply.id);
+  EXPECT_EQ(again->generation.id, t->generation.id);
+  ASSERT_OK(chats().finish_generation(t->generation.id, "completed", "done", ""));
+  auto third = chats().begin_turn(alice_.id, c.id, "hello", "key-1", "sim");
+  ASSERT_OK(third);
+  EXPECT_TRUE(third->replayed);
+  EXPECT_EQ(third->reply.content, "done");
+  EXPECT_EQ(third->generation.status, "completed");
+  EXPECT_EQ(path_ids(c.id).size(), 3u);  // nothing new was created
+
+  // Same key, another chat: conflict. Keys are per user.
+  EXPECT_ERRC(chats().begin_turn(alice_.id, c2.id, "hello", "key-1", "sim"), Errc::conflict);
+  Chat bc = make_chat(bob_.id, make_character(bob_.id, "B").id);
+  auto bt = chats().begin_turn(bob_.id, bc.id, "hello", "key-1", "sim");
+  ASSERT_OK(bt);
+  EXPECT_FALSE(bt->replayed);
+
+  auto found = chats().find_turn(alice_.id, "key-1");
+  ASSERT_OK(found);
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->user_message.id, t->user_message.id);
+  EXPECT_EQ((*found)->user_message.chat_id, c.id);
+  EXPECT_TRUE((*found)->replayed);
+  auto missing = chats().find_turn(alice_.id, "key-2");
+  ASSERT_OK(missing);
+  EXPECT_FALSE(missing->has_value());
+  auto empty = chats().find_turn(alice_.id, "");
+  ASSERT_OK(empty);
+  EXPECT_FALSE(empty->has_value());
+}
+
+TEST_F(ChatStoreTest, IsolationAnswersNotFound) {
+  Chat c = make_chat(alice_.id, aria_.id);
+  Turn t = finished_turn(alice_.id, c.id, "secret");
+  const Id b = bob_.id;
+  EXPECT_ERRC(chats().get_chat(b, c.id), Errc::not_found);
+  EXPECT_ERRC(chats().delete_chat(b, c.id), Errc::not_found);
+  EXPECT_ERRC(chats().get_message(b, t.user_message.id), Errc::not_found);
+  EXPECT_ERRC(chats().edit_message(b, t.user_message.id, "hacked"), Errc::not_found);
+  EXPECT_ERRC(chats().delete_message(b, t.user_message.id), Errc::not_found);
+  EXPECT_ERRC(chats().select_message(b, t.user_message.id), Errc::not_found);
+  EXPECT_ERRC(chats().branch_from(b, t.user_message.id), Errc::not_found);
+  EXPECT_ERRC(chats().get_generation(b, t.generation.id), Errc::not_found);
+  EXPECT_ERRC(chats().begin_turn(b, c.id, "x", "", "sim"), Errc::not_found);
+  EXPECT_ERRC(chats().begin_generation(b, c.id, "regenerate", t.reply.id, "sim"),
+              Errc::not_found);
+  EXPECT_ERRC(chats().begin_generation(b, c.id, "continue", t.reply.id, "sim"), Errc::not_found);
+  auto found = chats().find_turn(b, "any");
+  ASSERT_OK(found);
+  EXPECT_FALSE(found->has_value());
+  // A message of one chat used as the target in another chat of the same user.
+  Chat c2 = make_chat(alice_.id, aria_.id);
+  EXPECT_ERRC(chats().begin_generation(alice_.id, c2.id, "regenerate", t.reply.id, "sim"),
+              Errc::not_found);
+  EXPECT_ERRC(chats().path_page(c2.id, t.reply.id, 10), Errc::not_found);
+  EXPECT_ERRC(chats().path_to(c2.id, t.reply.id, 10), Errc::not_found);
+  // Everything of alice's is intact.
+  auto m = chats().get_message(alice_.id, t.user_message.id);
+  ASSERT_OK(m);
+  EXPECT_EQ(m->content, "secret");
+  EXPECT_EQ(path_ids(c.id).size(), 3u);
+}
+
+TEST_F(ChatStoreTest, UnknownIdsAreNotFound) {
+  EXPECT_ERRC(chats().get_chat(alice_.id, 4242), Errc::not_found);
+  EXPECT_ERRC(chats().path_page(4242, 0, 10), Errc::not_found);
+  EXPECT_ERRC(chats().path_to(4242, 0, 10), Errc::not_found);
+  EXPECT_ERRC(chats().reserve_seq(4242, 1), Errc::not_found);
+  EXPECT_ERRC(chats().get_generation(alice_.id, 4242), Errc::not_found);
+  Chat c = make_chat(alice_.id, aria_.id);
+  EXPECT_ERRC(chats().begin_generation(alice_.id, c.id, "regenerate", 4242, "sim"),
+              Errc::not_found);
+  EXPECT_ERRC(chats().begin_generation(alice_.id, c.id, "sideways", c.leaf_id, "sim"),
+              Errc::bad_request);
+  EXPECT_ERRC(chats().path_to(c.id, 0, 0), Errc::bad_request);
+}
+
+TEST_F(ChatStoreTest, EditMessage) {
+  Chat c = make_chat(alice_.id, aria_.id);
+  Turn t = finished_turn(alice_.id, c.id, "hello");
+  clock_.advance_ms(7);
+  auto e = chats().edit_message(alice_.id, t.reply.id, "edited reply");
+  ASSERT_OK(e);
+  EXPECT_EQ(e->content, "edited reply");
+  EXPECT_EQ(e->status, "ok");
+  EXPECT_EQ(e->updated_at, clock_.now_ms());
+  auto got = chats().get_message(alice_.id, t.reply.id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->content, "edited reply");
+  // A message being generated cannot be edited.
+  auto t2 = chats().begin_turn(alice_.id, c.id, "more", "", "sim");
+  ASSERT_OK(t2);
+  EXPECT_ERRC(chats().edit_message(alice_.id, t2->reply.id, "x"), Errc::conflict);
+  ASSERT_OK(chats().edit_message(alice_.id, t2->user_message.id, "more!"));
+}
+
+TEST_F(ChatStoreTest, InterruptRunning) {
+  Chat c1 = make_chat(alice_.id, aria_.id);
+  Chat c2 = make_chat(alice_.id, aria_.id);
+  Chat c3 = make_chat(alice_.id, aria_.id);
+  auto t1 = chats().begin_turn(alice_.id, c1.id, "a", "", "sim");
+  auto t2 = chats().begin_turn(alice_.id, c2.id, "b", "", "sim");
+  ASSERT_OK(t1);
+  ASSERT_OK(t2);
+  finished_turn(alice_.id, c3.id, "c");
+  ASSERT_OK(chats().save_partial(t1->reply.id, "partial text"));
+  reopen();  // as after a crash
+  auto n = chats().interrupt_running();
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 2);
+  auto g1 = chats().get_generation(alice_.id, t1->generation.id);
+  ASSERT_OK(g1);
+  EXPECT_EQ(g1->status, "interrupted");
+  EXPECT_EQ(g1->finished_at, clock_.now_ms());
+  auto m1 = chats().get_message(alice_.id, t1->reply.id);
+  ASSERT_OK(m1);
+  EXPECT_EQ(m1->status, "interrupted");
+  EXPECT_EQ(m1->content, "partial text");
+  auto again = chats().interrupt_running();
+  ASSERT_OK(again);
+  EXPECT_EQ(*again, 0);
+  // The chat accepts new turns again.
+  ASSERT_OK(chats().begin_turn(alice_.id, c1.id, "next", "", "sim"));
+}
+
+TEST_F(ChatStoreTest, ReserveSeqIsMonotonicAcrossReopen) {
+  Chat c = make_chat(alice_.id, aria_.id);
+  auto a = chats().reserve_seq(c.id, 100);
+  ASSERT_OK(a);
+  EXPECT_EQ(*a, 100);
+  auto b = chats().reserve_seq(c.id, 1);
+  ASSERT_OK(b);
+  EXPECT_EQ(*b, 101);
+  reopen();
+  auto d = chats().reserve_seq(c.id, 1 << 20);
+  ASSERT_OK(d);
+  EXPECT_EQ(*d, 101 + (1 << 20));
+  auto z = chats().reserve_seq(c.id, 0);
+  ASSERT_OK(z);
+  EXPECT_EQ(*z, *d);
+  EXPECT_EQ(chat(alice_.id, c.id).seq_reserved, *d);
+  EXPECT_ERRC(chats().reserve_seq(c.id, -1), Errc::bad_request);
+}
+
+TEST_F(ChatStoreTest, DataSurvivesReopen) {
+  Chat c = make_chat(alice_.id, aria_.id, {"greet"}, "durable");
+  Turn t = finished_turn(alice_.id, c.id, "remember me");
+  auto pending = chats().begin_turn(alice_.id, c.id, "pending", "k", "sim");
+  ASSERT_OK(pending);
+  std::vector<Id> before = path_ids(c.id);
+  reopen();
+  Chat again = chat(alice_.id, c.id);
+  EXPECT_EQ(again.title, "durable");
+  EXPECT_EQ(again.leaf_id, pending->reply.id);
+  EXPECT_EQ(path_ids(c.id), before);
+  auto m = chats().get_message(alice_.id, t.reply.id);
+  ASSERT_OK(m);
+  EXPECT_EQ(m->content, "re: remember me");
+  auto replay = chats().begin_turn(alice_.id, c.id, "pending", "k", "sim");
+  ASSERT_OK(replay);
+  EXPECT_TRUE(replay->replayed);
+  auto u = users().user_by_name("alice");
+  ASSERT_OK(u);
+  auto ch = characters().get_character(alice_.id, aria_.id);
+  ASSERT_OK(ch);
+}
+
+}  // namespace troupe::store::sqlite::testing

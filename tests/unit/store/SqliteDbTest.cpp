@@ -1,0 +1,175 @@
+#include <sqlite3.h>
+
+#include "StoreTestUtil.h"
+#include "store/sqlite/Migrations.h"
+#include "store/sqlite/SqliteDb.h"
+#include "store/sqlite/SqliteError.h"
+#include "store/sqlite/StringList.h"
+
+namespace troupe::store::sqlite::testing {
+
+using namespace std::string_literals;
+
+TEST(StringList, RoundTripsAnyBytes) {
+  std::vector<std::string> items = {"", "plain", "quote \" and \\ backslash", "line\nbreak\ttab",
+                                    "nul\0byte"s, "ünïcødé ✓ 😀",
+                                    "\xff\xfe bad utf8"s, "[\"not\",\"a list\"]"};
+  std::string enc = encode_string_list(items);
+  auto dec = decode_string_list(enc);
+  ASSERT_TRUE(dec.has_value());
+  EXPECT_EQ(*dec, items);
+  EXPECT_EQ(encode_string_list({}), "[]");
+  EXPECT_EQ(decode_string_list("[]")->size(), 0u);
+}
+
+TEST(StringList, AcceptsStandardJsonAndRejectsOthers) {
+  auto d = decode_string_list(" [ \"a\\u00e9\\ud83d\\ude00\" , \"\\/\\b\\f\\r\" ] ");
+  ASSERT_TRUE(d.has_value());
+  ASSERT_EQ(d->size(), 2u);
+  EXPECT_EQ((*d)[0], "a\xc3\xa9\xf0\x9f\x98\x80");
+  EXPECT_EQ((*d)[1], "/\b\f\r");
+  EXPECT_FALSE(decode_string_list("").has_value());
+  EXPECT_FALSE(decode_string_list("[1]").has_value());
+  EXPECT_FALSE(decode_string_list("[\"a\",]").has_value());
+  EXPECT_FALSE(decode_string_list("[\"a\"] x").has_value());
+  EXPECT_FALSE(decode_string_list("[\"unterminated]").has_value());
+  EXPECT_FALSE(decode_string_list("[\"\\q\"]").has_value());
+}
+
+TEST(SqliteError, MapsCodes) {
+  EXPECT_EQ(sqlite_error(SQLITE_BUSY, nullptr, "x").code, Errc::unavailable);
+  EXPECT_EQ(sqlite_error(SQLITE_LOCKED, nullptr, "x").code, Errc::unavailable);
+  EXPECT_EQ(sqlite_error(SQLITE_CONSTRAINT_UNIQUE, nullptr, "x").code, Errc::conflict);
+  EXPECT_EQ(sqlite_error(SQLITE_IOERR, nullptr, "x").code, Errc::internal);
+}
+
+TEST(SqliteDb, OpensConfiguredAndMigrated) {
+  TempDir dir;
+  auto db = SqliteDb::open(dir.path() + "/a.db");
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  auto r = (*db)->read([](Connection& c) -> Result<std::string> {
+    auto st = c.prepare("PRAGMA journal_mode");
+    if (!st.ok()) return st.error();
+    TROUPE_TRY_STATUS(st->step());
+    std::string mode = st->col_text(0);
+    auto fk = c.prepare("PRAGMA foreign_keys");
+    if (!fk.ok()) return fk.error();
+    TROUPE_TRY_STATUS(fk->step());
+    auto sync = c.prepare("PRAGMA synchronous");
+    if (!sync.ok()) return sync.error();
+    TROUPE_TRY_STATUS(sync->step());
+    auto v = schema_version(c);
+    if (!v.ok()) return v.error();
+    return mode + "/" + std::to_string(fk->col_int(0)) + "/" + std::to_string(sync->col_int(0)) +
+           "/" + std::to_string(*v);
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, "wal/1/2/" + std::to_string(latest_schema_version()));  // 2 = FULL
+}
+
+TEST(SqliteDb, MigrationsAreIdempotentOnReopen) {
+  TempDir dir;
+  const std::string path = dir.path() + "/m.db";
+  FakeClock clock;
+  {
+    auto s = SqliteStore::open(path, clock);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    ASSERT_OK((*s)->users().create_user("ann", true, sha256_hex("t")));
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto s = SqliteStore::open(path, clock);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    auto n = (*s)->users().count_users();
+    ASSERT_OK(n);
+    EXPECT_EQ(*n, 1);
+    auto v = (*s)->db().read([](Connection& c) { return schema_version(c); });
+    ASSERT_OK(v);
+    EXPECT_EQ(*v, latest_schema_version());
+  }
+}
+
+TEST(SqliteDb, RefusesNewerSchema) {
+  TempDir dir;
+  const std::string path = dir.path() + "/n.db";
+  {
+    auto db = SqliteDb::open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_OK((*db)->read([](Connection& c) { return c.exec("PRAGMA user_version=999"); }));
+  }
+  auto db = SqliteDb::open(path);
+  ASSERT_FALSE(db.ok());
+  EXPECT_NE(db.error().message.find("newer"), std::string::npos);
+}
+
+TEST(SqliteDb, WriteRollsBackOnError) {
+  TempDir dir;
+  auto db = SqliteDb::open(dir.path() + "/r.db");
+  ASSERT_TRUE(db.ok());
+  auto r = (*db)->write([](Connection& c) -> Status {
+    TROUPE_TRY_STATUS(c.exec("INSERT INTO users(name, created_at) VALUES('x', 1)"));
+    return make_error(Errc::bad_request, "abort");
+  });
+  EXPECT_ERRC(r, Errc::bad_request);
+  auto dup = (*db)->write([](Connection& c) -> Status {
+    TROUPE_TRY_STATUS(c.exec("INSERT INTO users(name, created_at) VALUES('y', 1)"));
+    return c.exec("INSERT INTO users(name, created_at) VALUES('y', 2)");
+  });
+  EXPECT_ERRC(dup, Errc::conflict);
+  auto n = (*db)->read([](Connection& c) -> Result<std::int64_t> {
+    auto st = c.prepare("SELECT COUNT(*) FROM users");
+    if (!st.ok()) return st.error();
+    TROUPE_TRY_STATUS(st->step());
+    return st->col_int(0);
+  });
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 0);
+}
+
+TEST(SqliteDb, ExceptionsBecomeInternalErrors) {
+  TempDir dir;
+  auto db = SqliteDb::open(dir.path() + "/e.db");
+  ASSERT_TRUE(db.ok());
+  auto r = (*db)->write([](Connection&) -> Status { throw std::runtime_error("boom"); });
+  EXPECT_ERRC(r, Errc::internal);
+  // The connection went back to the pool usable (the transaction was rolled back).
+  ASSERT_OK((*db)->write([](Connection& c) {
+    return c.exec("INSERT INTO users(name, created_at) VALUES('z', 1)");
+  }));
+}
+
+TEST(SqliteDb, NestedUseOfOneStatementGetsAFreshCopy) {
+  TempDir dir;
+  auto db = SqliteDb::open(dir.path() + "/s.db");
+  ASSERT_TRUE(db.ok());
+  auto r = (*db)->read([](Connection& c) -> Result<std::int64_t> {
+    auto a = c.prepare("SELECT ?1");
+    if (!a.ok()) return a.error();
+    a->bind_int(1, 20);
+    TROUPE_TRY_STATUS(a->step());
+    auto b = c.prepare("SELECT ?1");  // same SQL while `a` is still open
+    if (!b.ok()) return b.error();
+    b->bind_int(1, 22);
+    TROUPE_TRY_STATUS(b->step());
+    return a->col_int(0) + b->col_int(0);
+  });
+  ASSERT_OK(r);
+  EXPECT_EQ(*r, 42);
+}
+
+TEST(SqliteDb, InMemoryDatabaseWorks) {
+  FakeClock clock;
+  auto s = SqliteStore::open(":memory:", clock);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_OK((*s)->users().create_user("mem", false, sha256_hex("m")));
+  auto n = (*s)->users().count_users();
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 1);
+}
+
+TEST(SqliteDb, BadPathIsAnError) {
+  auto db = SqliteDb::open("/nonexistent-dir-for-troupe/x/y.db");
+  EXPECT_FALSE(db.ok());
+  EXPECT_FALSE(SqliteDb::open("").ok());
+}
+
+}  // namespace troupe::store::sqlite::testing
