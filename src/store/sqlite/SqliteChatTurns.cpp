@@ -145,7 +145,7 @@ Result<Turn> SqliteChatStore::begin_turn(Id user_id, Id chat_id, const std::stri
 
 Result<std::optional<Turn>> SqliteChatStore::find_turn(Id user_id, const std::string& key) {
   if (key.empty()) return std::optional<Turn>();
-  return db_.read([&](Connection& c) { return lookup_turn(c, user_id, key); });
+  return db_.snapshot([&](Connection& c) { return lookup_turn(c, user_id, key); });
 }
 
 Result<Turn> SqliteChatStore::begin_generation(Id user_id, Id chat_id, const std::string& kind,

@@ -156,6 +156,45 @@ TEST(SqliteDb, NestedUseOfOneStatementGetsAFreshCopy) {
   EXPECT_EQ(*r, 42);
 }
 
+TEST(SqliteDb, BusyWriteLockBecomesUnavailable) {
+  TempDir dir;
+  SqliteOptions opts;
+  opts.busy_timeout_ms = 100;
+  auto db = SqliteDb::open(dir.path() + "/b.db", opts);
+  ASSERT_TRUE(db.ok());
+  auto holder = (*db)->acquire();
+  ASSERT_TRUE(holder.ok());
+  Transaction tx(**holder);
+  ASSERT_OK(tx.begin());
+  auto r = (*db)->write([](Connection& c) {
+    return c.exec("INSERT INTO users(name, created_at) VALUES('w', 1)");
+  });
+  EXPECT_ERRC(r, Errc::unavailable);
+  // Readers are not blocked by the writer (WAL).
+  auto n = (*db)->read([](Connection& c) -> Result<std::int64_t> {
+    auto st = c.prepare("SELECT COUNT(*) FROM users");
+    if (!st.ok()) return st.error();
+    TROUPE_TRY_STATUS(st->step());
+    return st->col_int(0);
+  });
+  ASSERT_OK(n);
+}
+
+TEST(SqliteDb, ExhaustedPoolBecomesUnavailable) {
+  TempDir dir;
+  SqliteOptions opts;
+  opts.busy_timeout_ms = 50;
+  opts.max_connections = 1;
+  auto db = SqliteDb::open(dir.path() + "/p.db", opts);
+  ASSERT_TRUE(db.ok());
+  {
+    auto only = (*db)->acquire();
+    ASSERT_TRUE(only.ok());
+    EXPECT_ERRC((*db)->acquire(), Errc::unavailable);
+  }
+  EXPECT_TRUE((*db)->acquire().ok());  // returned to the pool
+}
+
 TEST(SqliteDb, InMemoryDatabaseWorks) {
   FakeClock clock;
   auto s = SqliteStore::open(":memory:", clock);
