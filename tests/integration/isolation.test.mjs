@@ -1,18 +1,17 @@
 // Cross-user isolation: user B gets 404 not_found on every route with user A's ids (exactly like an
 // id that does not exist), cannot subscribe to A's chat, and A's data is unchanged afterwards.
-import { test, describe, before, after } from 'node:test';
+import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api, expectError, expectStatus, openSse, wsSubscribe } from './lib/client.mjs';
 import { useServer, sampleCharacter } from './lib/fixtures.mjs';
 
 const T = { timeout: 60000 };
 // Slow replies run 100 × 200 ms, so A's second chat has a generation running during the checks.
-const ctx = useServer({ name: 'isolation', settings: { 'llm.sim_reply_tokens': 100 } });
-
 const NOPE = 99999999;
 let A;
 let B;
 const a = {};
+const ctx = useServer({ name: 'isolation', settings: { 'llm.sim_reply_tokens': 100 } }, setup);
 
 async function snapshot() {
   const strip = (chat) => {
@@ -30,9 +29,9 @@ async function snapshot() {
   };
 }
 
-before(async () => {
-  A = new Api(ctx.server.baseUrl, await ctx.server.addUser('alice'));
-  B = new Api(ctx.server.baseUrl, await ctx.server.addUser('bob'));
+async function setup() {
+  A = new Api(ctx.server, await ctx.server.addUser('alice'));
+  B = new Api(ctx.server, await ctx.server.addUser('bob'));
   a.character = await A.createCharacter(sampleCharacter({ extensions: { secret: 'alice only' } }));
   a.persona = await A.createPersona({ name: 'Alice', description: 'private persona' });
   a.chat = await A.createChat(a.character.id, { persona_id: a.persona.id });
@@ -40,7 +39,7 @@ before(async () => {
   a.msgs = await A.messages(a.chat.id);
   a.runChat = await A.createChat(a.character.id);
   a.running = await A.postMessage(a.runChat.id, 'keep talking [sim:slow]');
-});
+}
 
 after(async () => {
   if (a.running) await A.post(`/api/generations/${a.running.generation.id}/stop`, {}).catch(() => {});

@@ -1,21 +1,19 @@
 // WebSocket protocol: auth, subscribe/subscribed, a full turn, ping/pong, errors for bad frames,
 // not_found for unknown and foreign chats, unsubscribe, server pings, 1009 for oversized frames.
-import { test, describe, before } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Api, openWs, wsSubscribe } from './lib/client.mjs';
 import { useServer, sampleCharacter, checkTurnEvents, isFinished } from './lib/fixtures.mjs';
 
 const T = { timeout: 30000 };
-const ctx = useServer({
-  name: 'websocket',
-  settings: { 'server.ws_max_message_bytes': 1024, 'server.keepalive_interval_ms': 300, 'llm.sim_reply_tokens': 10 },
-});
-
 let chat;
-before(async () => {
-  const c = await ctx.api.createCharacter(sampleCharacter());
-  chat = await ctx.api.createChat(c.id);
-});
+const ctx = useServer(
+  { name: 'websocket', settings: { 'server.ws_max_message_bytes': 1024, 'server.keepalive_interval_ms': 300, 'llm.sim_reply_tokens': 10 } },
+  async ({ api }) => {
+    const c = await api.createCharacter(sampleCharacter());
+    chat = await api.createChat(c.id);
+  },
+);
 
 const isError = (m) => m.type === 'error';
 
@@ -72,7 +70,7 @@ describe('websocket', () => {
   });
 
   test('subscribing to an unknown or foreign chat → not_found', T, async () => {
-    const other = new Api(ctx.server.baseUrl, await ctx.server.addUser('ws-other'));
+    const other = new Api(ctx.server, await ctx.server.addUser('ws-other'));
     const ws = await other.ws();
     try {
       const r1 = await wsSubscribe(ws, 99999999, 0);

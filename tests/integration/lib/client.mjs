@@ -28,13 +28,19 @@ export function expectStatus(res, status) {
 }
 
 export class Api {
-  constructor(baseUrl, token) {
-    this.baseUrl = baseUrl;
+  // `target` is a base URL string or an object with a `baseUrl` getter (a TroupeServer, whose port
+  // changes across restarts).
+  constructor(target, token) {
+    this.target = target;
     this.token = token;
   }
 
+  get baseUrl() {
+    return typeof this.target === 'string' ? this.target : this.target.baseUrl;
+  }
+
   withToken(token) {
-    return new Api(this.baseUrl, token);
+    return new Api(this.target, token);
   }
 
   // Sends a request. `body` is JSON-encoded; `raw` (Buffer/string) is sent as is.

@@ -5,12 +5,14 @@ import { startServer } from './server.mjs';
 import { Api } from './client.mjs';
 
 // Starts a server before the file's tests and always cleans it up. Returns a context whose
-// `server` and `api` (admin token) fields are filled in by the time tests run.
-export function useServer(opts = {}) {
+// `server` and `api` (admin token) fields are filled in by the time tests run. `setup(ctx)` runs
+// right after the start, in the same hook (separate top-level hooks are not run in order).
+export function useServer(opts = {}, setup = null) {
   const ctx = { server: null, api: null };
   before(async () => {
     ctx.server = await startServer(opts);
-    ctx.api = new Api(ctx.server.baseUrl, ctx.server.adminToken);
+    ctx.api = new Api(ctx.server, ctx.server.adminToken);
+    if (setup) await setup(ctx);
   });
   after(async () => {
     await ctx.server?.cleanup();
