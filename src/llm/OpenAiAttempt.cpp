@@ -62,7 +62,9 @@ asio::awaitable<Outcome> OpenAiAttempt::run(const std::string& body, TokenSink& 
                        std::to_string(cfg_.connect_timeout_ms) + " ms",
                    true);
   }
-  if (ec) co_return fail(Errc::unavailable, "cannot connect to upstream " + where + ": " + ec.message(), true);
+  if (ec)
+    co_return fail(Errc::unavailable, "cannot connect to upstream " + where + ": " + ec.message(),
+                   true);
 
   UpstreamConnection::HttpRequest req{http::verb::post, url_.target("/chat/completions"), 11};
   req.set(http::field::host, url_.host_header());
@@ -75,7 +77,9 @@ asio::awaitable<Outcome> OpenAiAttempt::run(const std::string& body, TokenSink& 
   req.prepare_payload();
   ec = co_await conn.write(req, ms(cfg_.idle_timeout_ms));
   if (co_await is_cancelled()) co_return cancelled();
-  if (ec) co_return fail(Errc::upstream, "sending the request to " + where + " failed: " + ec.message(), true);
+  if (ec)
+    co_return fail(Errc::upstream, "sending the request to " + where + " failed: " + ec.message(),
+                   true);
 
   Parser parser;
   parser.body_limit(boost::none);  // a stream; events are capped by the SSE parser
@@ -83,16 +87,17 @@ asio::awaitable<Outcome> OpenAiAttempt::run(const std::string& body, TokenSink& 
   ec = co_await conn.read_header(parser, first_deadline);
   if (co_await is_cancelled()) co_return cancelled();
   if (is_timeout(ec)) {
-    co_return fail(Errc::timeout,
-                   "no response from upstream within " +
-                       std::to_string(cfg_.first_token_timeout_ms) + " ms",
-                   false);
+    co_return fail(
+        Errc::timeout,
+        "no response from upstream within " + std::to_string(cfg_.first_token_timeout_ms) + " ms",
+        false);
   }
-  if (ec) co_return fail(Errc::upstream, "reading the upstream response failed: " + ec.message(), true);
+  if (ec)
+    co_return fail(Errc::upstream, "reading the upstream response failed: " + ec.message(), true);
 
   const unsigned status = parser.get().result_int();
   if (status < 200 || status > 299) co_return co_await read_error_body(conn, parser, status);
-  co_return co_await stream_body(conn, parser, sink);
+  co_return co_await stream_body(conn, parser, sink, first_deadline);
 }
 
 asio::awaitable<Outcome> OpenAiAttempt::read_error_body(UpstreamConnection& conn, Parser& parser,
@@ -115,13 +120,14 @@ asio::awaitable<Outcome> OpenAiAttempt::read_error_body(UpstreamConnection& conn
 }
 
 asio::awaitable<Outcome> OpenAiAttempt::stream_body(UpstreamConnection& conn, Parser& parser,
-                                                    TokenSink& sink) {
+                                                    TokenSink& sink,
+                                                    Clock::time_point first_deadline) {
   SseParser sse;
   OpenAiChunkDecoder decoder;
   std::vector<SseEvent> events;
   std::array<char, 8192> buf{};
   bool delivered = false;
-  auto deadline = Clock::now() + ms(cfg_.first_token_timeout_ms);
+  auto deadline = first_deadline;
   while (!parser.is_done()) {
     std::size_t got = 0;
     auto ec = co_await conn.read_body(parser, buf.data(), buf.size(), deadline, got);
@@ -132,7 +138,8 @@ asio::awaitable<Outcome> OpenAiAttempt::stream_body(UpstreamConnection& conn, Pa
     if (got > 0) {
       events.clear();
       if (auto st = sse.feed(std::string_view(buf.data(), got), events); !st.ok()) {
-        co_return fail(Errc::upstream, "bad event stream from upstream: " + st.error().message, false);
+        co_return fail(Errc::upstream, "bad event stream from upstream: " + st.error().message,
+                       false);
       }
       for (const auto& ev : events) {
         auto delta = decoder.decode(ev);
@@ -159,7 +166,9 @@ asio::awaitable<Outcome> OpenAiAttempt::stream_body(UpstreamConnection& conn, Pa
         ec == asio::error::connection_reset) {
       co_return fail(Errc::upstream, "upstream closed the connection mid-stream", !delivered);
     }
-    if (ec) co_return fail(Errc::upstream, "reading the upstream stream failed: " + ec.message(), !delivered);
+    if (ec)
+      co_return fail(Errc::upstream, "reading the upstream stream failed: " + ec.message(),
+                     !delivered);
   }
   if (decoder.finished()) co_return Outcome{};
   co_return fail(Errc::upstream, "upstream ended the stream without finishing", false);

@@ -33,8 +33,10 @@ class OpenAiAttempt {
 
   boost::asio::awaitable<Outcome> read_error_body(UpstreamConnection& conn, Parser& parser,
                                                   unsigned status);
+  // `first_deadline`: the first token must arrive by then (counted from sending the request).
   boost::asio::awaitable<Outcome> stream_body(UpstreamConnection& conn, Parser& parser,
-                                              TokenSink& sink);
+                                              TokenSink& sink,
+                                              std::chrono::steady_clock::time_point first_deadline);
 
   const LlmConfig& cfg_;
   const UpstreamUrl& url_;

@@ -26,7 +26,8 @@ constexpr std::chrono::milliseconds kMaxBackoff{2'000};
 
 OpenAiBackend::OpenAiBackend(LlmConfig config) : cfg_(std::move(config)) {
   if (cfg_.base_url.empty()) {
-    config_status_ = make_error(Errc::unavailable, "llm.backend is \"openai\" but llm.base_url is empty");
+    config_status_ =
+        make_error(Errc::unavailable, "llm.backend is \"openai\" but llm.base_url is empty");
     return;
   }
   auto url = UpstreamUrl::parse(cfg_.base_url);

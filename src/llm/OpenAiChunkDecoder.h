@@ -12,8 +12,8 @@
 namespace troupe::llm {
 
 struct ChunkDelta {
-  std::string text;  // content to forward (may be empty: role-only or usage chunks)
-  bool done = false; // `data: [DONE]`
+  std::string text;   // content to forward (may be empty: role-only or usage chunks)
+  bool done = false;  // `data: [DONE]`
 };
 
 class OpenAiChunkDecoder {

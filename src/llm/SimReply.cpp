@@ -25,8 +25,8 @@ constexpr std::array<std::string_view, 12> kTemplates = {
 };
 
 constexpr std::array<std::string_view, 14> kStopWords = {
-    "about", "after", "their", "there", "these", "those", "which", "while", "would",
-    "should", "could", "write", "reply", "between"};
+    "about", "after", "their",  "there", "these", "those", "which",
+    "while", "would", "should", "could", "write", "reply", "between"};
 
 std::uint64_t fnv1a(std::uint64_t h, std::string_view s) {
   for (unsigned char c : s) {

@@ -74,7 +74,8 @@ Status SseParser::process_line(std::string_view line, std::vector<SseEvent>& out
     if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   }
   if (field == "data") {
-    if (data_.size() + value.size() + 1 > limits_.max_event) return fail("event stream event too large");
+    if (data_.size() + value.size() + 1 > limits_.max_event)
+      return fail("event stream event too large");
     data_.append(value);
     data_.push_back('\n');
   } else if (field == "event") {

@@ -21,8 +21,8 @@ struct SseEvent {
 };
 
 struct SseLimits {
-  std::size_t max_line = 256u << 10;   // one line without its terminator
-  std::size_t max_event = 1u << 20;    // accumulated data of one event
+  std::size_t max_line = 256u << 10;  // one line without its terminator
+  std::size_t max_event = 1u << 20;   // accumulated data of one event
 };
 
 class SseParser {

@@ -7,7 +7,8 @@ namespace troupe::llm {
 
 Result<UpstreamUrl> UpstreamUrl::parse(std::string_view url) {
   auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) return make_error(Errc::bad_request, "llm.base_url is not a URL: " + std::string(url));
+  if (!parsed)
+    return make_error(Errc::bad_request, "llm.base_url is not a URL: " + std::string(url));
   const boost::urls::url_view& u = *parsed;
   UpstreamUrl out;
   const std::string scheme(u.scheme());

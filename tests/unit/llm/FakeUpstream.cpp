@@ -150,8 +150,9 @@ asio::awaitable<void> FakeUpstream::serve(std::shared_ptr<beast::tcp_stream> str
       tail = chunk("data: {this is not json\n\n");
       break;
     default:
-      tail = chunk("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n") +
-             chunk("data: [DONE]\n\n");
+      tail =
+          chunk("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n") +
+          chunk("data: [DONE]\n\n");
       break;
   }
   if (!co_await send(s, tail + "0\r\n\r\n")) co_return;

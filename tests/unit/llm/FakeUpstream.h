@@ -21,14 +21,14 @@ class FakeUpstream {
   using Clock = std::chrono::steady_clock;
 
   enum class Kind {
-    stream,        // 200, chunked: `tokens` content chunks, a finish chunk, [DONE]
-    error_chunk,   // 200: `tokens` chunks, then {"error":{"message":"model overloaded",...}}
-    garbage,       // 200: `tokens` chunks, then data that is not JSON
-    no_headers,    // reads the request, answers nothing, waits for the client to close
-    stall,         // 200: `tokens` chunks, then waits for the client to close
-    drop,          // 200: `tokens` chunks, then closes the socket mid-body
-    status,        // `status` with a JSON error body of `body_bytes` (0 = short message)
-    raw,           // writes `raw` verbatim, then closes
+    stream,       // 200, chunked: `tokens` content chunks, a finish chunk, [DONE]
+    error_chunk,  // 200: `tokens` chunks, then {"error":{"message":"model overloaded",...}}
+    garbage,      // 200: `tokens` chunks, then data that is not JSON
+    no_headers,   // reads the request, answers nothing, waits for the client to close
+    stall,        // 200: `tokens` chunks, then waits for the client to close
+    drop,         // 200: `tokens` chunks, then closes the socket mid-body
+    status,       // `status` with a JSON error body of `body_bytes` (0 = short message)
+    raw,          // writes `raw` verbatim, then closes
   };
 
   struct Reply {

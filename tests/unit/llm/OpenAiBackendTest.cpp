@@ -1,5 +1,3 @@
-#include "llm/OpenAiBackend.h"
-
 #include <gtest/gtest.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -8,6 +6,7 @@
 
 #include "FakeUpstream.h"
 #include "TestSupport.h"
+#include "llm/OpenAiBackend.h"
 
 namespace troupe::llm::testing {
 namespace {
@@ -173,10 +172,12 @@ TEST_F(OpenAiBackendTest, ClientErrorsAreNotRetriedAndBodyIsCapped) {
 }
 
 TEST_F(OpenAiBackendTest, ContentLengthBody) {
-  std::string body = FakeUpstream::token_event(0) + FakeUpstream::token_event(1) + "data: [DONE]\n\n";
-  auto st = run_with({{.kind = Kind::raw,
-                       .raw = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body}});
+  std::string body =
+      FakeUpstream::token_event(0) + FakeUpstream::token_event(1) + "data: [DONE]\n\n";
+  auto st =
+      run_with({{.kind = Kind::raw,
+                 .raw = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body}});
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(sink.text(), "tok0 tok1 ");
 }
@@ -186,15 +187,16 @@ TEST_F(OpenAiBackendTest, CloseDelimitedBody) {
                      "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
   auto st = run_with({{.kind = Kind::raw,
                        .raw = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                              "Connection: close\r\n\r\n" + body}});
+                              "Connection: close\r\n\r\n" +
+                              body}});
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(sink.text(), "tok0 ");
 }
 
 TEST_F(OpenAiBackendTest, CloseDelimitedBodyWithoutFinishIsAnError) {
-  auto st = run_with({{.kind = Kind::raw,
-                       .raw = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" +
-                              FakeUpstream::token_event(0)}});
+  auto st = run_with(
+      {{.kind = Kind::raw,
+        .raw = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + FakeUpstream::token_event(0)}});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, Errc::upstream);
 }
@@ -249,7 +251,8 @@ TEST_F(OpenAiBackendTest, CancellationClosesUpstreamPromptly) {
   up.on_client_close = [&] { up.stop(); };
   std::optional<Clock::time_point> finished_at;
   auto st = run_stream(io, backend, request, sink,
-                       {.on_done = [&] { finished_at = Clock::now(); }, .signal = &signal,
+                       {.on_done = [&] { finished_at = Clock::now(); },
+                        .signal = &signal,
                         .limit = std::chrono::seconds(5)});
   up.stop();
   io.restart();
@@ -269,7 +272,8 @@ TEST_F(OpenAiBackendTest, CancellationDuringRetryBackoff) {
   OpenAiBackend backend(cfg);
   asio::cancellation_signal signal;
   asio::steady_timer later(io, std::chrono::milliseconds(150));
-  later.async_wait([&](boost::system::error_code) { signal.emit(asio::cancellation_type::terminal); });
+  later.async_wait(
+      [&](boost::system::error_code) { signal.emit(asio::cancellation_type::terminal); });
   const auto t0 = Clock::now();
   auto st = run(backend, {.signal = &signal});
   ASSERT_FALSE(st.ok());

@@ -1,9 +1,8 @@
-#include "llm/OpenAiChunkDecoder.h"
-
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 
+#include "llm/OpenAiChunkDecoder.h"
 #include "llm/OpenAiRequestBody.h"
 #include "llm/UpstreamUrl.h"
 
@@ -19,7 +18,8 @@ TEST(OpenAiChunkDecoder, ContentDeltaDoneAndFinishReason) {
   auto r = d.decode(data(R"({"choices":[{"delta":{"role":"assistant"}}]})"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->text, "");
-  r = d.decode(data(R"({"choices":[{"index":0,"delta":{"content":"Hi \u00e9"},"finish_reason":null}]})"));
+  r = d.decode(
+      data(R"({"choices":[{"index":0,"delta":{"content":"Hi \u00e9"},"finish_reason":null}]})"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->text, "Hi \xC3\xA9");
   EXPECT_FALSE(d.finished());

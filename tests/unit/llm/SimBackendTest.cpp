@@ -1,13 +1,15 @@
-#include "llm/SimBackend.h"
-
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <thread>
 
 #include "TestSupport.h"
 #include "llm/BackendFactory.h"
 #include "llm/OpenAiBackend.h"
+#include "llm/SimBackend.h"
 
 namespace troupe::llm::testing {
 namespace {
@@ -28,8 +30,10 @@ std::vector<std::string> generate(const LlmConfig& cfg, const Request& req, Stat
   SimBackend sim(cfg);
   CollectSink sink;
   auto s = run_stream(io, sim, req, sink);
-  if (st) *st = s;
-  else EXPECT_TRUE(s.ok()) << s.error().message;
+  if (st)
+    *st = s;
+  else
+    EXPECT_TRUE(s.ok()) << s.error().message;
   return sink.tokens;
 }
 
@@ -55,15 +59,16 @@ TEST(SimBackend, DeterministicExactTokenCount) {
 }
 
 TEST(SimBackend, StaysInCharacter) {
-  auto text = join(generate(fast_config(200), sample_request("Tell me about the lighthouse keeper")));
+  auto text =
+      join(generate(fast_config(200), sample_request("Tell me about the lighthouse keeper")));
   EXPECT_NE(text.find("Mira"), std::string::npos) << text;
   // Echoes the user's words and references the scenario.
   const bool echoes = text.find("lighthouse") != std::string::npos ||
                       text.find("keeper") != std::string::npos ||
                       text.find("Tell") != std::string::npos;
   EXPECT_TRUE(echoes) << text;
-  const bool scene = text.find("stormy") != std::string::npos ||
-                     text.find("harbour") != std::string::npos;
+  const bool scene =
+      text.find("stormy") != std::string::npos || text.find("harbour") != std::string::npos;
   EXPECT_TRUE(scene) << text;
 }
 
@@ -96,6 +101,13 @@ TEST(SimBackend, PacesTokens) {
   auto tokens = generate(cfg, sample_request());
   EXPECT_EQ(tokens.size(), 5u);
   EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(50 + 4 * 20));
+}
+
+TEST(SimBackend, SlowMarkerPaces200MsPerToken) {
+  const auto t0 = Clock::now();
+  auto tokens = generate(fast_config(3), sample_request("take it easy [sim:slow]"));
+  EXPECT_EQ(tokens.size(), 3u);
+  EXPECT_GE(Clock::now() - t0, std::chrono::milliseconds(2 * SimBackend::kSlowTokenMs));
 }
 
 TEST(SimBackend, CancellationStopsPromptly) {
@@ -162,6 +174,26 @@ TEST(SimBackend, ZeroDelayIsCheap) {
   }
   // 200 turns of 64 tokens; generous bound for sanitizer builds.
   EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2));
+}
+
+TEST(SimBackend, ConcurrentStreamsOnSeveralThreads) {
+  asio::io_context io(2);
+  SimBackend sim(fast_config(40));
+  const auto req = sample_request();
+  constexpr int kStreams = 50;
+  std::vector<CollectSink> sinks(kStreams);
+  std::atomic<int> ok{0};
+  for (auto& sink : sinks) {
+    asio::co_spawn(asio::make_strand(io), sim.stream(req, sink),
+                   [&ok](std::exception_ptr e, Status st) {
+                     if (!e && st.ok()) ok.fetch_add(1);
+                   });
+  }
+  std::thread t([&io] { io.run(); });
+  io.run();
+  t.join();
+  EXPECT_EQ(ok.load(), kStreams);
+  for (const auto& sink : sinks) EXPECT_EQ(sink.tokens, sinks[0].tokens);
 }
 
 TEST(BackendFactory, PicksBackendFromConfig) {

@@ -1,8 +1,8 @@
-#include "llm/SseParser.h"
-
 #include <gtest/gtest.h>
 
 #include <random>
+
+#include "llm/SseParser.h"
 
 namespace troupe::llm {
 namespace {
@@ -55,8 +55,8 @@ TEST(SseParser, ParsesSampleStream) {
   EXPECT_EQ(r.events[1].id, "7");
   EXPECT_EQ(r.events[2].data, "no-space\n two spaces");
   EXPECT_EQ(r.events[2].event, "message");
-  EXPECT_EQ(r.events[2].id, "7");  // the last event id persists
-  EXPECT_EQ(r.events[3].data, "");   // a bare `data` line
+  EXPECT_EQ(r.events[2].id, "7");   // the last event id persists
+  EXPECT_EQ(r.events[3].data, "");  // a bare `data` line
   EXPECT_EQ(r.events[4].data, "[DONE]");
   EXPECT_EQ(r.events[4].id, "8");
 }

@@ -72,8 +72,9 @@ inline Request sample_request(std::string user_text = "Tell me about the old lig
   Request r;
   r.char_name = "Mira";
   r.user_name = "Sam";
-  r.messages = {{"system", "You are Mira, a keeper. Scenario: a stormy harbour town with a lighthouse."},
-                {"user", std::move(user_text)}};
+  r.messages = {
+      {"system", "You are Mira, a keeper. Scenario: a stormy harbour town with a lighthouse."},
+      {"user", std::move(user_text)}};
   return r;
 }
 
