@@ -12,12 +12,15 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 constexpr std::array<std::int8_t, 256> make_table() {
   std::array<std::int8_t, 256> t{};
   for (auto& v : t) v = -1;
-  for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+  for (int i = 0; i < 64; ++i)
+    t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
   return t;
 }
 constexpr auto kTable = make_table();
 
-bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 Error bad(std::string what) { return Error{Errc::bad_request, "invalid base64: " + what}; }
 
@@ -32,7 +35,9 @@ std::string encode(std::string_view bytes) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  auto at = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  auto at = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
+  };
   for (; i + 3 <= bytes.size(); i += 3) {
     const std::uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
     out.push_back(kAlphabet[(v >> 18) & 63]);
@@ -67,14 +72,15 @@ Result<std::string> decode(std::string_view text) {
     if (is_space(c)) continue;
     if (c == '=') {
       if (quad < 2) return bad("misplaced '=' at offset " + std::to_string(i));
-      if (++padding > 2 || quad + padding > 4) return bad("too much padding at offset " + std::to_string(i));
+      if (++padding > 2 || quad + padding > 4)
+        return bad("too much padding at offset " + std::to_string(i));
       continue;
     }
     if (padding > 0) return bad("data after padding at offset " + std::to_string(i));
     const int v = kTable[static_cast<unsigned char>(c)];
     if (v < 0) {
-      return bad("unexpected character " + hex_byte(static_cast<unsigned char>(c)) +
-                 " at offset " + std::to_string(i));
+      return bad("unexpected character " + hex_byte(static_cast<unsigned char>(c)) + " at offset " +
+                 std::to_string(i));
     }
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     if (++quad == 4) {

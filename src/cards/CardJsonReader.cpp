@@ -53,7 +53,8 @@ Result<store::Character> CardJsonReader::run() {
   if (!spec) {
     c.source_spec = "v1";
   } else {
-    if (spec->value.kind != JsonKind::string) return bad("\"spec\" must be a string" + at_byte(spec->value));
+    if (spec->value.kind != JsonKind::string)
+      return bad("\"spec\" must be a string" + at_byte(spec->value));
     auto name = scanner_.decode_string(spec->value);
     if (!name.ok()) return name.error();
     if (*name == keys::kSpecV2) {
@@ -64,7 +65,8 @@ Result<store::Character> CardJsonReader::run() {
       return bad("unsupported card spec " + quoted(name->substr(0, 64)));
     }
     if (!data) return bad("card spec " + quoted(*name) + " requires a \"data\" object");
-    if (data->value.kind != JsonKind::object) return bad("\"data\" must be an object" + at_byte(data->value));
+    if (data->value.kind != JsonKind::object)
+      return bad("\"data\" must be an object" + at_byte(data->value));
   }
 
   const bool v1 = c.source_spec == "v1";
@@ -137,7 +139,8 @@ Status CardJsonReader::read_fields(const std::vector<JsonMember>& fields, bool v
 }
 
 Status CardJsonReader::read_string(const JsonMember& m, std::string& out) const {
-  if (m.value.kind != JsonKind::string) return bad(quoted(m.key) + " must be a string" + at_byte(m.value));
+  if (m.value.kind != JsonKind::string)
+    return bad(quoted(m.key) + " must be a string" + at_byte(m.value));
   auto s = scanner_.decode_string(m.value);
   if (!s.ok()) return s.error();
   if (s->size() > limits_.max_field_bytes) {
@@ -161,12 +164,14 @@ Status CardJsonReader::read_string_list(const JsonMember& m, std::vector<std::st
   std::vector<std::string> list;
   list.reserve(items->size());
   for (const JsonValue& v : *items) {
-    if (v.kind != JsonKind::string) return bad(quoted(m.key) + " must hold only strings" + at_byte(v));
+    if (v.kind != JsonKind::string)
+      return bad(quoted(m.key) + " must hold only strings" + at_byte(v));
     auto s = scanner_.decode_string(v);
     if (!s.ok()) return s.error();
     if (s->size() > limits_.max_field_bytes) {
-      return Error{Errc::too_large, "an item of " + quoted(m.key) + " is " + std::to_string(s->size()) +
-                                        " bytes, limit " + std::to_string(limits_.max_field_bytes)};
+      return Error{Errc::too_large, "an item of " + quoted(m.key) + " is " +
+                                        std::to_string(s->size()) + " bytes, limit " +
+                                        std::to_string(limits_.max_field_bytes)};
     }
     list.push_back(std::move(s).value());
   }
@@ -175,7 +180,8 @@ Status CardJsonReader::read_string_list(const JsonMember& m, std::vector<std::st
 }
 
 Status CardJsonReader::read_raw_object(const JsonMember& m, std::string& out) const {
-  if (m.value.kind != JsonKind::object) return bad(quoted(m.key) + " must be an object" + at_byte(m.value));
+  if (m.value.kind != JsonKind::object)
+    return bad(quoted(m.key) + " must be an object" + at_byte(m.value));
   out.assign(m.value.text);
   return {};
 }

@@ -24,7 +24,8 @@ void append_string_member(std::string& out, std::string_view key, std::string_vi
   CardJsonWriter::append_string(out, value);
 }
 
-void append_list_member(std::string& out, std::string_view key, const std::vector<std::string>& list) {
+void append_list_member(std::string& out, std::string_view key,
+                        const std::vector<std::string>& list) {
   append_key(out, key);
   out.push_back('[');
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -41,7 +42,8 @@ bool is_object(std::string_view raw, std::size_t depth) {
 }
 
 // Appends the members of the raw object `raw` (wrapper depth `depth`) whose decoded key `skip`
-// rejects. Returns the decoded keys it wrote through `wrote` when given. Malformed text adds nothing.
+// rejects. Returns the decoded keys it wrote through `wrote` when given. Malformed text adds
+// nothing.
 template <class Skip>
 void splice_members(std::string& out, std::string_view raw, std::size_t depth, Skip skip,
                     bool* wrote_group_only = nullptr) {
@@ -80,13 +82,27 @@ void CardJsonWriter::append_string(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
       default:
         if (c < 0x20) {
           out.append("\\u00");
@@ -127,10 +143,11 @@ std::string CardJsonWriter::write(const store::Character& c, Spec spec) {
   }
   append_key(out, keys::kExtensions);
   out.append(is_object(c.extensions_json, kDataValueDepth) ? std::string_view(c.extensions_json)
-                                                          : std::string_view("{}"));
+                                                           : std::string_view("{}"));
   bool has_group_only = false;
-  splice_members(out, c.extra_json, kDataValueDepth + 1,
-                 [](const std::string& k) { return keys::typed_data_key(k); }, &has_group_only);
+  splice_members(
+      out, c.extra_json, kDataValueDepth + 1,
+      [](const std::string& k) { return keys::typed_data_key(k); }, &has_group_only);
   if (v3 && !has_group_only) {
     append_key(out, keys::kGroupOnlyGreetings);
     out.append("[]");

@@ -49,8 +49,8 @@ Result<std::string> inflate(std::string_view compressed, std::size_t max_out) {
     const int rc = ::inflate(&z, Z_NO_FLUSH);
     const std::size_t produced = sizeof buf - z.avail_out;
     if (out.size() + produced > max_out) {
-      return Error{Errc::too_large,
-                   "compressed text inflates past the limit of " + std::to_string(max_out) + " bytes"};
+      return Error{Errc::too_large, "compressed text inflates past the limit of " +
+                                        std::to_string(max_out) + " bytes"};
     }
     out.append(buf, produced);
     if (rc == Z_STREAM_END) {
@@ -63,8 +63,8 @@ Result<std::string> inflate(std::string_view compressed, std::size_t max_out) {
       return Error{Errc::bad_request, "zlib: truncated compressed stream"};
     }
     if (rc != Z_OK && rc != Z_BUF_ERROR) {
-      return Error{Errc::bad_request,
-                   std::string("zlib: corrupt compressed stream (") + (z.msg ? z.msg : "error") + ")"};
+      return Error{Errc::bad_request, std::string("zlib: corrupt compressed stream (") +
+                                          (z.msg ? z.msg : "error") + ")"};
     }
   }
 }
@@ -73,8 +73,9 @@ std::string deflate(std::string_view raw) {
   static_assert(sizeof(uLong) >= 4);
   uLongf cap = compressBound(static_cast<uLong>(raw.size()));
   std::string out(cap, '\0');
-  const int rc = compress(reinterpret_cast<Bytef*>(out.data()), &cap,
-                          reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()));
+  const int rc =
+      compress(reinterpret_cast<Bytef*>(out.data()), &cap,
+               reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()));
   if (rc != Z_OK) return {};
   out.resize(cap);
   return out;

@@ -108,7 +108,8 @@ Result<std::size_t> JsonScanner::scan_container(std::size_t pos, std::size_t dep
     pos = skip_ws(v->end);
     if (pos >= doc_.size()) return fail(pos, "unexpected end of input inside a container");
     if (doc_[pos] == close) return pos + 1;
-    if (doc_[pos] != ',') return fail(pos, is_object ? "expected ',' or '}'" : "expected ',' or ']'");
+    if (doc_[pos] != ',')
+      return fail(pos, is_object ? "expected ',' or '}'" : "expected ',' or ']'");
     pos = skip_ws(pos + 1);
   }
 }
@@ -147,16 +148,34 @@ Result<std::size_t> JsonScanner::scan_string(std::size_t pos, std::string* out) 
     const char e = doc_[pos + 1];
     char plain = 0;
     switch (e) {
-      case '"': plain = '"'; break;
-      case '\\': plain = '\\'; break;
-      case '/': plain = '/'; break;
-      case 'b': plain = '\b'; break;
-      case 'f': plain = '\f'; break;
-      case 'n': plain = '\n'; break;
-      case 'r': plain = '\r'; break;
-      case 't': plain = '\t'; break;
-      case 'u': break;
-      default: return fail(pos, "invalid escape sequence");
+      case '"':
+        plain = '"';
+        break;
+      case '\\':
+        plain = '\\';
+        break;
+      case '/':
+        plain = '/';
+        break;
+      case 'b':
+        plain = '\b';
+        break;
+      case 'f':
+        plain = '\f';
+        break;
+      case 'n':
+        plain = '\n';
+        break;
+      case 'r':
+        plain = '\r';
+        break;
+      case 't':
+        plain = '\t';
+        break;
+      case 'u':
+        break;
+      default:
+        return fail(pos, "invalid escape sequence");
     }
     if (e != 'u') {
       if (out) out->push_back(plain);

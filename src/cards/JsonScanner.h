@@ -34,9 +34,12 @@ class JsonScanner {
   // Boost.JSON's default nesting limit; documents deeper than this are refused.
   static constexpr std::size_t kDefaultMaxDepth = 32;
 
+  // Validation recurses once per nesting level, so the limit itself is capped.
+  static constexpr std::size_t kHardMaxDepth = 512;
+
   // `doc` must outlive the scanner and every JsonValue/JsonMember it returns.
   explicit JsonScanner(std::string_view doc, std::size_t max_depth = kDefaultMaxDepth) noexcept
-      : doc_(doc), max_depth_(max_depth) {}
+      : doc_(doc), max_depth_(max_depth < kHardMaxDepth ? max_depth : kHardMaxDepth) {}
 
   // Validates the whole document (exactly one value, whitespace around it allowed) and returns it.
   // Errors are Errc::bad_request with the byte position: "invalid JSON at byte 17: expected ':'".

@@ -13,7 +13,9 @@ constexpr std::uint32_t kMaxPngLength = 0x7FFFFFFFu;  // PNG spec: lengths fit i
 constexpr std::size_t kMaxKeyword = 79;
 
 std::uint32_t read_u32(std::string_view s, std::size_t at) noexcept {
-  auto b = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + k])); };
+  auto b = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(s[at + k]));
+  };
   return (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
 }
 
@@ -79,7 +81,8 @@ Result<TextLayout> split_text(const PngChunk& c) {
   if (lang_end == std::string_view::npos) return bad("language tag is not NUL-terminated");
   rest.remove_prefix(lang_end + 1);
   const std::size_t translated_end = rest.find('\0');
-  if (translated_end == std::string_view::npos) return bad("translated keyword is not NUL-terminated");
+  if (translated_end == std::string_view::npos)
+    return bad("translated keyword is not NUL-terminated");
   t.body = rest.substr(translated_end + 1);
   return t;
 }
@@ -127,7 +130,8 @@ Result<PngReader> PngReader::parse(std::string_view png, const PngLimits& limits
     }
     if (length > kMaxPngLength) return fail(Errc::bad_request, "chunk length exceeds 2^31-1");
     if (length > limits.max_chunk_bytes) {
-      return fail(Errc::too_large, "chunk length " + std::to_string(length) + " exceeds the limit of " +
+      return fail(Errc::too_large, "chunk length " + std::to_string(length) +
+                                       " exceeds the limit of " +
                                        std::to_string(limits.max_chunk_bytes) + " bytes");
     }
     if (png.size() - pos - 12 < length) return fail(Errc::bad_request, "truncated chunk");
@@ -144,8 +148,8 @@ Result<PngReader> PngReader::parse(std::string_view png, const PngLimits& limits
     if (index == 0) {
       if (type != "IHDR") return fail(Errc::bad_request, "first chunk must be IHDR");
       if (length != 13) return fail(Errc::bad_request, "IHDR must be 13 bytes");
-      if (read_u32(c.data, 0) == 0 || read_u32(c.data, 4) == 0 || read_u32(c.data, 0) > kMaxPngLength ||
-          read_u32(c.data, 4) > kMaxPngLength) {
+      if (read_u32(c.data, 0) == 0 || read_u32(c.data, 4) == 0 ||
+          read_u32(c.data, 0) > kMaxPngLength || read_u32(c.data, 4) > kMaxPngLength) {
         return fail(Errc::bad_request, "invalid image dimensions");
       }
     } else if (type == "IHDR") {
@@ -176,7 +180,8 @@ std::string_view PngReader::text_keyword(const PngChunk& chunk) noexcept {
 
 Result<std::string> PngReader::text_of(const PngChunk& chunk) const {
   if (!is_text_type(chunk.type)) {
-    return chunk_error(Errc::bad_request, chunk.index, chunk.offset, chunk.type, "not a text chunk");
+    return chunk_error(Errc::bad_request, chunk.index, chunk.offset, chunk.type,
+                       "not a text chunk");
   }
   auto layout = split_text(chunk);
   if (!layout.ok()) return layout.error();
@@ -188,7 +193,8 @@ Result<std::string> PngReader::text_of(const PngChunk& chunk) const {
   }
   auto text = zlib_stream::inflate(layout->body, limits_.max_text_bytes);
   if (!text.ok()) {
-    return chunk_error(text.error().code, chunk.index, chunk.offset, chunk.type, text.error().message);
+    return chunk_error(text.error().code, chunk.index, chunk.offset, chunk.type,
+                       text.error().message);
   }
   return std::move(text).value();
 }

@@ -64,7 +64,8 @@ std::string PngWriter::placeholder(std::string_view seed, std::uint32_t size) {
   if (size == 0) size = 1;
   const std::uint32_t h = fnv1a(seed);
   // Keep the colour in a mid range so it is neither black nor white.
-  const char rgb[3] = {static_cast<char>(64 + (h & 0x7F)), static_cast<char>(64 + ((h >> 8) & 0x7F)),
+  const char rgb[3] = {static_cast<char>(64 + (h & 0x7F)),
+                       static_cast<char>(64 + ((h >> 8) & 0x7F)),
                        static_cast<char>(64 + ((h >> 16) & 0x7F))};
   std::string row(1 + std::size_t{size} * 3, '\0');  // filter byte 0 (None), then pixels
   for (std::uint32_t x = 0; x < size; ++x) {

@@ -19,7 +19,7 @@ std::size_t sequence_length(std::string_view s, std::size_t i) noexcept {
     if (i + 2 >= n) return 0;
     const unsigned char c1 = at(1);
     if (!is_cont(c1) || !is_cont(at(2))) return 0;
-    if (c0 == 0xE0 && c1 < 0xA0) return 0;  // overlong
+    if (c0 == 0xE0 && c1 < 0xA0) return 0;   // overlong
     if (c0 == 0xED && c1 >= 0xA0) return 0;  // UTF-16 surrogate
     return 3;
   }
@@ -27,7 +27,7 @@ std::size_t sequence_length(std::string_view s, std::size_t i) noexcept {
     if (i + 3 >= n) return 0;
     const unsigned char c1 = at(1);
     if (!is_cont(c1) || !is_cont(at(2)) || !is_cont(at(3))) return 0;
-    if (c0 == 0xF0 && c1 < 0x90) return 0;  // overlong
+    if (c0 == 0xF0 && c1 < 0x90) return 0;   // overlong
     if (c0 == 0xF4 && c1 >= 0x90) return 0;  // above U+10FFFF
     return 4;
   }

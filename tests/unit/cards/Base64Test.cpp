@@ -1,7 +1,6 @@
-#include "cards/Base64.h"
-
 #include <gtest/gtest.h>
 
+#include "cards/Base64.h"
 #include "cards/Crc32.h"
 
 namespace troupe::cards {

@@ -34,10 +34,10 @@ TEST(CardExport, V2JsonIsAValidCard) {
   EXPECT_EQ(o.at("name").as_string(), "Marie");  // V1 copy
   EXPECT_EQ(o.at("creatorcomment").as_string(), "kept at top level");
   const auto& d = o.at("data").as_object();
-  for (const char* key : {"name", "description", "personality", "scenario", "first_mes", "mes_example",
-                          "creator_notes", "system_prompt", "post_history_instructions",
-                          "alternate_greetings", "character_book", "tags", "creator",
-                          "character_version", "extensions", "x_data_unknown"}) {
+  for (const char* key :
+       {"name", "description", "personality", "scenario", "first_mes", "mes_example",
+        "creator_notes", "system_prompt", "post_history_instructions", "alternate_greetings",
+        "character_book", "tags", "creator", "character_version", "extensions", "x_data_unknown"}) {
     EXPECT_TRUE(d.contains(key)) << key;
   }
   EXPECT_FALSE(d.contains("group_only_greetings"));
@@ -77,8 +77,8 @@ TEST(CardExport, JsonRoundTripIsExact) {
 }
 
 TEST(CardExport, PngCarriesBothChunksAndRoundTrips) {
-  const store::Character first = imported(png_with({text_chunk("Comment", "kept"),
-                                                     text_chunk("chara", base64::encode(v2_json()))}));
+  const store::Character first = imported(
+      png_with({text_chunk("Comment", "kept"), text_chunk("chara", base64::encode(v2_json()))}));
   const std::string png = export_png(first);
   auto r = PngReader::parse(png);
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -17,7 +17,8 @@
 namespace troupe::cards::fixtures {
 
 inline void put_u32(std::string& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((v >> shift) & 0xFF));
 }
 
 // One chunk with a correct CRC.
@@ -99,7 +100,8 @@ inline constexpr std::string_view kV2Book =
     R"(  "enabled": false, "insertion_order": 10, "priority": 3, "selective": true, "constant": false} ]})";
 
 inline std::string v2_json() {
-  return std::string(R"({"spec": "chara_card_v2", "spec_version": "2.0", "name": "stale top-level copy",
+  return std::string(
+             R"({"spec": "chara_card_v2", "spec_version": "2.0", "name": "stale top-level copy",
   "data": {
     "name": "Marie",
     "description": "Runs the harbour caf\u00e9.\nAlways busy.",
@@ -125,7 +127,8 @@ inline std::string v2_json() {
 })";
 }
 
-inline constexpr std::string_view kV3Extensions = R"({"risuai": {"utilityBot": false, "n": 1.0e0}})";
+inline constexpr std::string_view kV3Extensions =
+    R"({"risuai": {"utilityBot": false, "n": 1.0e0}})";
 
 inline std::string v3_json() {
   return std::string(R"({"spec":"chara_card_v3","spec_version":"3.0","data":{

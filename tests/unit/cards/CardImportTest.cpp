@@ -10,7 +10,9 @@ using namespace fixtures;
 
 constexpr std::size_t kMax = 16u << 20;
 
-bool has(const Error& e, std::string_view part) { return e.message.find(part) != std::string::npos; }
+bool has(const Error& e, std::string_view part) {
+  return e.message.find(part) != std::string::npos;
+}
 
 Error import_error(std::string_view bytes, std::size_t max = kMax) {
   auto r = import_card(bytes, max);
@@ -77,9 +79,11 @@ TEST(CardImport, V3KeepsV3FieldsInExtra) {
 }
 
 TEST(CardImport, NullFieldsCountAsAbsentAndBomIsIgnored) {
-  auto r = import_card("\xEF\xBB\xBF" R"({"spec":"chara_card_v2","data":{"name":"N","description":null,)"
-                       R"("tags":null,"extensions":null,"character_book":null,"group_only_greetings":[ ]}})",
-                       kMax);
+  auto r = import_card(
+      "\xEF\xBB\xBF"
+      R"({"spec":"chara_card_v2","data":{"name":"N","description":null,)"
+      R"("tags":null,"extensions":null,"character_book":null,"group_only_greetings":[ ]}})",
+      kMax);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->description, "");
   EXPECT_EQ(r->extensions_json, "{}");
@@ -97,10 +101,14 @@ TEST(CardImport, RefusesInvalidCards) {
       {R"({"name":""})", "card has no name"},
       {R"({"name":7})", "\"name\" must be a string (at byte 8)"},
       {R"({"spec":"chara_card_v2","data":{"name":"a","tags":"x"}})", "\"tags\" must be an array"},
-      {R"({"spec":"chara_card_v2","data":{"name":"a","tags":["x",1]}})", "\"tags\" must hold only strings"},
-      {R"({"spec":"chara_card_v2","data":{"name":"a","extensions":[]}})", "\"extensions\" must be an object"},
-      {R"({"spec":"chara_card_v2","data":{"name":"a","character_book":"b"}})", "\"character_book\" must be"},
-      {R"({"spec":"chara_card_v9","data":{"name":"a"}})", "unsupported card spec \"chara_card_v9\""},
+      {R"({"spec":"chara_card_v2","data":{"name":"a","tags":["x",1]}})",
+       "\"tags\" must hold only strings"},
+      {R"({"spec":"chara_card_v2","data":{"name":"a","extensions":[]}})",
+       "\"extensions\" must be an object"},
+      {R"({"spec":"chara_card_v2","data":{"name":"a","character_book":"b"}})",
+       "\"character_book\" must be"},
+      {R"({"spec":"chara_card_v9","data":{"name":"a"}})",
+       "unsupported card spec \"chara_card_v9\""},
       {R"({"spec":2,"data":{"name":"a"}})", "\"spec\" must be a string"},
       {R"({"spec":"chara_card_v2","name":"a"})", "requires a \"data\" object"},
       {R"({"spec":"chara_card_v2","data":[]})", "\"data\" must be an object"},
@@ -122,7 +130,8 @@ TEST(CardImport, EnforcesSizeCaps) {
   const Error total = import_error(kV1, 10);
   EXPECT_EQ(total.code, Errc::too_large);
 
-  const std::string big_field = R"({"name":"a","description":")" + std::string((1u << 20) + 1, 'x') + "\"}";
+  const std::string big_field =
+      R"({"name":"a","description":")" + std::string((1u << 20) + 1, 'x') + "\"}";
   const Error field = import_error(big_field);
   EXPECT_EQ(field.code, Errc::too_large);
   EXPECT_TRUE(has(field, "\"description\" is 1048577 bytes, limit 1048576")) << field.message;
@@ -139,6 +148,25 @@ TEST(CardImport, EnforcesSizeCaps) {
   EXPECT_TRUE(has(import_error(deep), "nesting deeper than 32"));
 }
 
+TEST(CardImport, LimitsAreConfigurable) {
+  CardLimits limits;
+  limits.max_field_bytes = 4;
+  limits.max_list_items = 1;
+  auto field = import_card(R"({"name":"Hello"})", kMax, limits);
+  ASSERT_FALSE(field.ok());
+  EXPECT_EQ(field.error().code, Errc::too_large);
+  auto list =
+      import_card(R"({"spec":"chara_card_v2","data":{"name":"a","alternate_greetings":["x","y"]}})",
+                  kMax, limits);
+  ASSERT_FALSE(list.ok());
+  EXPECT_TRUE(has(list.error(), "\"alternate_greetings\" has 2 items, limit 1"));
+  limits.png.max_chunks = 3;
+  auto chunks =
+      import_card(png_with({text_chunk("chara", base64::encode(named_v2("x")))}), kMax, limits);
+  ASSERT_FALSE(chunks.ok());
+  EXPECT_TRUE(has(chunks.error(), "more than 3 chunks"));
+}
+
 TEST(CardImport, PngWithOnlyChara) {
   const std::string png = png_with({text_chunk("chara", base64::encode(v2_json()))});
   auto r = import_card(png, kMax);
@@ -150,7 +178,8 @@ TEST(CardImport, PngWithOnlyChara) {
 }
 
 TEST(CardImport, PngWithOnlyCcv3) {
-  const std::string png = png_with({text_chunk("Comment", "kept"), text_chunk("ccv3", base64::encode(v3_json()))});
+  const std::string png =
+      png_with({text_chunk("Comment", "kept"), text_chunk("ccv3", base64::encode(v3_json()))});
   auto r = import_card(png, kMax);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->source_spec, "v3");
@@ -201,15 +230,18 @@ TEST(CardImport, RefusesBrokenPngCards) {
 
   const Error b64 = import_error(png_with({text_chunk("chara", "eyJuYW1l*ZSI6")}));
   EXPECT_EQ(b64.code, Errc::bad_request);
-  EXPECT_TRUE(has(b64, "PNG chara chunk: invalid base64: unexpected character 0x2a at offset 8")) << b64.message;
+  EXPECT_TRUE(has(b64, "PNG chara chunk: invalid base64: unexpected character 0x2a at offset 8"))
+      << b64.message;
 
-  const Error not_json = import_error(png_with({text_chunk("ccv3", base64::encode("hello there"))}));
+  const Error not_json =
+      import_error(png_with({text_chunk("ccv3", base64::encode("hello there"))}));
   EXPECT_EQ(not_json.code, Errc::bad_request);
   EXPECT_TRUE(has(not_json, "PNG ccv3 chunk: invalid JSON at byte 0")) << not_json.message;
 
   // A broken ccv3 is not papered over by a good chara.
-  const Error broken_v3 = import_error(png_with({text_chunk("chara", base64::encode(named_v2("ok"))),
-                                                 text_chunk("ccv3", base64::encode("{}"))}));
+  const Error broken_v3 =
+      import_error(png_with({text_chunk("chara", base64::encode(named_v2("ok"))),
+                             text_chunk("ccv3", base64::encode("{}"))}));
   EXPECT_TRUE(has(broken_v3, "PNG ccv3 chunk: card has no name")) << broken_v3.message;
 
   std::string bad_sig = png_with({text_chunk("chara", base64::encode(named_v2("x")))});
@@ -237,7 +269,8 @@ TEST(CardImport, RefusesHostileChunkCounts) {
   std::string many;
   const std::string tiny = chunk("tiNy", "");
   for (int i = 0; i < 100'000; ++i) many += tiny;
-  const Error e = import_error(insert_before_iend(png_with({text_chunk("chara", base64::encode(named_v2("x")))}), many));
+  const Error e = import_error(
+      insert_before_iend(png_with({text_chunk("chara", base64::encode(named_v2("x")))}), many));
   EXPECT_EQ(e.code, Errc::too_large);
 }
 

@@ -1,8 +1,8 @@
-#include "cards/JsonScanner.h"
-
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+
+#include "cards/JsonScanner.h"
 
 namespace troupe::cards {
 namespace {
@@ -14,7 +14,8 @@ bool boost_accepts(std::string_view text) {
 }
 
 TEST(JsonScanner, MembersKeepExactSourceBytes) {
-  const std::string doc = R"( {"a" : 1.50 , "b":[1e3, -0,{"x":"\u00e9"}], "c\n":"t\"x", "a":null} )";
+  const std::string doc =
+      R"( {"a" : 1.50 , "b":[1e3, -0,{"x":"\u00e9"}], "c\n":"t\"x", "a":null} )";
   JsonScanner s(doc);
   auto root = s.parse_document();
   ASSERT_TRUE(root.ok()) << root.error().message;
@@ -79,7 +80,8 @@ TEST(JsonScanner, ErrorsCarryBytePosition) {
     auto v = JsonScanner(c.doc).parse_document();
     ASSERT_FALSE(v.ok()) << c.doc;
     EXPECT_EQ(v.error().code, Errc::bad_request);
-    EXPECT_NE(v.error().message.find(c.expect), std::string::npos) << c.doc << " -> " << v.error().message;
+    EXPECT_NE(v.error().message.find(c.expect), std::string::npos)
+        << c.doc << " -> " << v.error().message;
   }
 }
 
@@ -91,17 +93,47 @@ TEST(JsonScanner, DepthLimitMatchesBoostDefault) {
   ASSERT_FALSE(deep.ok());
   EXPECT_NE(deep.error().message.find("nesting deeper than 32"), std::string::npos);
   EXPECT_FALSE(boost_accepts(nested(33)));
-  // A hostile depth is refused without recursing through it.
+  // A hostile depth is refused without recursing through it, whatever limit the caller asks for.
   EXPECT_FALSE(JsonScanner(std::string(1'000'000, '[')).parse_document().ok());
+  auto capped = JsonScanner(std::string(1'000'000, '['), 1'000'000).parse_document();
+  ASSERT_FALSE(capped.ok());
+  EXPECT_NE(capped.error().message.find("nesting deeper than 512"), std::string::npos);
 }
 
 TEST(JsonScanner, AgreesWithBoostJson) {
   const std::string docs[] = {
-      "{}", "[]", "0", "-0", "1.5e+3", "1E-2", "-", "+1", ".5", "1e", "01", "1.0e0001",
-      "1e99999999", "\"\\u12\"", "\"\\uD834\\uDD1E\"", "\"\xF4\x90\x80\x80\"",
-      "\"\xF0\x9F\x98\x80\"", "\"\x7F\"", "[1,]", "{\"a\":1,}", "[1 2]", "{\"a\"}", "nul", "null ",
-      " \t\r\n[true,false,null]\n", "\xEF\xBB\xBF{}", "[\"\\/\"]", "{\"\":\"\"}", "\"\t\"",
-      std::string("\"a\0b\"", 5), std::string("[1]\0", 4), "123456789012345678901234567890",
+      "{}",
+      "[]",
+      "0",
+      "-0",
+      "1.5e+3",
+      "1E-2",
+      "-",
+      "+1",
+      ".5",
+      "1e",
+      "01",
+      "1.0e0001",
+      "1e99999999",
+      "\"\\u12\"",
+      "\"\\uD834\\uDD1E\"",
+      "\"\xF4\x90\x80\x80\"",
+      "\"\xF0\x9F\x98\x80\"",
+      "\"\x7F\"",
+      "[1,]",
+      "{\"a\":1,}",
+      "[1 2]",
+      "{\"a\"}",
+      "nul",
+      "null ",
+      " \t\r\n[true,false,null]\n",
+      "\xEF\xBB\xBF{}",
+      "[\"\\/\"]",
+      "{\"\":\"\"}",
+      "\"\t\"",
+      std::string("\"a\0b\"", 5),
+      std::string("[1]\0", 4),
+      "123456789012345678901234567890",
   };
   for (const std::string& d : docs) {
     EXPECT_EQ(JsonScanner(d).parse_document().ok(), boost_accepts(d)) << d;

@@ -1,15 +1,16 @@
-#include "cards/PngReader.h"
-
 #include <gtest/gtest.h>
 
 #include "CardFixtures.h"
+#include "cards/PngReader.h"
 
 namespace troupe::cards {
 namespace {
 
 using namespace fixtures;
 
-bool has(const Error& e, std::string_view part) { return e.message.find(part) != std::string::npos; }
+bool has(const Error& e, std::string_view part) {
+  return e.message.find(part) != std::string::npos;
+}
 
 TEST(PngReader, WalksChunksOfAValidImage) {
   const std::string png = png_with({text_chunk("Comment", "hello")});
@@ -32,8 +33,9 @@ TEST(PngReader, WalksChunksOfAValidImage) {
 }
 
 TEST(PngReader, ReadsCompressedAndInternationalText) {
-  const std::string png = png_with({ztxt_chunk("a", "zipped text"), itxt_chunk("b", "plain \xC3\xA9", false),
-                                    itxt_chunk("c", "zipped \xC3\xA9", true)});
+  const std::string png =
+      png_with({ztxt_chunk("a", "zipped text"), itxt_chunk("b", "plain \xC3\xA9", false),
+                itxt_chunk("c", "zipped \xC3\xA9", true)});
   auto r = PngReader::parse(png);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->find_text("a").value().value(), "zipped text");

@@ -1,8 +1,7 @@
-#include "cards/PngWriter.h"
-
 #include <gtest/gtest.h>
 
 #include "CardFixtures.h"
+#include "cards/PngWriter.h"
 
 namespace troupe::cards {
 namespace {
@@ -48,14 +47,16 @@ TEST(PngWriter, RewriteReplacesCardChunksBeforeIend) {
                                     ztxt_chunk("CCV3", "old3"), itxt_chunk("chara", "old", false)});
   auto r = PngReader::parse(png);
   ASSERT_TRUE(r.ok());
-  const std::string out = PngWriter::rewrite(*r, {"chara", "ccv3"}, {{"chara", "NEW"}, {"ccv3", "NEW3"}});
+  const std::string out =
+      PngWriter::rewrite(*r, {"chara", "ccv3"}, {{"chara", "NEW"}, {"ccv3", "NEW3"}});
   auto w = PngReader::parse(out);
   ASSERT_TRUE(w.ok()) << w.error().message;
   std::vector<std::string> seen;
   for (const auto& c : w->chunks()) {
     seen.push_back(std::string(c.type) + ":" + std::string(PngReader::text_keyword(c)));
   }
-  const std::vector<std::string> expect{"IHDR:", "IDAT:", "tEXt:Comment", "tEXt:chara", "tEXt:ccv3", "IEND:"};
+  const std::vector<std::string> expect{"IHDR:",      "IDAT:",     "tEXt:Comment",
+                                        "tEXt:chara", "tEXt:ccv3", "IEND:"};
   EXPECT_EQ(seen, expect);
   EXPECT_EQ(w->find_text("chara").value().value(), "NEW");
   EXPECT_EQ(w->find_text("ccv3").value().value(), "NEW3");
