@@ -1,1 +1,86 @@
-int main() { return 0; }
+// troupe: the command line. `troupe serve` runs the server; `troupe user add NAME` creates a user.
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+#include "app/App.h"
+
+extern char** environ;
+
+namespace {
+
+using troupe::Config;
+
+// defaults < TOML file < TROUPE_* environment < flags
+bool load_config(Config& cfg, const std::string& file, const std::string& listen,
+                 const std::string& data, const std::vector<std::string>& sets) {
+  auto fail = [](const troupe::Status& s) {
+    std::cerr << "troupe: " << s.error().message << "\n";
+    return false;
+  };
+  if (!file.empty()) {
+    if (auto s = cfg.apply_toml_file(file); !s.ok()) return fail(s);
+  }
+  if (auto s = cfg.apply_env(environ); !s.ok()) return fail(s);
+  if (!listen.empty()) cfg.server.listen = listen;
+  if (!data.empty()) cfg.store.data_dir = data;
+  for (const auto& kv : sets) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) {
+      std::cerr << "troupe: --set expects KEY=VALUE, got " << kv << "\n";
+      return false;
+    }
+    if (auto s = cfg.set(kv.substr(0, eq), kv.substr(eq + 1)); !s.ok()) return fail(s);
+  }
+  if (!cfg.llm.base_url.empty() && cfg.llm.backend == "sim") cfg.llm.backend = "openai";
+  auto level = spdlog::level::from_str(cfg.log_level);
+  spdlog::set_level(level);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"Troupe: a role-play chat server"};
+  cli.require_subcommand(1);
+  std::string config_file, listen, data;
+  std::vector<std::string> sets;
+
+  auto* serve = cli.add_subcommand("serve", "Run the server");
+  serve->add_option("--config", config_file, "TOML configuration file");
+  serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  serve->add_option("--data", data, "Data directory (default ./data)");
+  serve->add_option("--set", sets, "Override a config key: --set llm.sim_token_delay_ms=0");
+
+  auto* user = cli.add_subcommand("user", "Manage users");
+  user->require_subcommand(1);
+  auto* add = user->add_subcommand("add", "Create a user and print its token (last line)");
+  std::string name;
+  bool admin = false;
+  add->add_option("NAME", name, "User name")->required();
+  add->add_option("--data", data, "Data directory (default ./data)");
+  add->add_option("--config", config_file, "TOML configuration file");
+  add->add_flag("--admin", admin, "Make the user an administrator");
+
+  CLI11_PARSE(cli, argc, argv);
+
+  Config cfg;
+  if (!load_config(cfg, config_file, listen, data, sets)) return 2;
+  auto app = troupe::app::App::open(cfg);
+  if (!app.ok()) {
+    std::cerr << "troupe: " << app.error().message << "\n";
+    return 1;
+  }
+  if (serve->parsed()) return (*app)->serve();
+  if (add->parsed()) {
+    auto nu = (*app)->auth().create_user(name, admin);
+    if (!nu.ok()) {
+      std::cerr << "troupe: " << nu.error().message << "\n";
+      return 1;
+    }
+    std::cout << "created user " << nu->user.name << " (id " << nu->user.id << (admin ? ", admin" : "")
+              << ")\n";
+    std::cout << nu->token << std::endl;
+  }
+  return 0;
+}

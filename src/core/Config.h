@@ -53,7 +53,7 @@ struct LlmConfig {
 struct GenerationConfig {
   std::uint32_t max_duration_ms = 300'000;
   std::uint32_t flush_interval_ms = 1'000;  // partial text persisted this often
-  std::uint32_t replay_events = 8192;       // per-chat ring for resume
+  std::uint32_t replay_events = 2048;       // per-chat ring for resume
   std::string system_prompt =
       "Write {{char}}'s next reply in a fictional chat between {{char}} and {{user}}.";
 };

@@ -3,6 +3,7 @@
 // Thread-safety: implementations are safe for concurrent use from any non-I/O thread (blocking).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@ class ChatStore {
   virtual Result<Turn> begin_turn(Id user_id, Id chat_id, const std::string& content,
                                   const std::string& idempotency_key,
                                   const std::string& backend) = 0;
+  // The turn an idempotency key created earlier (any chat of the user), or nullopt.
+  virtual Result<std::optional<Turn>> find_turn(Id user_id, const std::string& key) = 0;
   // One transaction: a running generation that writes a new sibling of `reply_to`'s reply
   // (kind "regenerate", parent = reply_to) or extends `message_id` (kind "continue").
   virtual Result<Turn> begin_generation(Id user_id, Id chat_id, const std::string& kind,

@@ -1,0 +1,107 @@
+#include "api/Api.h"
+
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/CharacterRoutes.h"
+#include "api/ChatRoutes.h"
+#include "api/MessageRoutes.h"
+#include "api/PersonaRoutes.h"
+
+namespace troupe::api {
+
+namespace asio = boost::asio;
+
+struct Api::Groups {
+  explicit Groups(Services& s) : characters(s), personas(s), chats(s), messages(s) {}
+  CharacterRoutes characters;
+  PersonaRoutes personas;
+  ChatRoutes chats;
+  MessageRoutes messages;
+};
+
+namespace {
+
+asio::awaitable<Reply> healthz(RouteContext& c) {
+  co_return json_reply(http::status::ok, boost::json::object{{"status", "ok"}}, c.req.version(),
+                       c.keep_alive);
+}
+
+}  // namespace
+
+Api::Api(Services services) : s_(services), groups_(std::make_unique<Groups>(s_)) {
+  router_.add(http::verb::get, "/healthz", healthz, false);
+  router_.add(http::verb::get, "/readyz", [this](RouteContext& c) { return readyz(c); }, false);
+  groups_->characters.add_routes(router_);
+  groups_->personas.add_routes(router_);
+  groups_->chats.add_routes(router_);
+  groups_->messages.add_routes(router_);
+}
+
+Api::~Api() = default;
+
+asio::awaitable<Reply> Api::readyz(RouteContext& c) {
+  bool ready = s_.ready.load();
+  co_return json_reply(ready ? http::status::ok : http::status::service_unavailable,
+                       boost::json::object{{"status", ready ? "ready" : "not_ready"}},
+                       c.req.version(), c.keep_alive);
+}
+
+std::string bearer_token(const HttpRequest& req) {
+  auto h = req[http::field::authorization];
+  if (h.size() > 7 && (h.substr(0, 7) == "Bearer " || h.substr(0, 7) == "bearer ")) {
+    return std::string(h.substr(7));
+  }
+  auto u = boost::urls::parse_origin_form(req.target());
+  if (u) {
+    auto params = u->params();
+    auto it = params.find("access_token");
+    if (it != params.end()) return std::string((*it).value);
+  }
+  return {};
+}
+
+asio::awaitable<Result<store::User>> Api::authenticate(const HttpRequest& req) {
+  co_return co_await s_.auth.authenticate(bearer_token(req));
+}
+
+asio::awaitable<Reply> Api::handle(const HttpRequest& req) {
+  const bool keep_alive = req.keep_alive();
+  const unsigned version = req.version();
+  try {
+    auto parsed = boost::urls::parse_origin_form(req.target());
+    if (!parsed) {
+      co_return error_reply(make_error(Errc::bad_request, "malformed request target"), version, keep_alive);
+    }
+    auto m = router_.match(req.method(), parsed->path());
+    if (!m.handler) {
+      if (m.path_known) {
+        Reply r = error_reply(make_error(Errc::method_not_allowed,
+                                         "method " + std::string(req.method_string()) +
+                                             " is not allowed here; allowed: " + m.allow),
+                              version, keep_alive);
+        r.res.set(http::field::allow, m.allow);
+        co_return r;
+      }
+      co_return error_reply(make_error(Errc::not_found, "no route for " + std::string(parsed->path())),
+                            version, keep_alive);
+    }
+    RouteContext ctx{req, *parsed, {}, std::move(m.ids), keep_alive};
+    if (m.auth) {
+      auto user = co_await authenticate(req);
+      if (!user.ok()) {
+        Reply r = error_reply(user.error(), version, keep_alive);
+        if (user.error().code == Errc::unauthorized) r.res.set(http::field::www_authenticate, "Bearer");
+        co_return r;
+      }
+      ctx.user = std::move(user).value();
+    }
+    co_return co_await (*m.handler)(ctx);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: unhandled exception: {}", std::string(req.method_string()),
+                  std::string(req.target()), e.what());
+  }
+  co_return error_reply(make_error(Errc::internal, "internal error"), version, false);
+}
+
+}  // namespace troupe::api

@@ -1,0 +1,36 @@
+// Api: the REST surface. handle() authenticates, routes and runs one request and always returns a
+// reply: expected failures become JSON errors, and no exception escapes (it becomes a 500).
+// Thread-safety: handle() may run concurrently on any number of I/O executors.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+
+#include "api/Http.h"
+#include "api/Router.h"
+#include "api/Services.h"
+
+namespace troupe::api {
+
+class Api {
+ public:
+  explicit Api(Services services);
+  ~Api();
+
+  boost::asio::awaitable<Reply> handle(const HttpRequest& req);
+  // Authenticates an upgrade/stream request by header or access_token query parameter.
+  boost::asio::awaitable<Result<store::User>> authenticate(const HttpRequest& req);
+  Services& services() { return s_; }
+
+ private:
+  boost::asio::awaitable<Reply> readyz(RouteContext& c);
+  Services s_;
+  Router router_;
+  struct Groups;
+  std::unique_ptr<Groups> groups_;
+};
+
+// Extracts the bearer token from Authorization or ?access_token=.
+std::string bearer_token(const HttpRequest& req);
+
+}  // namespace troupe::api

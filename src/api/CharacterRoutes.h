@@ -1,0 +1,27 @@
+// CharacterRoutes: /api/characters (CRUD, import, export, avatar).
+// Thread-safety: handlers may run concurrently on any I/O executor.
+#pragma once
+
+#include "api/Router.h"
+#include "api/Services.h"
+
+namespace troupe::api {
+
+class CharacterRoutes {
+ public:
+  explicit CharacterRoutes(Services& s) : s_(s) {}
+  void add_routes(Router& r);
+
+ private:
+  boost::asio::awaitable<Reply> list(RouteContext& c);
+  boost::asio::awaitable<Reply> create(RouteContext& c);
+  boost::asio::awaitable<Reply> get(RouteContext& c);
+  boost::asio::awaitable<Reply> update(RouteContext& c);
+  boost::asio::awaitable<Reply> remove(RouteContext& c);
+  boost::asio::awaitable<Reply> import(RouteContext& c);
+  boost::asio::awaitable<Reply> export_card(RouteContext& c);
+  boost::asio::awaitable<Reply> avatar(RouteContext& c);
+  Services& s_;
+};
+
+}  // namespace troupe::api

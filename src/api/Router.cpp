@@ -1,0 +1,75 @@
+#include "api/Router.h"
+
+#include <charconv>
+
+namespace troupe::api {
+
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+bool parse_id(std::string_view s, std::int64_t& out) {
+  if (s.empty() || s.size() > 18) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out > 0;
+}
+
+}  // namespace
+
+std::string RouteContext::query(std::string_view key) const {
+  auto params = url.params();
+  auto it = params.find(key);
+  if (it == params.end()) return {};
+  return std::string((*it).value);
+}
+
+void Router::add(http::verb method, std::string pattern, RouteHandler handler, bool auth) {
+  Route r{method, {}, std::move(handler), auth};
+  for (auto seg : split_path(pattern)) r.segments.emplace_back(seg);
+  routes_.push_back(std::move(r));
+}
+
+Router::Match Router::match(http::verb method, std::string_view path) const {
+  Match m;
+  auto segs = split_path(path);
+  for (const auto& r : routes_) {
+    if (r.segments.size() != segs.size()) continue;
+    std::vector<std::int64_t> ids;
+    bool ok = true;
+    for (std::size_t i = 0; i < segs.size() && ok; ++i) {
+      if (r.segments[i] == "{id}") {
+        std::int64_t v = 0;
+        ok = parse_id(segs[i], v);
+        ids.push_back(v);
+      } else {
+        ok = r.segments[i] == segs[i];
+      }
+    }
+    if (!ok) continue;
+    m.path_known = true;
+    if (!m.allow.empty()) m.allow += ", ";
+    m.allow += std::string(http::to_string(r.method));
+    if (r.method == method && !m.handler) {
+      m.handler = &r.handler;
+      m.auth = r.auth;
+      m.ids = std::move(ids);
+    }
+  }
+  return m;
+}
+
+}  // namespace troupe::api

@@ -1,1 +1,0 @@
-namespace troupe { [[maybe_unused]] static int api_placeholder = 0; }

@@ -1,0 +1,127 @@
+#include "app/App.h"
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include "app/DemoCharacter.h"
+#include "llm/BackendFactory.h"
+#include "server/Server.h"
+
+namespace troupe::app {
+
+Result<std::unique_ptr<App>> App::open(const Config& config) {
+  std::unique_ptr<App> app(new App(config));
+  std::error_code fec;
+  std::filesystem::create_directories(config.store.data_dir, fec);
+  if (fec) return make_error(Errc::unavailable, "cannot create data dir " + config.store.data_dir + ": " + fec.message());
+  auto db_path = (std::filesystem::path(config.store.data_dir) / "troupe.db").string();
+  auto store = store::sqlite::SqliteStore::open(db_path, app->clock_);
+  if (!store.ok()) return store.error();
+  app->store_ = std::move(store).value();
+  app->db_pool_ = std::make_unique<boost::asio::thread_pool>(std::max(1, config.store.db_threads));
+  app->seq_ = std::make_unique<chat::StoreSeqAllocator>(app->store_->chats());
+  sync::InProcessBusOptions bo;
+  bo.replay_events = config.generation.replay_events;
+  bo.subscriber_queue = config.server.subscriber_queue;
+  app->bus_ = std::make_unique<sync::InProcessBus>(*app->seq_, bo);
+  app->llm_ = llm::make_backend(config.llm);
+  auto d = app->deps();
+  app->generations_ = std::make_unique<chat::GenerationManager>(d);
+  app->auth_ = std::make_unique<chat::AuthService>(d);
+  app->characters_ = std::make_unique<chat::CharacterService>(d);
+  app->chats_ = std::make_unique<chat::ChatService>(d, *app->generations_);
+  app->turns_ = std::make_unique<chat::TurnService>(d, *app->generations_);
+  return app;
+}
+
+App::~App() {
+  if (db_pool_) db_pool_->join();
+}
+
+chat::Deps App::deps() {
+  return chat::Deps{config_, *db_pool_, store_->users(), store_->characters(), store_->chats(),
+                    *bus_, *llm_, fmt_, clock_, tasks_};
+}
+
+Status App::seed_demo_character(store::Id user_id) {
+  auto c = store_->characters().create_character(demo_character(user_id));
+  if (!c.ok()) return c.error();
+  return {};
+}
+
+Result<std::optional<chat::NewUser>> App::bootstrap() {
+  auto created = auth_->bootstrap();
+  if (!created.ok() || !created->has_value()) return created;
+  const auto& nu = **created;
+  auto path = std::filesystem::path(config_.store.data_dir) / "admin.token";
+  {
+    std::ofstream f(path, std::ios::trunc);
+    f << nu.token << "\n";
+  }
+  ::chmod(path.c_str(), 0600);
+  auto s = seed_demo_character(nu.user.id);
+  if (!s.ok()) spdlog::warn("demo character not created: {}", s.error().message);
+  return created;
+}
+
+int App::serve() {
+  // Signals are taken synchronously by this thread only.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto interrupted = store_->chats().interrupt_running();
+  if (interrupted.ok() && *interrupted > 0) {
+    spdlog::warn("{} generation(s) from the previous run marked interrupted", *interrupted);
+  }
+  auto boot = bootstrap();
+  if (!boot.ok()) {
+    std::cerr << "bootstrap failed: " << boot.error().message << "\n";
+    return 1;
+  }
+
+  api::Api api(api::Services{config_, *auth_, *characters_, *chats_, *turns_, ready_});
+  server::Server server(config_, api, tasks_);
+  auto ep = server.listen();
+  if (!ep.ok()) {
+    std::cerr << ep.error().message << "\n";
+    return 1;
+  }
+  server.run();
+  ready_ = true;
+  std::string host = ep->address().to_string();
+  if (ep->address().is_v6()) host = "[" + host + "]";
+  std::cout << "listening on http://" << host << ":" << ep->port() << std::endl;
+  std::cout << "llm backend: " << llm_->name()
+            << (llm_->name() == "sim" ? " (built-in simulator, not a language model)" : "") << std::endl;
+  if (boot->has_value()) {
+    std::cout << "admin token: " << (*boot)->token << std::endl;
+    std::cout << "(also saved to " << (std::filesystem::path(config_.store.data_dir) / "admin.token").string()
+              << ")" << std::endl;
+  }
+
+  int sig = 0;
+  sigwait(&set, &sig);
+  spdlog::info("signal {}: shutting down", sig);
+  const auto grace = std::chrono::milliseconds(config_.server.shutdown_grace_ms);
+  ready_ = false;
+  server.stop_accepting();
+  // Running generations get half the grace to finish, then stop as "interrupted" with their text.
+  generations_->shutdown(grace / 2, grace / 2);
+  bus_->close_all();
+  server.close_connections(std::chrono::milliseconds(1000));
+  server.join();
+  db_pool_->join();
+  spdlog::info("shutdown complete; {} task(s) left", tasks_.live());
+  return 0;
+}
+
+}  // namespace troupe::app

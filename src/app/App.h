@@ -1,0 +1,62 @@
+// App: builds the whole process from a Config — store, DB pool, event bus, LLM backend, domain
+// services, API and server — and tears it down in order. Used by `troupe serve` and the CLI.
+// Thread-safety: construct, serve and destroy from the main thread.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <optional>
+
+#include "api/Api.h"
+#include "api/JsonEventFormatter.h"
+#include "chat/AuthService.h"
+#include "chat/CharacterService.h"
+#include "chat/ChatService.h"
+#include "chat/GenerationManager.h"
+#include "chat/StoreSeqAllocator.h"
+#include "chat/TurnService.h"
+#include "core/Clock.h"
+#include "core/Config.h"
+#include "core/TaskRegistry.h"
+#include "llm/Backend.h"
+#include "store/sqlite/SqliteStore.h"
+#include "sync/InProcessBus.h"
+
+namespace troupe::app {
+
+class App {
+ public:
+  // Opens the store under config.store.data_dir (creating it) and wires every service.
+  static Result<std::unique_ptr<App>> open(const Config& config);
+  ~App();
+
+  chat::AuthService& auth() { return *auth_; }
+  chat::Deps deps();
+  // First start: creates the admin user, writes DATA/admin.token, seeds the demo character.
+  Result<std::optional<chat::NewUser>> bootstrap();
+  // Runs the server until SIGINT/SIGTERM, then shuts down gracefully. Returns the exit code.
+  int serve();
+
+ private:
+  explicit App(const Config& config) : config_(config) {}
+  Status seed_demo_character(store::Id user_id);
+
+  Config config_;
+  SystemClock clock_;
+  TaskRegistry tasks_;
+  std::unique_ptr<store::sqlite::SqliteStore> store_;
+  std::unique_ptr<boost::asio::thread_pool> db_pool_;
+  std::unique_ptr<chat::StoreSeqAllocator> seq_;
+  std::unique_ptr<sync::InProcessBus> bus_;
+  std::unique_ptr<llm::Backend> llm_;
+  api::JsonEventFormatter fmt_;
+  std::unique_ptr<chat::GenerationManager> generations_;
+  std::unique_ptr<chat::AuthService> auth_;
+  std::unique_ptr<chat::CharacterService> characters_;
+  std::unique_ptr<chat::ChatService> chats_;
+  std::unique_ptr<chat::TurnService> turns_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace troupe::app

@@ -1,0 +1,60 @@
+#include "chat/AuthService.h"
+
+#include "core/Crypto.h"
+#include "core/Offload.h"
+
+namespace troupe::chat {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr auto kCacheTtl = std::chrono::seconds(30);
+constexpr std::size_t kCacheMax = 10000;
+}  // namespace
+
+asio::awaitable<Result<store::User>> AuthService::authenticate(std::string_view token) {
+  if (token.empty() || token.size() > 200) {
+    co_return make_error(Errc::unauthorized, "missing or malformed bearer token");
+  }
+  std::string hash = sha256_hex(token);
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(hash);
+    if (it != cache_.end() && it->second.expires > now) co_return it->second.user;
+  }
+  auto user = co_await offload(d_.db_pool, [&] { return d_.users.user_by_token_hash(hash); });
+  if (!user.ok()) {
+    if (user.error().code == Errc::not_found) {
+      co_return make_error(Errc::unauthorized, "unknown bearer token");
+    }
+    co_return user.error();
+  }
+  std::lock_guard lock(mu_);
+  if (cache_.size() >= kCacheMax) cache_.clear();
+  cache_[hash] = Cached{*user, now + kCacheTtl};
+  co_return user;
+}
+
+Result<NewUser> AuthService::create_user(const std::string& name, bool admin) {
+  if (name.empty() || name.size() > 100) {
+    return make_error(Errc::bad_request, "user name must be 1-100 characters");
+  }
+  NewUser out;
+  out.token = random_token("trp_");
+  auto u = d_.users.create_user(name, admin, sha256_hex(out.token));
+  if (!u.ok()) return u.error();
+  out.user = std::move(u).value();
+  return out;
+}
+
+Result<std::optional<NewUser>> AuthService::bootstrap() {
+  auto n = d_.users.count_users();
+  if (!n.ok()) return n.error();
+  if (*n > 0) return std::optional<NewUser>();
+  auto u = create_user("admin", true);
+  if (!u.ok()) return u.error();
+  return std::optional<NewUser>(std::move(u).value());
+}
+
+}  // namespace troupe::chat

@@ -1,0 +1,43 @@
+// AuthService: bearer tokens → users (tokens are stored as SHA-256 only), user creation and the
+// first-start admin bootstrap. Successful lookups are cached briefly to keep the store off the
+// hot path.
+// Thread-safety: all members are safe to call from any thread / coroutine.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "chat/Deps.h"
+
+namespace troupe::chat {
+
+struct NewUser {
+  store::User user;
+  std::string token;  // shown once; only its hash is stored
+};
+
+class AuthService {
+ public:
+  explicit AuthService(Deps deps) : d_(deps) {}
+
+  boost::asio::awaitable<Result<store::User>> authenticate(std::string_view token);
+  // Blocking (CLI and start-up): creates a user with a fresh token.
+  Result<NewUser> create_user(const std::string& name, bool admin);
+  // Blocking: on an empty store creates "admin" and returns its token; otherwise nullopt.
+  Result<std::optional<NewUser>> bootstrap();
+
+ private:
+  struct Cached {
+    store::User user;
+    std::chrono::steady_clock::time_point expires;
+  };
+  Deps d_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Cached> cache_;  // by token hash
+};
+
+}  // namespace troupe::chat

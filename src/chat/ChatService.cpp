@@ -1,0 +1,164 @@
+#include "chat/ChatService.h"
+
+#include <boost/asio/this_coro.hpp>
+
+#include "chat/Macros.h"
+#include "core/Offload.h"
+
+namespace troupe::chat {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::size_t kMaxContentBytes = 256 * 1024;
+constexpr std::size_t kMaxTitleBytes = 500;
+}  // namespace
+
+ChatView ChatService::view(store::Chat chat) {
+  ChatView v;
+  // A stream not prepared in this process will hand out numbers above the reserved mark.
+  auto live = d_.bus.last_seq(chat.id);
+  v.last_seq = live > 0 ? live : chat.seq_reserved;
+  if (auto gid = gm_.running(chat.id)) {
+    store::Generation g;
+    g.id = *gid;
+    g.chat_id = chat.id;
+    g.status = "running";
+    v.running = g;
+  }
+  v.chat = std::move(chat);
+  return v;
+}
+
+asio::awaitable<Result<ChatView>> ChatService::create(const store::User& user,
+                                                      store::Id character_id,
+                                                      store::Id persona_id, std::string title) {
+  if (title.size() > kMaxTitleBytes) co_return make_error(Errc::too_large, "title is longer than 500 bytes");
+  auto chat = co_await offload(d_.db_pool, [&]() -> Result<store::Chat> {
+    auto ch = d_.characters.get_character(user.id, character_id);
+    if (!ch.ok()) return ch.error();
+    std::string user_name = user.name;
+    if (persona_id) {
+      auto p = d_.characters.get_persona(user.id, persona_id);
+      if (!p.ok()) return p.error();
+      user_name = p->name;
+    } else if (auto p = d_.characters.default_persona(user.id); p.ok()) {
+      user_name = p->name;
+    }
+    MacroValues mv{ch->name, user_name, ""};
+    std::vector<std::string> greetings;
+    if (!ch->first_mes.empty()) greetings.push_back(expand_macros(ch->first_mes, mv));
+    for (auto& g : ch->alternate_greetings) {
+      if (!g.empty()) greetings.push_back(expand_macros(g, mv));
+    }
+    store::Chat c;
+    c.user_id = user.id;
+    c.character_id = character_id;
+    c.persona_id = persona_id;
+    c.title = title.empty() ? "Chat with " + ch->name : title;
+    return d_.chats.create_chat(c, greetings);
+  });
+  if (!chat.ok()) co_return chat.error();
+  co_return view(std::move(chat).value());
+}
+
+asio::awaitable<Result<ChatView>> ChatService::get(const store::User& user, store::Id chat_id) {
+  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.get_chat(user.id, chat_id); });
+  if (!chat.ok()) co_return chat.error();
+  auto v = view(std::move(chat).value());
+  if (v.running) {
+    auto g = co_await offload(d_.db_pool, [&] { return d_.chats.get_generation(user.id, v.running->id); });
+    if (g.ok()) v.running = std::move(g).value();
+  }
+  co_return v;
+}
+
+asio::awaitable<Result<std::vector<ChatView>>> ChatService::list(const store::User& user,
+                                                                 store::Id character_id,
+                                                                 store::Id after, int limit) {
+  auto chats = co_await offload(d_.db_pool, [&] {
+    return d_.chats.list_chats(user.id, character_id, after, limit);
+  });
+  if (!chats.ok()) co_return chats.error();
+  std::vector<ChatView> out;
+  out.reserve(chats->size());
+  for (auto& c : *chats) out.push_back(view(std::move(c)));
+  co_return out;
+}
+
+asio::awaitable<Status> ChatService::remove(const store::User& user, store::Id chat_id) {
+  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.get_chat(user.id, chat_id); });
+  if (!chat.ok()) co_return chat.error();
+  if (auto gid = gm_.running(chat_id)) {
+    co_return make_error(Errc::conflict, "a generation is running in this chat; stop it first");
+  }
+  auto s = co_await offload(d_.db_pool, [&] { return d_.chats.delete_chat(user.id, chat_id); });
+  if (s.ok()) d_.bus.drop_chat(chat_id);
+  co_return s;
+}
+
+asio::awaitable<Result<store::PathPage>> ChatService::messages(const store::User& user,
+                                                               store::Id chat_id,
+                                                               store::Id before, int limit) {
+  co_return co_await offload(d_.db_pool, [&]() -> Result<store::PathPage> {
+    auto chat = d_.chats.get_chat(user.id, chat_id);
+    if (!chat.ok()) return chat.error();
+    if (before) {
+      auto m = d_.chats.get_message(user.id, before);
+      if (!m.ok() || m->chat_id != chat_id) return make_error(Errc::not_found, "message not found");
+    }
+    return d_.chats.path_page(chat_id, before, limit);
+  });
+}
+
+asio::awaitable<Result<store::Message>> ChatService::edit(const store::User& user, store::Id id,
+                                                          std::string content) {
+  if (content.size() > kMaxContentBytes) co_return make_error(Errc::too_large, "content is larger than 256 KiB");
+  auto m = co_await offload(d_.db_pool, [&] { return d_.chats.edit_message(user.id, id, content); });
+  if (!m.ok()) co_return m;
+  (void)co_await offload(d_.db_pool, [&] { return d_.bus.prepare(m->chat_id); });
+  (void)d_.bus.publish(m->chat_id, "message.updated", d_.fmt.message(*m));
+  co_return m;
+}
+
+asio::awaitable<Status> ChatService::remove_message(const store::User& user, store::Id id) {
+  auto m = co_await offload(d_.db_pool, [&] { return d_.chats.get_message(user.id, id); });
+  if (!m.ok()) co_return m.error();
+  auto s = co_await offload(d_.db_pool, [&] { return d_.chats.delete_message(user.id, id); });
+  if (!s.ok()) co_return s;
+  auto chat = co_await offload(d_.db_pool, [&] {
+    (void)d_.bus.prepare(m->chat_id);
+    return d_.chats.get_chat(user.id, m->chat_id);
+  });
+  (void)d_.bus.publish(m->chat_id, "message.deleted", d_.fmt.message_deleted(id));
+  if (chat.ok()) (void)d_.bus.publish(m->chat_id, "chat.updated", d_.fmt.chat(*chat));
+  co_return Status{};
+}
+
+asio::awaitable<Result<ChatView>> ChatService::select(const store::User& user, store::Id id) {
+  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.select_message(user.id, id); });
+  if (!chat.ok()) co_return chat.error();
+  (void)co_await offload(d_.db_pool, [&] { return d_.bus.prepare(chat->id); });
+  (void)d_.bus.publish(chat->id, "chat.updated", d_.fmt.chat(*chat));
+  co_return view(std::move(chat).value());
+}
+
+asio::awaitable<Result<ChatView>> ChatService::branch(const store::User& user, store::Id id) {
+  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.branch_from(user.id, id); });
+  if (!chat.ok()) co_return chat.error();
+  co_return view(std::move(chat).value());
+}
+
+asio::awaitable<Result<std::shared_ptr<sync::Subscription>>> ChatService::subscribe(
+    const store::User& user, store::Id chat_id, std::int64_t after_seq) {
+  auto ok = co_await offload(d_.db_pool, [&]() -> Status {
+    auto chat = d_.chats.get_chat(user.id, chat_id);
+    if (!chat.ok()) return chat.error();
+    return d_.bus.prepare(chat_id);
+  });
+  if (!ok.ok()) co_return ok.error();
+  auto ex = co_await asio::this_coro::executor;
+  co_return d_.bus.subscribe(ex, chat_id, after_seq);
+}
+
+}  // namespace troupe::chat

@@ -1,0 +1,235 @@
+#include "chat/GenerationManager.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/Offload.h"
+
+namespace troupe::chat {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Collects streamed text, publishes one token event per piece and persists the partial text on
+// the DB pool every flush interval.
+class StreamSink final : public llm::TokenSink {
+ public:
+  StreamSink(const Deps& d, const store::Generation& g, std::string base)
+      : d_(d), g_(g), base_(std::move(base)),
+        next_flush_(std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(d.config.generation.flush_interval_ms)) {}
+
+  void on_token(std::string_view piece) override {
+    if (piece.empty()) return;
+    text_ += piece;
+    auto r = d_.bus.publish(g_.chat_id, "token", d_.fmt.token(g_.id, g_.message_id, piece));
+    if (!r.ok()) spdlog::warn("chat {}: token event not published: {}", g_.chat_id, r.error().message);
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_flush_) {
+      next_flush_ = now + std::chrono::milliseconds(d_.config.generation.flush_interval_ms);
+      flush();
+    }
+  }
+
+  void flush() {
+    // Fire-and-forget on the DB pool; a late partial write never overwrites a final one (the store
+    // only updates messages still "streaming").
+    asio::post(d_.db_pool, [chats = &d_.chats, id = g_.message_id, content = full_text()] {
+      auto s = chats->save_partial(id, content);
+      if (!s.ok()) spdlog::warn("message {}: partial text not saved: {}", id, s.error().message);
+    });
+  }
+
+  std::string full_text() const { return base_ + text_; }
+  std::size_t pieces() const { return text_.size(); }
+
+ private:
+  const Deps& d_;
+  const store::Generation& g_;
+  std::string base_;
+  std::string text_;
+  std::chrono::steady_clock::time_point next_flush_;
+};
+
+}  // namespace
+
+GenerationManager::GenerationManager(Deps deps)
+    : deps_(deps),
+      prompts_(PromptSettings{deps.config.generation.system_prompt, deps.config.llm.context_size,
+                              deps.config.llm.max_tokens, deps.config.llm.temperature,
+                              deps.config.llm.top_p},
+               counter_),
+      scope_(TaskScope::create(deps.tasks, "generations")) {}
+
+GenerationManager::~GenerationManager() { scope_->cancel(); }
+
+bool GenerationManager::try_lock(store::Id chat_id) {
+  std::lock_guard lock(mu_);
+  if (closing_) return false;
+  return by_chat_.emplace(chat_id, Running{}).second;
+}
+
+void GenerationManager::unlock(store::Id chat_id) {
+  std::lock_guard lock(mu_);
+  auto it = by_chat_.find(chat_id);
+  if (it != by_chat_.end() && !it->second.launched) by_chat_.erase(it);
+}
+
+void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob job) {
+  const auto gen_id = job.turn.generation.id;
+  const auto chat_id = job.turn.generation.chat_id;
+  {
+    std::lock_guard lock(mu_);
+    auto& r = by_chat_[chat_id];
+    r.generation_id = gen_id;
+    r.launched = true;
+    chat_of_generation_[gen_id] = chat_id;
+  }
+  TaskSpec spec{"generation", "chat:" + std::to_string(chat_id),
+                std::chrono::milliseconds(deps_.config.generation.max_duration_ms)};
+  auto task = scope_->spawn(ex, std::move(spec), [this, job = std::move(job)](std::shared_ptr<Task> t) {
+    return run(this, std::move(t), job);
+  });
+  std::lock_guard lock(mu_);
+  if (!task) {
+    // Scope closed (shutdown): record the generation as interrupted right away.
+    by_chat_.erase(chat_id);
+    chat_of_generation_.erase(gen_id);
+    asio::post(deps_.db_pool, [chats = &deps_.chats, gen_id] {
+      (void)chats->finish_generation(gen_id, "interrupted", "", "server shutting down");
+    });
+    return;
+  }
+  by_chat_[chat_id].task_id = task->id();
+}
+
+bool GenerationManager::stop(store::Id generation_id) {
+  std::uint64_t task_id = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = chat_of_generation_.find(generation_id);
+    if (it == chat_of_generation_.end()) return false;
+    auto r = by_chat_.find(it->second);
+    if (r == by_chat_.end() || !r->second.task_id) return false;
+    task_id = r->second.task_id;
+  }
+  return scope_->cancel_task(task_id);
+}
+
+std::optional<store::Id> GenerationManager::running(store::Id chat_id) const {
+  std::lock_guard lock(mu_);
+  auto it = by_chat_.find(chat_id);
+  if (it == by_chat_.end() || !it->second.launched) return std::nullopt;
+  return it->second.generation_id;
+}
+
+std::size_t GenerationManager::running_count() const {
+  std::lock_guard lock(mu_);
+  return by_chat_.size();
+}
+
+bool GenerationManager::interrupted(store::Id chat_id) const {
+  std::lock_guard lock(mu_);
+  auto it = by_chat_.find(chat_id);
+  return it != by_chat_.end() && it->second.interrupted;
+}
+
+void GenerationManager::finished(store::Id chat_id) {
+  std::lock_guard lock(mu_);
+  auto it = by_chat_.find(chat_id);
+  if (it == by_chat_.end()) return;
+  chat_of_generation_.erase(it->second.generation_id);
+  by_chat_.erase(it);
+}
+
+void GenerationManager::shutdown(std::chrono::milliseconds finish_grace,
+                                 std::chrono::milliseconds persist_grace) {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  if (scope_->wait_empty(finish_grace)) {
+    scope_->cancel();
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [chat, r] : by_chat_) r.interrupted = true;
+  }
+  scope_->cancel();
+  if (!scope_->wait_empty(persist_grace)) {
+    spdlog::error("{} generation(s) did not persist within the shutdown grace", scope_->size());
+  }
+}
+
+asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::shared_ptr<Task> task,
+                                             GenerationJob job) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  const Deps& d = self->deps_;
+  store::Generation gen = job.turn.generation;
+  store::Message reply = job.turn.reply;
+  const auto started = std::chrono::steady_clock::now();
+  const bool is_continue = gen.kind == "continue";
+
+  task->set_state("loading history");
+  store::Id until = is_continue ? reply.id : reply.parent_id;
+  std::vector<store::Message> history;
+  if (until != 0) {
+    auto h = co_await offload(d.db_pool, [&d, &gen, until] {
+      return d.chats.path_to(gen.chat_id, until, 2000);
+    });
+    if (h.ok()) history = std::move(h).value();
+  }
+
+  PromptInput input{&job.character, job.persona ? &*job.persona : nullptr, job.user_name,
+                    std::move(history), is_continue};
+  auto request = self->prompts_.build(input);
+
+  StreamSink sink(d, gen, is_continue ? reply.content : std::string());
+  task->set_state("streaming");
+  Status result = co_await d.llm.stream(request, sink);
+
+  // Whatever happened, persist: clear a pending cancellation first so the awaits below run.
+  auto cs = co_await asio::this_coro::cancellation_state;
+  bool was_cancelled = cs.cancelled() != asio::cancellation_type::none;
+  co_await asio::this_coro::reset_cancellation_state();
+  co_await asio::this_coro::throw_if_cancelled(false);
+
+  std::string status = "completed";
+  std::string error;
+  if (!result.ok()) {
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    if (result.error().code == Errc::cancelled || was_cancelled) {
+      if (elapsed >= std::chrono::milliseconds(d.config.generation.max_duration_ms)) {
+        status = "failed";
+        error = "generation exceeded generation.max_duration_ms";
+      } else {
+        status = self->interrupted(gen.chat_id) ? "interrupted" : "stopped";
+      }
+    } else {
+      status = "failed";
+      error = result.error().message;
+    }
+  }
+  task->set_state("persisting");
+  const std::string content = sink.full_text();
+  Status saved = make_error(Errc::internal, "not saved");
+  for (int attempt = 0; attempt < 5 && !saved.ok(); ++attempt) {
+    saved = co_await offload(d.db_pool, [&] {
+      return d.chats.finish_generation(gen.id, status, content, error);
+    });
+    if (!saved.ok()) spdlog::error("generation {}: final state not stored: {}", gen.id, saved.error().message);
+  }
+  gen.status = status;
+  gen.error = error;
+  gen.finished_at = d.clock.now_ms();
+  reply.content = content;
+  reply.status = status;
+  auto ev = d.bus.publish(gen.chat_id, "generation.finished", d.fmt.finished(gen, reply));
+  if (!ev.ok()) spdlog::warn("chat {}: finish event not published", gen.chat_id);
+  self->finished(gen.chat_id);
+}
+
+}  // namespace troupe::chat

@@ -1,0 +1,129 @@
+#include "chat/PromptBuilder.h"
+
+#include <algorithm>
+
+#include "chat/Macros.h"
+
+namespace troupe::chat {
+
+namespace {
+
+std::string trim(std::string s) {
+  auto notspace = [](unsigned char c) { return !std::isspace(c); };
+  s.erase(s.begin(), std::find_if(s.begin(), s.end(), notspace));
+  s.erase(std::find_if(s.rbegin(), s.rend(), notspace).base(), s.end());
+  return s;
+}
+
+void append_section(std::string& out, const std::string& text) {
+  if (text.empty()) return;
+  if (!out.empty()) out += "\n\n";
+  out += text;
+}
+
+}  // namespace
+
+std::vector<std::string> PromptBuilder::split_examples(const std::string& mes_example) {
+  std::vector<std::string> blocks;
+  std::string current;
+  std::size_t pos = 0;
+  auto flush = [&] {
+    auto t = trim(current);
+    if (!t.empty()) blocks.push_back(std::move(t));
+    current.clear();
+  };
+  while (pos < mes_example.size()) {
+    auto next = mes_example.find("<START>", pos);
+    if (next == std::string::npos) {
+      current += mes_example.substr(pos);
+      break;
+    }
+    current += mes_example.substr(pos, next - pos);
+    flush();
+    pos = next + 7;
+  }
+  flush();
+  return blocks;
+}
+
+llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) const {
+  const store::Character& ch = *in.character;
+  MacroValues mv{ch.name, in.user_name, settings_.default_system_prompt};
+  auto expand = [&](const std::string& s) { return trim(expand_macros(s, mv)); };
+
+  std::string system = ch.system_prompt.empty() ? expand(settings_.default_system_prompt)
+                                                : expand(ch.system_prompt);
+  append_section(system, expand(ch.description));
+  if (!ch.personality.empty()) {
+    append_section(system, ch.name + "'s personality: " + expand(ch.personality));
+  }
+  if (!ch.scenario.empty()) append_section(system, "Scenario: " + expand(ch.scenario));
+  if (in.persona && !in.persona->description.empty()) {
+    append_section(system, "About " + in.user_name + ": " + expand(in.persona->description));
+  }
+
+  std::vector<std::string> examples;
+  for (auto& b : split_examples(ch.mes_example)) examples.push_back(expand(b));
+  std::string post = ch.post_history_instructions.empty()
+                         ? std::string()
+                         : trim(expand_macros(ch.post_history_instructions,
+                                              MacroValues{ch.name, in.user_name, ""}));
+
+  const int budget = std::max(256, settings_.context_size - settings_.max_tokens);
+  const int per_message_overhead = 4;
+  int used = counter_.count(system) + per_message_overhead;
+  if (!post.empty()) used += counter_.count(post) + per_message_overhead;
+
+  // History newest first until the budget is spent.
+  std::vector<const store::Message*> kept;
+  for (auto it = in.history.rbegin(); it != in.history.rend(); ++it) {
+    int cost = counter_.count(it->content) + per_message_overhead;
+    if (used + cost > budget && !kept.empty()) break;
+    used += cost;
+    kept.push_back(&*it);
+  }
+  std::reverse(kept.begin(), kept.end());
+
+  // Example dialogues only if they still fit, in order, as many as fit.
+  std::string example_text;
+  bool dropped_examples = false;
+  for (auto& e : examples) {
+    int cost = counter_.count(e) + 2;
+    if (used + cost > budget) {
+      dropped_examples = true;
+      break;
+    }
+    used += cost;
+    append_section(example_text, "<START>\n" + e);
+  }
+  if (!example_text.empty()) {
+    append_section(system, "Example dialogue:\n" + example_text);
+  }
+
+  llm::Request req;
+  req.char_name = ch.name;
+  req.user_name = in.user_name;
+  req.max_tokens = settings_.max_tokens;
+  req.temperature = settings_.temperature;
+  req.top_p = settings_.top_p;
+  req.stop = {"\n" + in.user_name + ":"};
+  req.messages.push_back({"system", system});
+  for (const auto* m : kept) {
+    std::string role = m->role == "user" ? "user" : (m->role == "system" ? "system" : "assistant");
+    req.messages.push_back({role, m->content});
+  }
+  if (in.continue_last && !kept.empty() && kept.back()->role == "assistant") {
+    req.continue_from = kept.back()->content;
+  }
+  if (!post.empty() && req.continue_from.empty()) req.messages.push_back({"system", post});
+
+  if (report) {
+    report->prompt_tokens = used;
+    report->history_used = static_cast<int>(kept.size());
+    report->history_dropped = static_cast<int>(in.history.size() - kept.size());
+    report->examples_dropped = dropped_examples;
+  }
+  return req;
+}
+
+}  // namespace troupe::chat

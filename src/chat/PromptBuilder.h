@@ -1,0 +1,54 @@
+// PromptBuilder: turns a character, a persona and the selected history into an llm::Request:
+// system prompt, card description/personality/scenario, persona, example dialogues (<START>
+// blocks), history, post-history instructions, macros expanded, and a token budget
+// (context size - reply size) that drops the oldest history first, then example dialogues.
+// Thread-safety: stateless after construction; build() may run on any thread concurrently.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "chat/TokenCounter.h"
+#include "llm/Backend.h"
+#include "store/Records.h"
+
+namespace troupe::chat {
+
+struct PromptSettings {
+  std::string default_system_prompt;
+  int context_size = 8192;
+  int max_tokens = 300;
+  double temperature = 0.8;
+  double top_p = 0.95;
+};
+
+struct PromptInput {
+  const store::Character* character = nullptr;
+  const store::Persona* persona = nullptr;  // may be null
+  std::string user_name;                     // persona name, else the account name
+  std::vector<store::Message> history;       // selected path, oldest first
+  bool continue_last = false;                // last history message is the reply being extended
+};
+
+struct PromptReport {
+  int prompt_tokens = 0;
+  int history_used = 0;     // messages kept
+  int history_dropped = 0;  // oldest messages left out for the budget
+  bool examples_dropped = false;
+};
+
+class PromptBuilder {
+ public:
+  PromptBuilder(PromptSettings settings, const TokenCounter& counter)
+      : settings_(std::move(settings)), counter_(counter) {}
+
+  llm::Request build(const PromptInput& in, PromptReport* report = nullptr) const;
+  // Splits a mes_example text into dialogue blocks at each <START> marker.
+  static std::vector<std::string> split_examples(const std::string& mes_example);
+
+ private:
+  PromptSettings settings_;
+  const TokenCounter& counter_;
+};
+
+}  // namespace troupe::chat

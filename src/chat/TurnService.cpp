@@ -1,0 +1,146 @@
+#include "chat/TurnService.h"
+
+#include <boost/asio/this_coro.hpp>
+
+#include "core/Offload.h"
+
+namespace troupe::chat {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::size_t kMaxContentBytes = 256 * 1024;
+}
+
+asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User& user,
+                                                               store::Id chat_id,
+                                                               std::string content,
+                                                               std::string idempotency_key) {
+  if (content.empty()) co_return make_error(Errc::bad_request, "content must not be empty");
+  if (content.size() > kMaxContentBytes) {
+    co_return make_error(Errc::too_large, "content is larger than 256 KiB");
+  }
+  if (idempotency_key.size() > 200) {
+    co_return make_error(Errc::bad_request, "Idempotency-Key is longer than 200 characters");
+  }
+  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.get_chat(user.id, chat_id); });
+  if (!chat.ok()) co_return chat.error();
+
+  if (!idempotency_key.empty()) {
+    auto earlier = co_await offload(d_.db_pool, [&] {
+      return d_.chats.find_turn(user.id, idempotency_key);
+    });
+    if (!earlier.ok()) co_return earlier.error();
+    if (earlier->has_value()) {
+      store::Turn t = std::move(**earlier);
+      if (t.user_message.chat_id != chat_id) {
+        co_return make_error(Errc::conflict, "Idempotency-Key was already used for another chat");
+      }
+      t.replayed = true;
+      co_return t;
+    }
+  }
+  if (!gm_.try_lock(chat_id)) {
+    co_return make_error(Errc::conflict, "a generation is already running in this chat");
+  }
+  auto turn = co_await offload(d_.db_pool, [&] {
+    return d_.chats.begin_turn(user.id, chat_id, content, idempotency_key,
+                               std::string(d_.llm.name()));
+  });
+  if (!turn.ok() || turn->replayed) {
+    gm_.unlock(chat_id);
+    co_return turn;
+  }
+  auto s = co_await launch(user, *chat, *turn);
+  if (!s.ok()) co_return s.error();
+  co_return turn;
+}
+
+asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::User& user,
+                                                                   store::Id chat_id,
+                                                                   std::string kind,
+                                                                   store::Id message_id) {
+  if (kind != "regenerate" && kind != "continue") {
+    co_return make_error(Errc::bad_request, "kind must be \"regenerate\" or \"continue\"");
+  }
+  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.get_chat(user.id, chat_id); });
+  if (!chat.ok()) co_return chat.error();
+  if (message_id == 0) message_id = chat->leaf_id;
+  if (message_id == 0) co_return make_error(Errc::bad_request, "the chat has no message to use");
+  auto target = co_await offload(d_.db_pool, [&] { return d_.chats.get_message(user.id, message_id); });
+  if (!target.ok()) co_return target.error();
+  if (target->chat_id != chat_id) co_return make_error(Errc::not_found, "message not found in this chat");
+  if (target->role != "assistant") {
+    co_return make_error(Errc::bad_request, "only an assistant message can be regenerated or continued");
+  }
+  if (!gm_.try_lock(chat_id)) {
+    co_return make_error(Errc::conflict, "a generation is already running in this chat");
+  }
+  auto turn = co_await offload(d_.db_pool, [&] {
+    return d_.chats.begin_generation(user.id, chat_id, kind, message_id, std::string(d_.llm.name()));
+  });
+  if (!turn.ok()) {
+    gm_.unlock(chat_id);
+    co_return turn;
+  }
+  auto s = co_await launch(user, *chat, *turn);
+  if (!s.ok()) co_return s.error();
+  co_return turn;
+}
+
+asio::awaitable<Status> TurnService::launch(const store::User& user, const store::Chat& chat,
+                                            store::Turn& turn) {
+  struct Loaded {
+    Result<store::Character> character = make_error(Errc::internal, "");
+    std::optional<store::Persona> persona;
+    Status prepared;
+  };
+  auto loaded = co_await offload(d_.db_pool, [&] {
+    Loaded l;
+    l.character = d_.characters.get_character(user.id, chat.character_id);
+    auto p = chat.persona_id ? d_.characters.get_persona(user.id, chat.persona_id)
+                             : d_.characters.default_persona(user.id);
+    if (p.ok()) l.persona = std::move(p).value();
+    l.prepared = d_.bus.prepare(chat.id);
+    return l;
+  });
+  if (!loaded.character.ok() || !loaded.prepared.ok()) {
+    Error e = !loaded.character.ok() ? loaded.character.error() : loaded.prepared.error();
+    co_await offload(d_.db_pool, [&] {
+      return d_.chats.finish_generation(turn.generation.id, "failed", turn.reply.content, e.message);
+    });
+    gm_.unlock(chat.id);
+    co_return e;
+  }
+  if (turn.user_message.id) {
+    (void)d_.bus.publish(chat.id, "message.created", d_.fmt.message(turn.user_message));
+  }
+  if (turn.reply.id && turn.generation.kind != "continue") {
+    (void)d_.bus.publish(chat.id, "message.created", d_.fmt.message(turn.reply));
+  }
+  (void)d_.bus.publish(chat.id, "generation.started", d_.fmt.generation(turn.generation));
+
+  GenerationJob job;
+  job.turn = turn;
+  job.character = std::move(loaded.character).value();
+  job.persona = std::move(loaded.persona);
+  job.user_name = job.persona ? job.persona->name : user.name;
+  auto ex = co_await asio::this_coro::executor;
+  gm_.launch(ex, std::move(job));
+  co_return Status{};
+}
+
+asio::awaitable<Result<store::Generation>> TurnService::get(const store::User& user,
+                                                            store::Id gen_id) {
+  co_return co_await offload(d_.db_pool, [&] { return d_.chats.get_generation(user.id, gen_id); });
+}
+
+asio::awaitable<Result<store::Generation>> TurnService::stop(const store::User& user,
+                                                             store::Id gen_id) {
+  auto g = co_await offload(d_.db_pool, [&] { return d_.chats.get_generation(user.id, gen_id); });
+  if (!g.ok()) co_return g;
+  gm_.stop(gen_id);  // false when it already ended: stopping is idempotent
+  co_return g;
+}
+
+}  // namespace troupe::chat

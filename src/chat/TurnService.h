@@ -1,0 +1,39 @@
+// TurnService: the life of a chat turn. Posting a user message stores it durably together with a
+// running generation and its reply placeholder, publishes the events, and hands the generation to
+// the GenerationManager; regenerate/continue/stop work the same way.
+// Thread-safety: all members may be called concurrently from coroutines on any I/O executor.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "chat/Deps.h"
+#include "chat/GenerationManager.h"
+
+namespace troupe::chat {
+
+class TurnService {
+ public:
+  TurnService(Deps deps, GenerationManager& generations) : d_(deps), gm_(generations) {}
+
+  // 202-style: the user message is durable when this returns. 409 while a generation runs.
+  boost::asio::awaitable<Result<store::Turn>> post_message(const store::User& user,
+                                                           store::Id chat_id, std::string content,
+                                                           std::string idempotency_key);
+  // kind "regenerate" (new swipe of `message_id`, default the last message) or "continue".
+  boost::asio::awaitable<Result<store::Turn>> start_generation(const store::User& user,
+                                                               store::Id chat_id, std::string kind,
+                                                               store::Id message_id);
+  boost::asio::awaitable<Result<store::Generation>> stop(const store::User& user, store::Id gen_id);
+  boost::asio::awaitable<Result<store::Generation>> get(const store::User& user, store::Id gen_id);
+
+ private:
+  // Loads what the generation needs and launches it; the chat is already locked.
+  boost::asio::awaitable<Status> launch(const store::User& user, const store::Chat& chat,
+                                        store::Turn& turn);
+
+  Deps d_;
+  GenerationManager& gm_;
+};
+
+}  // namespace troupe::chat

@@ -1,0 +1,157 @@
+#include "server/HttpSession.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/SseStream.h"
+#include "server/WsSession.h"
+
+namespace troupe::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct ConnectionCount {
+  explicit ConnectionCount(std::atomic<int>& c) : c_(c) { c_.fetch_add(1); }
+  ~ConnectionCount() { c_.fetch_sub(1); }
+  std::atomic<int>& c_;
+};
+
+asio::awaitable<void> write_error(beast::tcp_stream& stream, http::status status,
+                                  std::string_view code, std::string message,
+                                  std::chrono::milliseconds timeout) {
+  auto r = api::error_reply(status, code, message, 11, false);
+  if (status == http::status::service_unavailable) r.res.set(http::field::retry_after, "1");
+  stream.expires_after(timeout);
+  co_await http::async_write(stream, r.res, asio::as_tuple(asio::use_awaitable));
+}
+
+bool is_ws_path(const api::HttpRequest& req) {
+  auto u = boost::urls::parse_origin_form(req.target());
+  return u && u->path() == "/ws";
+}
+
+}  // namespace
+
+asio::awaitable<void> HttpSession::reject(ServerState* state, tcp::socket socket) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  beast::tcp_stream stream(std::move(socket));
+  co_await write_error(stream, http::status::service_unavailable, "unavailable",
+                       "too many connections; retry shortly", std::chrono::milliseconds(2000));
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  (void)state;
+}
+
+asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task> task,
+                                       tcp::socket socket) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  ConnectionCount count(state->connections);
+  const auto& cfg = state->config.server;
+  const auto request_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
+  const auto idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  buffer.max_size(cfg.max_header_bytes + cfg.max_body_bytes + 4096);
+  bool first = true;
+
+  for (;;) {
+    // Between requests: wait up to the idle timeout for the next one to start.
+    if (!first && buffer.size() == 0) {
+      task->set_state("idle");
+      stream.expires_after(idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), asio::as_tuple(asio::use_awaitable));
+      if (ec) break;
+      buffer.commit(n);
+    }
+    first = false;
+    task->set_state("reading request");
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(cfg.max_header_bytes);
+    parser.body_limit(cfg.max_body_bytes);
+    stream.expires_after(request_timeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) break;
+      if (ec == beast::error::timeout) {
+        if (parser.got_some() || buffer.size() > 0) {
+          co_await write_error(stream, http::status::request_timeout, "timeout",
+                               "request not received within " + std::to_string(cfg.request_timeout_ms) + " ms",
+                               std::chrono::milliseconds(2000));
+        }
+        break;
+      }
+      if (ec == http::error::body_limit) {
+        co_await write_error(stream, http::status::payload_too_large, "payload_too_large",
+                             "request body larger than " + std::to_string(cfg.max_body_bytes) + " bytes",
+                             std::chrono::milliseconds(2000));
+        break;
+      }
+      if (ec == http::error::header_limit) {
+        co_await write_error(stream, http::status::request_header_fields_too_large, "bad_request",
+                             "request headers larger than " + std::to_string(cfg.max_header_bytes) + " bytes",
+                             std::chrono::milliseconds(2000));
+        break;
+      }
+      if (parser.got_some()) {
+        co_await write_error(stream, http::status::bad_request, "bad_request",
+                             "malformed HTTP request: " + ec.message(), std::chrono::milliseconds(2000));
+      }
+      break;
+    }
+    auto req = parser.release();
+    if (state->shutting_down) {
+      co_await write_error(stream, http::status::service_unavailable, "unavailable",
+                           "server is shutting down", std::chrono::milliseconds(2000));
+      break;
+    }
+    if (beast::websocket::is_upgrade(req) && is_ws_path(req)) {
+      task->set_state("websocket");
+      co_await WsSession::run(state, task, std::move(stream), std::move(req));
+      co_return;
+    }
+    task->set_state("handling");
+    api::Reply reply = co_await state->api.handle(req);
+    if (reply.sse) {
+      task->set_state("sse");
+      co_await SseStream::run(state, task, stream, std::move(reply));
+      break;
+    }
+    task->set_state("writing response");
+    stream.expires_after(request_timeout);
+    bool keep = reply.res.keep_alive() && !state->shutting_down;
+    reply.res.keep_alive(keep);
+    auto [wec, wn] = co_await http::async_write(stream, reply.res, asio::as_tuple(asio::use_awaitable));
+    if (wec || !keep) break;
+  }
+  // Half-close and drain briefly so an error reply is not lost to a reset from unread input.
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (!ec && !state->shutting_down) {
+    task->set_state("draining");
+    stream.expires_after(std::chrono::milliseconds(500));
+    std::size_t drained = 0;
+    char sink[4096];
+    while (drained < (1u << 20)) {
+      auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+      if (rec) break;
+      drained += rn;
+    }
+  }
+  stream.close();
+}
+
+}  // namespace troupe::server

@@ -1,0 +1,58 @@
+// Server: the TCP listener and the I/O threads. Accepts connections up to server.max_connections
+// (503 + Retry-After beyond), runs each as an HttpSession on its own strand inside the
+// "connections" task scope, and shuts down in stages (stop accepting, close connections, join).
+// Thread-safety: start/stop_accepting/close_connections/join from the main thread; the rest runs
+// on the I/O threads.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "api/Api.h"
+#include "core/Config.h"
+#include "core/TaskScope.h"
+
+namespace troupe::server {
+
+struct ServerState {
+  const Config& config;
+  api::Api& api;
+  TaskRegistry& tasks;
+  std::atomic<int> connections{0};
+  std::atomic<bool> shutting_down{false};
+  std::shared_ptr<TaskScope> conn_scope;  // HTTP/WS/SSE sessions and their pumps
+};
+
+class Server {
+ public:
+  Server(const Config& config, api::Api& api, TaskRegistry& tasks);
+  ~Server();
+
+  // Binds and listens on server.listen; returns the bound endpoint (port 0 picks a free port).
+  Result<boost::asio::ip::tcp::endpoint> listen();
+  // Starts the accept loop and the I/O threads.
+  void run();
+  boost::asio::io_context& io() { return io_; }
+  void stop_accepting();
+  // Cancels every connection task and waits up to `grace` for them to end.
+  void close_connections(std::chrono::milliseconds grace);
+  // Stops the I/O threads and joins them.
+  void join();
+  int connections() const { return state_.connections.load(); }
+
+ private:
+  static boost::asio::awaitable<void> accept_loop(ServerState* state,
+                                                  boost::asio::ip::tcp::acceptor* acceptor);
+
+  boost::asio::io_context io_;
+  ServerState state_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<TaskScope> listener_scope_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace troupe::server

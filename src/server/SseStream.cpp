@@ -1,0 +1,110 @@
+#include "server/SseStream.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace troupe::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr std::size_t kMaxBatch = 256;
+
+// Completes when the peer closes or errors (SSE clients send nothing after the request).
+asio::awaitable<void> watch_close(beast::tcp_stream* stream) {
+  char buf[512];
+  for (;;) {
+    auto [ec, n] = co_await stream->socket().async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
+asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* stream,
+                           std::shared_ptr<sync::Subscription> sub) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer keepalive(ex);
+  const auto interval = std::chrono::milliseconds(state->config.server.keepalive_interval_ms);
+  const auto write_timeout = std::chrono::milliseconds(state->config.server.idle_timeout_ms);
+  std::string out;
+  for (;;) {
+    task->set_state("sse: awaiting event");
+    keepalive.expires_after(interval);
+    auto r = co_await (sub->next() || keepalive.async_wait(asio::as_tuple(asio::use_awaitable)));
+    out.clear();
+    if (r.index() == 0) {
+      auto ev = std::get<0>(std::move(r));
+      if (!ev) {
+        if (sub->overflowed()) {
+          out = "event: error\ndata: {\"type\":\"error\",\"code\":\"overflow\",\"message\":\"subscriber fell behind; reconnect with Last-Event-ID\"}\n\n";
+        } else {
+          break;
+        }
+      } else {
+        SseStream::frame(*ev, out);
+        for (std::size_t i = 1; i < kMaxBatch; ++i) {
+          auto more = sub->try_next();
+          if (!more) break;
+          SseStream::frame(*more, out);
+        }
+      }
+    } else {
+      out = ": keep-alive\n\n";
+    }
+    task->set_state("sse: writing");
+    stream->expires_after(write_timeout);
+    auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(out), asio::as_tuple(asio::use_awaitable));
+    if (ec || (sub->closed() && out.rfind("event: error", 0) == 0)) break;
+  }
+  sub->close();
+}
+
+}  // namespace
+
+void SseStream::frame(const sync::Event& ev, std::string& out) {
+  out += "id: ";
+  out += std::to_string(ev.seq);
+  out += "\nevent: ";
+  out += ev.type;
+  out += "\ndata: ";
+  out += ev.json;  // serialized JSON never contains a raw newline
+  out += "\n\n";
+}
+
+asio::awaitable<void> SseStream::run(ServerState* state, std::shared_ptr<Task> task,
+                                     beast::tcp_stream& stream, api::Reply reply) {
+  auto sub = reply.sse;
+  http::response<http::empty_body> head;
+  head.result(reply.res.result());
+  head.version(reply.res.version());
+  for (const auto& f : reply.res) head.set(f.name_string(), f.value());
+  head.keep_alive(false);
+  http::response_serializer<http::empty_body> sr(head);
+  stream.expires_after(std::chrono::milliseconds(state->config.server.request_timeout_ms));
+  auto [ec, n] = co_await http::async_write_header(stream, sr, asio::as_tuple(asio::use_awaitable));
+  if (ec) {
+    sub->close();
+    co_return;
+  }
+  // Initial comment so clients see the stream open before the first event.
+  std::string hello = ": connected\n\n";
+  auto [ec2, n2] = co_await asio::async_write(stream, asio::buffer(hello), asio::as_tuple(asio::use_awaitable));
+  if (ec2) {
+    sub->close();
+    co_return;
+  }
+  stream.expires_never();
+  co_await (pump(state, task.get(), &stream, sub) || watch_close(&stream));
+  sub->close();
+}
+
+}  // namespace troupe::server

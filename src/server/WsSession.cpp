@@ -1,0 +1,157 @@
+#include "server/WsSession.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <map>
+
+#include "api/WsProtocol.h"
+
+namespace troupe::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+using Frame = std::shared_ptr<const std::string>;
+using OutChannel = asio::experimental::channel<void(boost::system::error_code, Frame)>;
+using Ws = websocket::stream<beast::tcp_stream>;
+constexpr std::size_t kOutQueue = 1024;
+
+struct Connection {
+  Ws ws;
+  OutChannel out;
+  std::map<std::int64_t, std::shared_ptr<sync::Subscription>> subs;
+  std::shared_ptr<TaskScope> pumps;
+  Connection(beast::tcp_stream s, const asio::any_io_executor& ex, TaskRegistry& reg)
+      : ws(std::move(s)), out(ex, kOutQueue), pumps(TaskScope::create(reg, "ws.pumps")) {}
+};
+
+Frame make_frame(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+
+asio::awaitable<void> pump(std::shared_ptr<Connection> conn, std::shared_ptr<sync::Subscription> sub,
+                           std::shared_ptr<Task> task) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  for (;;) {
+    task->set_state("awaiting event");
+    auto ev = co_await sub->next();
+    if (!ev) {
+      if (sub->overflowed()) {
+        std::string msg = R"({"type":"error","code":"overflow","chat_id":)" + std::to_string(sub->chat_id()) +
+                          R"(,"message":"subscriber fell behind; subscribe again with after_seq"})";
+        (void)co_await conn->out.async_send({}, make_frame(std::move(msg)), asio::as_tuple(asio::use_awaitable));
+      }
+      break;
+    }
+    task->set_state("queueing event");
+    // Share the serialized event: no copy per subscriber.
+    auto frame = std::shared_ptr<const std::string>(ev, &ev->json);
+    auto [ec] = co_await conn->out.async_send({}, std::move(frame), asio::as_tuple(asio::use_awaitable));
+    if (ec) break;
+  }
+  sub->close();
+}
+
+asio::awaitable<void> writer(std::shared_ptr<Connection> conn) {
+  for (;;) {
+    auto [ec, frame] = co_await conn->out.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    conn->ws.text(true);
+    auto [wec, n] = co_await conn->ws.async_write(asio::buffer(*frame), asio::as_tuple(asio::use_awaitable));
+    if (wec) co_return;
+  }
+}
+
+asio::awaitable<void> reader(ServerState* state, std::shared_ptr<Connection> conn,
+                             api::WsProtocol* protocol, std::shared_ptr<Task> task) {
+  beast::flat_buffer buf;
+  auto ex = co_await asio::this_coro::executor;
+  for (;;) {
+    task->set_state("ws: reading");
+    buf.clear();
+    auto [ec, n] = co_await conn->ws.async_read(buf, asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (!conn->ws.got_text()) {
+      (void)co_await conn->out.async_send({}, make_frame(api::WsProtocol::error_frame("bad_request", "only text frames are accepted")),
+                                          asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    std::string_view text(static_cast<const char*>(buf.data().data()), buf.size());
+    task->set_state("ws: handling");
+    std::size_t live = 0;
+    for (auto& [id, s] : conn->subs) live += s->closed() ? 0 : 1;
+    auto action = co_await protocol->on_text(text, live);
+    if (action.kind == api::WsAction::Kind::unsubscribe) {
+      if (auto it = conn->subs.find(action.chat_id); it != conn->subs.end()) {
+        it->second->close();
+        conn->subs.erase(it);
+      }
+    }
+    if (!action.text.empty()) {
+      auto [sec] = co_await conn->out.async_send({}, make_frame(std::move(action.text)), asio::as_tuple(asio::use_awaitable));
+      if (sec) co_return;
+    }
+    if (action.kind == api::WsAction::Kind::subscribe && action.subscription) {
+      if (auto it = conn->subs.find(action.chat_id); it != conn->subs.end()) it->second->close();
+      conn->subs[action.chat_id] = action.subscription;
+      conn->pumps->spawn(ex, TaskSpec{"ws.pump", task->owner() + " chat:" + std::to_string(action.chat_id)},
+                         [conn, sub = action.subscription](std::shared_ptr<Task> t) {
+                           return pump(conn, sub, std::move(t));
+                         });
+    }
+    (void)state;
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> WsSession::run(ServerState* state, std::shared_ptr<Task> task,
+                                     beast::tcp_stream stream, api::HttpRequest req) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  const auto& cfg = state->config.server;
+  auto user = co_await state->api.authenticate(req);
+  if (!user.ok()) {
+    auto r = api::error_reply(user.error(), req.version(), false);
+    stream.expires_after(std::chrono::milliseconds(2000));
+    co_await beast::http::async_write(stream, r.res, asio::as_tuple(asio::use_awaitable));
+    co_return;
+  }
+  auto ex = co_await asio::this_coro::executor;
+  auto conn = std::make_shared<Connection>(std::move(stream), ex, state->tasks);
+  beast::get_lowest_layer(conn->ws).expires_never();
+  websocket::stream_base::timeout opt{};
+  opt.handshake_timeout = std::chrono::milliseconds(cfg.handshake_timeout_ms);
+  // Beast pings after half the idle timeout and closes when the ping goes unanswered.
+  opt.idle_timeout = std::chrono::milliseconds(cfg.keepalive_interval_ms * 2);
+  opt.keep_alive_pings = true;
+  conn->ws.set_option(opt);
+  conn->ws.read_message_max(cfg.ws_max_message_bytes);
+  auto [aec] = co_await conn->ws.async_accept(req, asio::as_tuple(asio::use_awaitable));
+  if (aec) co_return;
+
+  api::WsProtocol protocol(state->api.services(), std::move(user).value());
+  co_await (reader(state, conn, &protocol, task) || writer(conn));
+
+  // The connection is over: end every subscription and pump with it.
+  for (auto& [id, s] : conn->subs) s->close();
+  conn->subs.clear();
+  conn->out.close();
+  conn->pumps->cancel();
+  co_await asio::this_coro::reset_cancellation_state();
+  if (state->shutting_down && conn->ws.is_open()) {
+    task->set_state("ws: closing");
+    beast::get_lowest_layer(conn->ws).expires_after(std::chrono::milliseconds(1000));
+    co_await conn->ws.async_close(websocket::close_reason(websocket::close_code::going_away),
+                                  asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace troupe::server

@@ -1,1 +1,0 @@
-namespace troupe { [[maybe_unused]] static int server_placeholder = 0; }

@@ -1,0 +1,52 @@
+// EventBus: per-chat ordered event streams with sequence numbers, fan-out to subscribers and a
+// bounded replay window so reconnecting clients resume from their last seq.
+// Thread-safety: every member is safe to call from any thread. publish() never blocks on I/O once
+// the chat's stream is prepared (prepare() may touch the store: call it off I/O threads).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/Result.h"
+#include "sync/Event.h"
+#include "sync/Subscription.h"
+
+namespace troupe::sync {
+
+// Durable source of sequence-number ranges so seq never repeats across restarts.
+// Thread-safety: called from any non-I/O thread; blocking.
+class SeqAllocator {
+ public:
+  virtual ~SeqAllocator() = default;
+  // Reserves `count` numbers above the chat's high-water mark; returns the new mark.
+  virtual Result<std::int64_t> reserve(std::int64_t chat_id, std::int64_t count) = 0;
+};
+
+class EventBus {
+ public:
+  virtual ~EventBus() = default;
+  // Loads/reserves the chat's sequence range. Cheap when already prepared. Blocking on first use.
+  virtual Status prepare(std::int64_t chat_id) = 0;
+  // Appends an event: assigns the next seq and emits
+  // {"type":TYPE,"chat_id":ID,"seq":SEQ,<fields>} to every subscriber. `fields` is a list of JSON
+  // members without braces ("" for none). Returns the event.
+  virtual Result<EventPtr> publish(std::int64_t chat_id, std::string_view type,
+                                   std::string_view fields) = 0;
+  // Subscribes; first delivers retained events with seq > after_seq (or a "resync" event when
+  // after_seq is older than what is retained), then live events.
+  virtual Result<std::shared_ptr<Subscription>> subscribe(boost::asio::any_io_executor ex,
+                                                          std::int64_t chat_id,
+                                                          std::int64_t after_seq) = 0;
+  // Latest seq of the chat (0 if none yet).
+  virtual std::int64_t last_seq(std::int64_t chat_id) = 0;
+  // Forgets a deleted chat: closes its subscribers, drops its replay window.
+  virtual void drop_chat(std::int64_t chat_id) = 0;
+  // Closes every subscription (shutdown).
+  virtual void close_all() = 0;
+  virtual std::size_t subscriber_count() const = 0;
+};
+
+}  // namespace troupe::sync
