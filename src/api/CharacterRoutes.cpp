@@ -76,7 +76,7 @@ asio::awaitable<Reply> CharacterRoutes::import(RouteContext& c) {
   std::size_t i = 0;
   while (i < body.size() && std::isspace(static_cast<unsigned char>(body[i]))) ++i;
   bool png = first == 0x89;
-  bool json_like = i < body.size() && body[i] == '{';
+  bool json_like = i < body.size() && (body[i] == '{' || body[i] == '[');
   if (!png && !json_like) {
     co_return reply_error(c, make_error(Errc::unsupported, "body is neither a PNG nor a JSON card"));
   }

@@ -89,7 +89,7 @@ asio::awaitable<Outcome> OpenAiAttempt::run(const std::string& body, TokenSink& 
   if (is_timeout(ec)) {
     co_return fail(
         Errc::timeout,
-        "no response from upstream within " + std::to_string(cfg_.first_token_timeout_ms) + " ms",
+        "timed out: no response from upstream within " + std::to_string(cfg_.first_token_timeout_ms) + " ms",
         false);
   }
   if (ec)
@@ -155,12 +155,12 @@ asio::awaitable<Outcome> OpenAiAttempt::stream_body(UpstreamConnection& conn, Pa
     if (is_timeout(ec)) {
       if (!delivered) {
         co_return fail(Errc::timeout,
-                       "no first token from upstream within " +
+                       "timed out: no first token from upstream within " +
                            std::to_string(cfg_.first_token_timeout_ms) + " ms",
                        false);
       }
       co_return fail(Errc::timeout,
-                     "upstream idle for " + std::to_string(cfg_.idle_timeout_ms) + " ms", false);
+                     "timed out: upstream idle for " + std::to_string(cfg_.idle_timeout_ms) + " ms", false);
     }
     if (ec == http::error::partial_message || ec == asio::error::eof ||
         ec == asio::error::connection_reset) {

@@ -37,6 +37,27 @@ Result<tcp::endpoint> parse_listen(const std::string& s) {
 
 }  // namespace
 
+std::uint64_t ShutdownHooks::add(std::function<void()> fn) {
+  std::lock_guard lock(mu_);
+  auto id = next_++;
+  hooks_.emplace(id, std::move(fn));
+  return id;
+}
+
+void ShutdownHooks::remove(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  hooks_.erase(id);
+}
+
+void ShutdownHooks::run_all() {
+  std::map<std::uint64_t, std::function<void()>> hooks;
+  {
+    std::lock_guard lock(mu_);
+    hooks.swap(hooks_);
+  }
+  for (auto& [id, fn] : hooks) fn();
+}
+
 Server::Server(const Config& config, api::Api& api, TaskRegistry& tasks)
     : io_(config.server.io_threads > 0 ? config.server.io_threads
                                        : std::max(1u, std::thread::hardware_concurrency())),
@@ -117,6 +138,9 @@ void Server::stop_accepting() {
 }
 
 void Server::close_connections(std::chrono::milliseconds grace) {
+  // First politely (WebSockets send 1001 Going Away), then by cancellation.
+  state_.shutdown_hooks.run_all();
+  state_.conn_scope->wait_empty(grace / 2);
   state_.conn_scope->cancel();
   if (!state_.conn_scope->wait_empty(grace)) {
     spdlog::warn("{} connection task(s) still open after {} ms", state_.conn_scope->size(), grace.count());

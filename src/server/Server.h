@@ -8,7 +8,10 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -18,6 +21,19 @@
 
 namespace troupe::server {
 
+// Callbacks run once when shutdown starts (e.g. a WebSocket sends its 1001 close).
+class ShutdownHooks {
+ public:
+  std::uint64_t add(std::function<void()> fn);
+  void remove(std::uint64_t id);
+  void run_all();
+
+ private:
+  std::mutex mu_;
+  std::uint64_t next_ = 1;
+  std::map<std::uint64_t, std::function<void()>> hooks_;
+};
+
 struct ServerState {
   const Config& config;
   api::Api& api;
@@ -25,6 +41,7 @@ struct ServerState {
   std::atomic<int> connections{0};
   std::atomic<bool> shutting_down{false};
   std::shared_ptr<TaskScope> conn_scope;  // HTTP/WS/SSE sessions and their pumps
+  ShutdownHooks shutdown_hooks;
 };
 
 class Server {

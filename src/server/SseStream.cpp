@@ -96,7 +96,7 @@ asio::awaitable<void> SseStream::run(ServerState* state, std::shared_ptr<Task> t
     co_return;
   }
   // Initial comment so clients see the stream open before the first event.
-  std::string hello = ": connected\n\n";
+  std::string hello = ": keep-alive\n\n";
   auto [ec2, n2] = co_await asio::async_write(stream, asio::buffer(hello), asio::as_tuple(asio::use_awaitable));
   if (ec2) {
     sub->close();

@@ -64,6 +64,13 @@ asio::awaitable<void> writer(std::shared_ptr<Connection> conn) {
   for (;;) {
     auto [ec, frame] = co_await conn->out.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
+    if (!frame) {
+      // Shutdown: close with 1001 while the reader is still pending; it then ends with `closed`.
+      beast::get_lowest_layer(conn->ws).expires_after(std::chrono::milliseconds(1000));
+      co_await conn->ws.async_close(websocket::close_reason(websocket::close_code::going_away),
+                                    asio::as_tuple(asio::use_awaitable));
+      co_return;
+    }
     conn->ws.text(true);
     auto [wec, n] = co_await conn->ws.async_write(asio::buffer(*frame), asio::as_tuple(asio::use_awaitable));
     if (wec) co_return;
@@ -138,20 +145,20 @@ asio::awaitable<void> WsSession::run(ServerState* state, std::shared_ptr<Task> t
   if (aec) co_return;
 
   api::WsProtocol protocol(state->api.services(), std::move(user).value());
+  std::weak_ptr<Connection> weak = conn;
+  auto hook = state->shutdown_hooks.add([weak, ex] {
+    asio::post(ex, [weak] {
+      if (auto c = weak.lock()) (void)c->out.try_send(boost::system::error_code{}, Frame{});
+    });
+  });
   co_await (reader(state, conn, &protocol, task) || writer(conn));
+  state->shutdown_hooks.remove(hook);
 
   // The connection is over: end every subscription and pump with it.
   for (auto& [id, s] : conn->subs) s->close();
   conn->subs.clear();
   conn->out.close();
   conn->pumps->cancel();
-  co_await asio::this_coro::reset_cancellation_state();
-  if (state->shutting_down && conn->ws.is_open()) {
-    task->set_state("ws: closing");
-    beast::get_lowest_layer(conn->ws).expires_after(std::chrono::milliseconds(1000));
-    co_await conn->ws.async_close(websocket::close_reason(websocket::close_code::going_away),
-                                  asio::as_tuple(asio::use_awaitable));
-  }
 }
 
 }  // namespace troupe::server
