@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <cstdint>
+#include <deque>
 
 #include "sync/Event.h"
 
@@ -40,6 +41,9 @@ class Subscription {
   std::atomic<bool> closed_{false};
   std::atomic<bool> overflowed_{false};
   std::atomic<std::int64_t> last_seq_{0};
+  // Events taken from the channel by a next() whose caller was cancelled meanwhile; handed out
+  // first by the following next()/try_next(). Consumer side only.
+  std::deque<EventPtr> stash_;
 };
 
 }  // namespace troupe::sync

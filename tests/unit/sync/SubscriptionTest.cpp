@@ -1,0 +1,262 @@
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <variant>
+
+#include "SyncTestUtil.h"
+#include "sync/Subscription.h"
+
+namespace troupe::sync::testing {
+namespace {
+
+namespace asio = boost::asio;
+
+EventPtr make_event(std::int64_t seq, std::string type = "token") {
+  auto e = std::make_shared<Event>();
+  e->chat_id = 1;
+  e->seq = seq;
+  e->type = std::move(type);
+  e->json = "{}";
+  return e;
+}
+
+TEST(Subscription, TryNextReturnsQueuedEventsInOrderThenNull) {
+  asio::io_context io;
+  Subscription sub(io.get_executor(), 1, 8);
+  EXPECT_EQ(sub.chat_id(), 1);
+  EXPECT_EQ(sub.try_next(), nullptr);
+  sub.push(make_event(1));
+  sub.push(make_event(2));
+  EXPECT_EQ(sub.last_seq(), 2);
+  auto a = sub.try_next();
+  auto b = sub.try_next();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->seq, 1);
+  EXPECT_EQ(b->seq, 2);
+  EXPECT_EQ(sub.try_next(), nullptr);
+}
+
+TEST(Subscription, NextReturnsQueuedEventWithoutWaiting) {
+  asio::io_context io;
+  Subscription sub(io.get_executor(), 1, 8);
+  sub.push(make_event(5));
+  auto ev = run_awaitable(io, sub.next());
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->seq, 5);
+}
+
+TEST(Subscription, NextWaitsForAPushFromAnotherThread) {
+  asio::io_context io;
+  Subscription sub(io.get_executor(), 1, 8);
+  EventPtr got;
+  bool done = false;
+  asio::co_spawn(io, sub.next(), [&](std::exception_ptr, EventPtr ev) {
+    got = std::move(ev);
+    done = true;
+  });
+  io.restart();
+  io.poll();
+  EXPECT_FALSE(done);
+  std::thread pusher([&] { sub.push(make_event(3)); });
+  pusher.join();
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->seq, 3);
+}
+
+TEST(Subscription, NextReturnsNullWhenClosedWhileWaiting) {
+  asio::io_context io;
+  Subscription sub(io.get_executor(), 1, 8);
+  bool done = false;
+  EventPtr got = make_event(99);
+  asio::co_spawn(io, sub.next(), [&](std::exception_ptr, EventPtr ev) {
+    got = std::move(ev);
+    done = true;
+  });
+  io.restart();
+  io.poll();
+  ASSERT_FALSE(done);
+  sub.close();
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  EXPECT_EQ(got, nullptr);
+  EXPECT_TRUE(sub.closed());
+  EXPECT_FALSE(sub.overflowed());
+}
+
+TEST(Subscription, NextReturnsNullAfterClose) {
+  asio::io_context io;
+  Subscription sub(io.get_executor(), 1, 8);
+  sub.push(make_event(1));
+  sub.close();
+  sub.close();  // idempotent
+  EXPECT_EQ(run_awaitable(io, sub.next()), nullptr);
+  EXPECT_EQ(run_awaitable(io, sub.next()), nullptr);
+  EXPECT_EQ(sub.try_next(), nullptr);
+  // Pushing into a closed subscription is ignored.
+  sub.push(make_event(2));
+  EXPECT_EQ(sub.try_next(), nullptr);
+  EXPECT_EQ(sub.last_seq(), 1);
+  EXPECT_FALSE(sub.overflowed());
+}
+
+TEST(Subscription, NextReturnsNullWhenTheAwaitingCoroutineIsCancelled) {
+  asio::io_context io;
+  Subscription sub(io.get_executor(), 1, 8);
+  asio::cancellation_signal signal;
+  bool done = false;
+  EventPtr got = make_event(99);
+  asio::co_spawn(io, sub.next(),
+                 asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e, EventPtr ev) {
+                   EXPECT_FALSE(e);
+                   got = std::move(ev);
+                   done = true;
+                 }));
+  io.restart();
+  io.poll();
+  ASSERT_FALSE(done);
+  signal.emit(asio::cancellation_type::terminal);
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  EXPECT_EQ(got, nullptr);
+  // Cancelling one wait does not close the subscription.
+  EXPECT_FALSE(sub.closed());
+  sub.push(make_event(4));
+  auto ev = sub.try_next();
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->seq, 4);
+}
+
+TEST(Subscription, CancelledWaitDoesNotMakeTheNextPushOverflow) {
+  // Regression: a cancelled channel receive left the queue refusing every push, so the
+  // subscription closed as "overflowed" on its next event (SSE cancels next() on every
+  // keep-alive tick).
+  asio::io_context io;
+  Subscription sub(io.get_executor(), 1, 8);
+  for (int round = 0; round < 3; ++round) {
+    asio::cancellation_signal signal;
+    bool done = false;
+    asio::co_spawn(io, sub.next(),
+                   asio::bind_cancellation_slot(signal.slot(),
+                                                [&](std::exception_ptr, EventPtr ev) {
+                                                  EXPECT_EQ(ev, nullptr);
+                                                  done = true;
+                                                }));
+    io.restart();
+    io.poll();
+    ASSERT_FALSE(done);
+    signal.emit(asio::cancellation_type::terminal);
+    ASSERT_TRUE(run_until(io, [&] { return done; }));
+    sub.push(make_event(round + 1));
+    ASSERT_FALSE(sub.overflowed()) << "round " << round;
+    ASSERT_FALSE(sub.closed());
+    auto ev = run_awaitable(io, sub.next());
+    ASSERT_TRUE(ev);
+    EXPECT_EQ(ev->seq, round + 1);
+  }
+}
+
+TEST(Subscription, EventRacingATimerIsNeverLost) {
+  // next() || timer, with the event and the timer completing in the same turn in both orders:
+  // whichever wins, every pushed event is delivered exactly once.
+  using namespace asio::experimental::awaitable_operators;
+  asio::io_context io;
+  auto sub = std::make_shared<Subscription>(io.get_executor(), 1, 1024);
+  std::vector<std::int64_t> got;
+  int timer_won = 0;
+  constexpr int kRounds = 40;
+  for (int round = 1; round <= kRounds; ++round) {
+    bool done = false;
+    asio::steady_timer t(io, std::chrono::hours(1));
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          auto r = co_await (sub->next() || t.async_wait(asio::as_tuple(asio::use_awaitable)));
+          if (r.index() == 0) {
+            if (auto ev = std::get<0>(r)) got.push_back(ev->seq);
+          } else {
+            ++timer_won;
+          }
+          done = true;
+        },
+        asio::detached);
+    io.restart();
+    io.poll();  // both branches are waiting
+    ASSERT_FALSE(done);
+    if (round % 2) {
+      t.cancel();  // the timer completes first...
+      sub->push(make_event(round));
+    } else {
+      sub->push(make_event(round));  // ...or the event does
+      t.cancel();
+    }
+    ASSERT_TRUE(run_until(io, [&] { return done; }));
+    while (auto ev = sub->try_next()) got.push_back(ev->seq);
+  }
+  EXPECT_EQ(timer_won, kRounds / 2);
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(kRounds));
+  for (int i = 0; i < kRounds; ++i) EXPECT_EQ(got[i], i + 1);
+  EXPECT_FALSE(sub->overflowed());
+  // The stashed event is also what a following next() returns first.
+  bool done = false;
+  asio::steady_timer t(io, std::chrono::hours(1));
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto r = co_await (sub->next() || t.async_wait(asio::as_tuple(asio::use_awaitable)));
+        EXPECT_EQ(r.index(), 1u);
+        done = true;
+      },
+      asio::detached);
+  io.restart();
+  io.poll();
+  t.cancel();
+  sub->push(make_event(100));
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  auto ev = run_awaitable(io, sub->next());
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->seq, 100);
+}
+
+TEST(Subscription, FullQueueOverflowsAndCloses) {
+  asio::io_context io;
+  Subscription sub(io.get_executor(), 1, 2);
+  sub.push(make_event(1));
+  sub.push(make_event(2));
+  EXPECT_FALSE(sub.overflowed());
+  sub.push(make_event(3));
+  EXPECT_TRUE(sub.overflowed());
+  EXPECT_TRUE(sub.closed());
+  EXPECT_EQ(sub.last_seq(), 2);
+  EXPECT_EQ(run_awaitable(io, sub.next()), nullptr);
+}
+
+TEST(Subscription, DestroyedWhileAWaiterIsPendingCompletesIt) {
+  asio::io_context io;
+  auto sub = std::make_shared<Subscription>(io.get_executor(), 1, 4);
+  bool done = false;
+  asio::co_spawn(
+      io,
+      [](std::shared_ptr<Subscription> s) -> asio::awaitable<EventPtr> {
+        co_return co_await s->next();
+      }(sub),
+      [&](std::exception_ptr, EventPtr ev) {
+        EXPECT_EQ(ev, nullptr);
+        done = true;
+      });
+  io.restart();
+  io.poll();
+  ASSERT_FALSE(done);
+  sub->close();
+  sub.reset();
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+}
+
+}  // namespace
+}  // namespace troupe::sync::testing
