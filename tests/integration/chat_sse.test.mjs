@@ -157,6 +157,35 @@ describe('a full turn over SSE', () => {
   });
 });
 
+describe('failures', () => {
+  test('[sim:fail] → generation failed, partial text kept, the chat stays usable', T, async () => {
+    const c = await ctx.api.createCharacter(sampleCharacter());
+    const chat = await ctx.api.createChat(c.id);
+    const afterSeq = (await ctx.api.getChat(chat.id)).last_seq;
+    const sse = await ctx.api.sse(chat.id, { afterSeq });
+    try {
+      const posted = await ctx.api.postMessage(chat.id, 'This will break [sim:fail]');
+      const events = (await sse.events.collectUntil((e) => isFinished(posted.generation.id)(e.json ?? {}), 15000)).map((e) => e.json);
+      const finished = events.at(-1);
+      assert.equal(finished.generation.status, 'failed');
+      assert.ok(finished.generation.error.length > 0, 'the failure carries an error');
+      const streamed = events.filter((e) => e.type === 'token').map((e) => e.text).join('');
+      assert.equal(finished.message.content, streamed);
+      const reply = (await ctx.api.messages(chat.id)).at(-1);
+      assert.equal(reply.id, posted.reply.id);
+      assert.equal(reply.status, 'failed');
+      assert.equal(reply.content, streamed);
+      const gen = await ctx.api.generation(posted.generation.id);
+      assert.equal(gen.status, 'failed');
+      assert.equal(gen.error, finished.generation.error);
+      const next = await ctx.api.turn(chat.id, 'try again');
+      assert.equal(next.generation.status, 'completed');
+    } finally {
+      sse.close();
+    }
+  });
+});
+
 describe('generation is owned by the server', () => {
   test('closing the stream at once does not stop the generation', T, async () => {
     const c = await ctx.api.createCharacter(sampleCharacter());

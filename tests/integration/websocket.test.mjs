@@ -23,7 +23,8 @@ describe('websocket', () => {
     try {
       const afterSeq = (await ctx.api.getChat(chat.id)).last_seq;
       const sub = await wsSubscribe(ws, chat.id, afterSeq);
-      assert.deepEqual(sub, { type: 'subscribed', chat_id: chat.id });
+      assert.equal(sub.type, 'subscribed');
+      assert.equal(sub.chat_id, chat.id);
       const posted = await ctx.api.postMessage(chat.id, 'Hi over websocket');
       const events = await ws.queue.collectUntil(isFinished(posted.generation.id), 15000, 'generation.finished');
       const { tokens, finished } = checkTurnEvents(events, posted, afterSeq);
@@ -41,7 +42,7 @@ describe('websocket', () => {
     const ws = await ctx.api.ws({ viaQuery: true });
     try {
       ws.send({ type: 'ping' });
-      assert.deepEqual(await ws.waitFor((m) => m.type === 'pong', 3000, 'pong'), { type: 'pong' });
+      assert.equal((await ws.waitFor((m) => m.type === 'pong' || m.type === 'error', 3000, 'pong')).type, 'pong');
     } finally {
       ws.close();
     }
@@ -102,7 +103,9 @@ describe('websocket', () => {
       assert.deepEqual(ea, eb);
 
       b.send({ type: 'unsubscribe', chat_id: chat.id });
-      assert.deepEqual(await b.waitFor((m) => m.type === 'unsubscribed' || isError(m), 3000), { type: 'unsubscribed', chat_id: chat.id });
+      const unsub = await b.waitFor((m) => m.type === 'unsubscribed' || isError(m), 3000, 'unsubscribed');
+      assert.equal(unsub.type, 'unsubscribed');
+      assert.equal(unsub.chat_id, chat.id);
       const p2 = await ctx.api.postMessage(chat.id, 'only a hears this');
       await a.queue.collectUntil(isFinished(p2.generation.id), 15000);
       const late = (await b.queue.idle(200)).filter((m) => m.chat_id === chat.id);
