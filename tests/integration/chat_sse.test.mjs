@@ -92,6 +92,7 @@ describe('a full turn over SSE', () => {
         assert.equal(e.event, e.type, 'SSE event name is the type');
       }
       const { tokens, finished } = checkTurnEvents(events.map((e) => e.json), posted, afterSeq);
+      assert.equal(events.filter((e) => e.type === 'token').length, 12, 'the simulator streams llm.sim_reply_tokens tokens');
       assert.equal(finished.generation.status, 'completed');
       assert.equal(finished.message.status, 'completed');
       assert.equal(finished.message.content, tokens, 'final content is the concatenated tokens');
@@ -131,6 +132,17 @@ describe('a full turn over SSE', () => {
     } finally {
       sse.close();
     }
+  });
+
+  test('unicode content round-trips', T, async () => {
+    const c = await ctx.api.createCharacter(sampleCharacter({ name: 'Zoë 漢字 😀' }));
+    assert.equal(c.name, 'Zoë 漢字 😀');
+    const chat = await ctx.api.createChat(c.id);
+    const text = 'héllo 😀 漢字 e\u0301 "quotes" \\ back\nslash\ttab';
+    const t = await ctx.api.turn(chat.id, text);
+    assert.equal(t.message.content, text);
+    const msgs = await ctx.api.messages(chat.id);
+    assert.equal(msgs[1].content, text);
   });
 
   test('token by query parameter; 404 for an unknown chat', T, async () => {

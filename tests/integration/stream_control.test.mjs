@@ -167,6 +167,20 @@ describe('one generation per chat', () => {
   });
 });
 
+describe('racing posts', () => {
+  test('concurrent POSTs to one chat: exactly one 202, the rest 409', T, async () => {
+    const { chat } = await freshChat();
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => ctx.api.post(`/api/chats/${chat.id}/messages`, { content: `racer ${i}` })));
+    const statuses = results.map((r) => r.status).sort();
+    assert.deepEqual(statuses, [202, 409, 409, 409, 409, 409], `statuses: ${statuses}`);
+    for (const r of results.filter((x) => x.status === 409)) expectError(r, 409, 'conflict');
+    const winner = results.find((r) => r.status === 202).json;
+    await ctx.api.waitGeneration(winner.generation.id);
+    const users = (await ctx.api.messages(chat.id)).filter((m) => m.role === 'user');
+    assert.deepEqual(users.map((m) => m.id), [winner.message.id], 'only the winner stored a message');
+  });
+});
+
 describe('idempotent retries', () => {
   test('the same Idempotency-Key returns the same ids and creates nothing', T, async () => {
     const { chat } = await freshChat();
