@@ -29,7 +29,15 @@ asio::awaitable<Reply> healthz(RouteContext& c) {
 
 }  // namespace
 
-Api::Api(Services services) : s_(services), groups_(std::make_unique<Groups>(s_)) {
+#ifndef TROUPE_DEFAULT_WEB_DIR
+#define TROUPE_DEFAULT_WEB_DIR "web"
+#endif
+
+Api::Api(Services services)
+    : s_(services),
+      static_(services.config.server.web_dir.empty() ? std::string(TROUPE_DEFAULT_WEB_DIR)
+                                                     : services.config.server.web_dir),
+      groups_(std::make_unique<Groups>(s_)) {
   router_.add(http::verb::get, "/healthz", healthz, false);
   router_.add(http::verb::get, "/readyz", [this](RouteContext& c) { return readyz(c); }, false);
   groups_->characters.add_routes(router_);
@@ -73,6 +81,7 @@ asio::awaitable<Reply> Api::handle(const HttpRequest& req) {
     if (!parsed) {
       co_return error_reply(make_error(Errc::bad_request, "malformed request target"), version, keep_alive);
     }
+    if (auto file = static_.serve(req, parsed->path())) co_return std::move(*file);
     auto m = router_.match(req.method(), parsed->path());
     if (!m.handler) {
       if (m.path_known) {

@@ -9,6 +9,7 @@
 #include "api/Http.h"
 #include "api/Router.h"
 #include "api/Services.h"
+#include "api/StaticFiles.h"
 
 namespace troupe::api {
 
@@ -26,6 +27,7 @@ class Api {
   boost::asio::awaitable<Reply> readyz(RouteContext& c);
   Services s_;
   Router router_;
+  StaticFiles static_;
   struct Groups;
   std::unique_ptr<Groups> groups_;
 };

@@ -55,6 +55,7 @@ const std::map<std::string, Setter>& setters() {
       NUM("server.keepalive_interval_ms", server.keepalive_interval_ms),
       NUM("server.shutdown_grace_ms", server.shutdown_grace_ms),
       NUM("server.subscriber_queue", server.subscriber_queue),
+      STR("server.web_dir", server.web_dir),
       STR("store.data_dir", store.data_dir),
       NUM("store.db_threads", store.db_threads),
       STR("llm.backend", llm.backend),

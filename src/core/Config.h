@@ -24,6 +24,7 @@ struct ServerConfig {
   std::uint32_t keepalive_interval_ms = 15'000;    // SSE comments / WebSocket pings
   std::uint32_t shutdown_grace_ms = 5'000;
   std::uint32_t subscriber_queue = 4096;  // events buffered per slow subscriber
+  std::string web_dir;  // the browser UI's files; "" = the web/ folder of the source tree
 };
 
 struct StoreConfig {

@@ -1,6 +1,8 @@
 #include "server/HttpSession.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -21,6 +23,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -82,8 +85,20 @@ asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task>
     http::request_parser<http::string_body> parser;
     parser.header_limit(cfg.max_header_bytes);
     parser.body_limit(cfg.max_body_bytes);
-    stream.expires_after(request_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+    // Our own timer rather than the stream's expiry: an expired tcp_stream closes the socket, and
+    // a slow client must still receive its 408.
+    stream.expires_never();
+    asio::steady_timer deadline(co_await asio::this_coro::executor, request_timeout);
+    auto raced = co_await (http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable)) ||
+                           deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+    boost::system::error_code ec;
+    if (raced.index() == 0) {
+      ec = std::get<0>(std::get<0>(raced));
+    } else if (!std::get<0>(std::get<1>(raced))) {
+      ec = beast::error::timeout;
+    } else {
+      ec = asio::error::operation_aborted;
+    }
     if (ec) {
       if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) break;
       if (ec == beast::error::timeout) {
