@@ -16,9 +16,10 @@ constexpr std::size_t kMaxTitleBytes = 500;
 
 ChatView ChatService::view(store::Chat chat) {
   ChatView v;
-  // A stream not prepared in this process will hand out numbers above the reserved mark.
+  // A stream not prepared in this process will hand out numbers above the reserved mark. A
+  // prepared one is authoritative, even at 0: a new chat's first event is seq 1, below its mark.
   auto live = d_.bus.last_seq(chat.id);
-  v.last_seq = live > 0 ? live : chat.seq_reserved;
+  v.last_seq = live >= 0 ? live : chat.seq_reserved;
   if (auto gid = gm_.running(chat.id)) {
     store::Generation g;
     g.id = *gid;

@@ -16,13 +16,19 @@ namespace {
 // the DB pool every flush interval.
 class StreamSink final : public llm::TokenSink {
  public:
-  StreamSink(const Deps& d, const store::Generation& g, std::string base)
-      : d_(d), g_(g), base_(std::move(base)),
+  StreamSink(const Deps& d, const store::Generation& g, std::string base, Histogram* ttft,
+             Histogram* inter_token)
+      : d_(d), g_(g), base_(std::move(base)), ttft_(ttft), inter_token_(inter_token),
+        last_(std::chrono::steady_clock::now()),
         next_flush_(std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(d.config.generation.flush_interval_ms)) {}
 
   void on_token(std::string_view piece) override {
     if (piece.empty()) return;
+    auto t = std::chrono::steady_clock::now();
+    Histogram* h = text_.empty() ? ttft_ : inter_token_;
+    if (h) h->observe(std::chrono::duration<double>(t - last_).count());
+    last_ = t;
     text_ += piece;
     auto r = d_.bus.publish(g_.chat_id, "token", d_.fmt.token(g_.id, g_.message_id, piece));
     if (!r.ok()) spdlog::warn("chat {}: token event not published: {}", g_.chat_id, r.error().message);
@@ -49,6 +55,9 @@ class StreamSink final : public llm::TokenSink {
   const Deps& d_;
   const store::Generation& g_;
   std::string base_;
+  Histogram* ttft_;
+  Histogram* inter_token_;
+  std::chrono::steady_clock::time_point last_;
   std::string text_;
   std::chrono::steady_clock::time_point next_flush_;
 };
@@ -61,7 +70,28 @@ GenerationManager::GenerationManager(Deps deps)
                               deps.config.llm.max_tokens, deps.config.llm.temperature,
                               deps.config.llm.top_p},
                counter_),
-      scope_(TaskScope::create(deps.tasks, "generations")) {}
+      scope_(TaskScope::create(deps.tasks, "generations")) {
+  if (auto* r = deps.metrics) {
+    m_.ttft = &r->histogram("troupe_generation_time_to_first_token_seconds",
+                            "Time from the start of a generation to its first token.");
+    m_.inter_token = &r->histogram("troupe_generation_inter_token_seconds",
+                                   "Time between consecutive tokens of a generation.",
+                                   {}, {0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
+    const char* names[5] = {"completed", "stopped", "failed", "interrupted", "other"};
+    for (int i = 0; i < 5; ++i) {
+      m_.outcomes[i] = &r->counter("troupe_generations_total", "Finished generations by outcome.",
+                                   {{"outcome", names[i]}});
+    }
+    r->collect("troupe_generations_running", "Generations running now.",
+               [this] { return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, static_cast<double>(running_count())}}; });
+  }
+}
+
+void GenerationManager::count_outcome(const std::string& status) {
+  if (!m_.outcomes[0]) return;
+  int i = status == "completed" ? 0 : status == "stopped" ? 1 : status == "failed" ? 2 : status == "interrupted" ? 3 : 4;
+  m_.outcomes[i]->inc();
+}
 
 GenerationManager::~GenerationManager() { scope_->cancel(); }
 
@@ -170,7 +200,6 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   const Deps& d = self->deps_;
   store::Generation gen = job.turn.generation;
   store::Message reply = job.turn.reply;
-  const auto started = std::chrono::steady_clock::now();
   const bool is_continue = gen.kind == "continue";
 
   task->set_state("loading history");
@@ -187,7 +216,8 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
                     std::move(history), is_continue};
   auto request = self->prompts_.build(input);
 
-  StreamSink sink(d, gen, is_continue ? reply.content : std::string());
+  StreamSink sink(d, gen, is_continue ? reply.content : std::string(), self->m_.ttft,
+                  self->m_.inter_token);
   task->set_state("streaming");
   Status result = co_await d.llm.stream(request, sink);
 
@@ -200,9 +230,10 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   std::string status = "completed";
   std::string error;
   if (!result.ok()) {
-    const auto elapsed = std::chrono::steady_clock::now() - started;
     if (result.error().code == Errc::cancelled || was_cancelled) {
-      if (elapsed >= std::chrono::milliseconds(d.config.generation.max_duration_ms)) {
+      // The task's deadline timer fires at or after task->deadline(); measuring from the start
+      // of this coroutine instead would come out a little short and report "stopped".
+      if (std::chrono::steady_clock::now() >= task->deadline()) {
         status = "failed";
         error = "generation exceeded generation.max_duration_ms";
       } else {
@@ -222,6 +253,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     });
     if (!saved.ok()) spdlog::error("generation {}: final state not stored: {}", gen.id, saved.error().message);
   }
+  self->count_outcome(status);
   gen.status = status;
   gen.error = error;
   gen.finished_at = d.clock.now_ms();

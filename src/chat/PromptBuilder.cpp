@@ -48,7 +48,10 @@ std::vector<std::string> PromptBuilder::split_examples(const std::string& mes_ex
 
 llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) const {
   const store::Character& ch = *in.character;
-  MacroValues mv{ch.name, in.user_name, settings_.default_system_prompt};
+  // {{original}} stands for the default prompt as it would read on its own (macros expanded).
+  const std::string original =
+      expand_macros(settings_.default_system_prompt, MacroValues{ch.name, in.user_name, ""});
+  MacroValues mv{ch.name, in.user_name, original};
   auto expand = [&](const std::string& s) { return trim(expand_macros(s, mv)); };
 
   std::string system = ch.system_prompt.empty() ? expand(settings_.default_system_prompt)
@@ -74,17 +77,15 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
   int used = counter_.count(system) + per_message_overhead;
   if (!post.empty()) used += counter_.count(post) + per_message_overhead;
 
-  // History newest first until the budget is spent.
+  // The newest message always goes in; then the example dialogues (in order, as many as fit);
+  // then older history, newest first, while it fits. So the budget drops the oldest history
+  // first and example dialogues only after that.
   std::vector<const store::Message*> kept;
-  for (auto it = in.history.rbegin(); it != in.history.rend(); ++it) {
-    int cost = counter_.count(it->content) + per_message_overhead;
-    if (used + cost > budget && !kept.empty()) break;
-    used += cost;
-    kept.push_back(&*it);
+  if (!in.history.empty()) {
+    used += counter_.count(in.history.back().content) + per_message_overhead;
+    kept.push_back(&in.history.back());
   }
-  std::reverse(kept.begin(), kept.end());
 
-  // Example dialogues only if they still fit, in order, as many as fit.
   std::string example_text;
   bool dropped_examples = false;
   for (auto& e : examples) {
@@ -96,6 +97,16 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
     used += cost;
     append_section(example_text, "<START>\n" + e);
   }
+
+  for (std::size_t i = in.history.size(); i-- > 1;) {
+    const store::Message& m = in.history[i - 1];
+    int cost = counter_.count(m.content) + per_message_overhead;
+    if (used + cost > budget) break;
+    used += cost;
+    kept.push_back(&m);
+  }
+  std::reverse(kept.begin(), kept.end());
+
   if (!example_text.empty()) {
     append_section(system, "Example dialogue:\n" + example_text);
   }

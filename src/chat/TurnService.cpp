@@ -112,7 +112,8 @@ asio::awaitable<Status> TurnService::launch(const store::User& user, const store
     gm_.unlock(chat.id);
     co_return e;
   }
-  if (turn.user_message.id) {
+  if (turn.user_message.id && turn.generation.kind == "reply") {
+    // (For regenerate/continue, user_message is the existing parent: nothing new to announce.)
     (void)d_.bus.publish(chat.id, "message.created", d_.fmt.message(turn.user_message));
   }
   if (turn.reply.id && turn.generation.kind != "continue") {

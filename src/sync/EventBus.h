@@ -40,7 +40,8 @@ class EventBus {
   virtual Result<std::shared_ptr<Subscription>> subscribe(boost::asio::any_io_executor ex,
                                                           std::int64_t chat_id,
                                                           std::int64_t after_seq) = 0;
-  // Latest seq of the chat (0 if none yet).
+  // Latest seq of the chat's prepared stream (0 if none yet), or -1 when the stream is not
+  // prepared in this bus (the chat's reserved mark in the store is then the resume cursor).
   virtual std::int64_t last_seq(std::int64_t chat_id) = 0;
   // Forgets a deleted chat: closes its subscribers, drops its replay window.
   virtual void drop_chat(std::int64_t chat_id) = 0;

@@ -140,11 +140,11 @@ std::int64_t InProcessBus::last_seq(std::int64_t chat_id) {
   {
     std::lock_guard lock(mu_);
     auto it = streams_.find(chat_id);
-    if (it == streams_.end()) return 0;
+    if (it == streams_.end()) return -1;
     s = it->second;
   }
   std::lock_guard lock(s->mu);
-  return s->last;
+  return s->prepared ? s->last : -1;
 }
 
 void InProcessBus::drop_chat(std::int64_t chat_id) {

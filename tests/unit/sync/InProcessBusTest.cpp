@@ -86,7 +86,9 @@ TEST_F(InProcessBusTest, SeqStrictlyIncreasingAndIndependentPerChat) {
   }
   EXPECT_EQ(bus.last_seq(1), 20);
   EXPECT_EQ(bus.last_seq(2), 20);
-  EXPECT_EQ(bus.last_seq(3), 0);  // never used
+  EXPECT_EQ(bus.last_seq(3), -1);  // never used: not prepared here
+  ASSERT_TRUE(bus.prepare(3).ok());
+  EXPECT_EQ(bus.last_seq(3), 0);  // prepared, no event yet: the first one will be 1
 }
 
 TEST_F(InProcessBusTest, SeqStartsAboveReservedMark) {
@@ -132,6 +134,7 @@ TEST_F(InProcessBusTest, AllocatorFailureIsReturned) {
   alloc_.set_fail(true);
   InProcessBus bus(alloc_, small_options());
   EXPECT_FALSE(bus.prepare(1).ok());
+  EXPECT_EQ(bus.last_seq(1), -1);
   auto p = bus.publish(1, "token", "");
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.error().code, Errc::unavailable);
@@ -283,7 +286,7 @@ TEST_F(InProcessBusTest, DropChatClosesSubscribersAndForgetsTheStream) {
   EXPECT_FALSE(a->overflowed());
   EXPECT_FALSE(other->closed());
   EXPECT_EQ(bus.subscriber_count(), 1u);
-  EXPECT_EQ(bus.last_seq(1), 0);
+  EXPECT_EQ(bus.last_seq(1), -1);
   EXPECT_EQ(run_awaitable(io_, a->next()), nullptr);
   bus.drop_chat(1);   // idempotent
   bus.drop_chat(99);  // unknown chat
@@ -339,7 +342,7 @@ TEST_F(InProcessBusTest, PruneDropsIdleStreamsButKeepsLiveOnes) {
   EXPECT_EQ(ev->seq, 2);
   EXPECT_EQ(seqs(drain(*sub)), (std::vector<std::int64_t>{1, 2}));
   // The oldest idle streams were forgotten; the newest is still known.
-  EXPECT_EQ(bus.last_seq(2), 0);
+  EXPECT_EQ(bus.last_seq(2), -1);
   EXPECT_EQ(bus.last_seq(40), 1);
   // A forgotten stream restarts above its reserved mark (old cursors get a resync).
   auto again = publish_ok(bus, 2);
@@ -357,7 +360,7 @@ TEST_F(InProcessBusTest, PruneTreatsClosedSubscribersAsIdle) {
   auto sub = subscribe_ok(bus, io_, 1, 0);
   sub->close();
   for (int chat = 2; chat <= 10; ++chat) publish_ok(bus, chat);
-  EXPECT_EQ(bus.last_seq(1), 0);  // pruned although a (closed) subscription object exists
+  EXPECT_EQ(bus.last_seq(1), -1);  // pruned although a (closed) subscription object exists
 }
 
 TEST_F(InProcessBusTest, ConcurrentPublishersDeliverInSeqOrderWithoutGaps) {
