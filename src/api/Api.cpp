@@ -5,6 +5,7 @@
 
 #include "api/CharacterRoutes.h"
 #include "api/ChatRoutes.h"
+#include "api/DebugRoutes.h"
 #include "api/MessageRoutes.h"
 #include "api/PersonaRoutes.h"
 
@@ -13,11 +14,12 @@ namespace troupe::api {
 namespace asio = boost::asio;
 
 struct Api::Groups {
-  explicit Groups(Services& s) : characters(s), personas(s), chats(s), messages(s) {}
+  explicit Groups(Services& s) : characters(s), personas(s), chats(s), messages(s), debug(s) {}
   CharacterRoutes characters;
   PersonaRoutes personas;
   ChatRoutes chats;
   MessageRoutes messages;
+  DebugRoutes debug;
 };
 
 namespace {
@@ -44,6 +46,20 @@ Api::Api(Services services)
   groups_->personas.add_routes(router_);
   groups_->chats.add_routes(router_);
   groups_->messages.add_routes(router_);
+  router_.add(http::verb::get, "/metrics", [this](RouteContext& c) { return metrics(c); }, false);
+  router_.add(http::verb::get, "/debug/tasks", [this](RouteContext& c) { return groups_->debug.tasks(c); });
+  if (s_.metrics) http_metrics_ = std::make_unique<HttpMetrics>(*s_.metrics, router_.patterns());
+}
+
+asio::awaitable<Reply> Api::metrics(RouteContext& c) {
+  Reply r;
+  r.res.result(http::status::ok);
+  r.res.version(c.req.version());
+  r.res.keep_alive(c.keep_alive);
+  r.res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  r.res.body() = s_.metrics ? s_.metrics->render() : std::string();
+  r.res.prepare_payload();
+  co_return r;
 }
 
 Api::~Api() = default;
@@ -74,6 +90,17 @@ asio::awaitable<Result<store::User>> Api::authenticate(const HttpRequest& req) {
 }
 
 asio::awaitable<Reply> Api::handle(const HttpRequest& req) {
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t route = HttpMetrics::npos;
+  Reply r = co_await dispatch(req, route);
+  if (http_metrics_) {
+    http_metrics_->record(route, r.res.result_int(),
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  co_return r;
+}
+
+asio::awaitable<Reply> Api::dispatch(const HttpRequest& req, std::size_t& route) {
   const bool keep_alive = req.keep_alive();
   const unsigned version = req.version();
   try {
@@ -95,6 +122,7 @@ asio::awaitable<Reply> Api::handle(const HttpRequest& req) {
       co_return error_reply(make_error(Errc::not_found, "no route for " + std::string(parsed->path())),
                             version, keep_alive);
     }
+    route = m.index;
     RouteContext ctx{req, *parsed, {}, std::move(m.ids), keep_alive};
     if (m.auth) {
       auto user = co_await authenticate(req);

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "api/Http.h"
+#include "api/HttpMetrics.h"
 #include "api/Router.h"
 #include "api/Services.h"
 #include "api/StaticFiles.h"
@@ -25,11 +26,14 @@ class Api {
 
  private:
   boost::asio::awaitable<Reply> readyz(RouteContext& c);
+  boost::asio::awaitable<Reply> metrics(RouteContext& c);
+  boost::asio::awaitable<Reply> dispatch(const HttpRequest& req, std::size_t& route);
   Services s_;
   Router router_;
   StaticFiles static_;
   struct Groups;
   std::unique_ptr<Groups> groups_;
+  std::unique_ptr<HttpMetrics> http_metrics_;
 };
 
 // Extracts the bearer token from Authorization or ?access_token=.

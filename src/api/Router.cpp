@@ -38,7 +38,7 @@ std::string RouteContext::query(std::string_view key) const {
 }
 
 void Router::add(http::verb method, std::string pattern, RouteHandler handler, bool auth) {
-  Route r{method, {}, std::move(handler), auth};
+  Route r{method, {}, std::move(handler), auth, pattern};
   for (auto seg : split_path(pattern)) r.segments.emplace_back(seg);
   routes_.push_back(std::move(r));
 }
@@ -46,7 +46,8 @@ void Router::add(http::verb method, std::string pattern, RouteHandler handler, b
 Router::Match Router::match(http::verb method, std::string_view path) const {
   Match m;
   auto segs = split_path(path);
-  for (const auto& r : routes_) {
+  for (std::size_t ri = 0; ri < routes_.size(); ++ri) {
+    const auto& r = routes_[ri];
     if (r.segments.size() != segs.size()) continue;
     std::vector<std::int64_t> ids;
     bool ok = true;
@@ -66,10 +67,22 @@ Router::Match Router::match(http::verb method, std::string_view path) const {
     if (r.method == method && !m.handler) {
       m.handler = &r.handler;
       m.auth = r.auth;
+      m.index = ri;
       m.ids = std::move(ids);
     }
   }
   return m;
+}
+
+}  // namespace troupe::api
+
+namespace troupe::api {
+
+std::vector<std::string> Router::patterns() const {
+  std::vector<std::string> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.push_back(std::string(http::to_string(r.method)) + " " + r.pattern);
+  return out;
 }
 
 }  // namespace troupe::api

@@ -35,11 +35,14 @@ class Router {
   struct Match {
     const RouteHandler* handler = nullptr;
     bool auth = true;
+    std::size_t index = 0;  // position of the matched route (see patterns())
     std::vector<std::int64_t> ids;
     bool path_known = false;  // some route has this path (for 405)
     std::string allow;        // methods allowed on this path, comma separated
   };
   Match match(http::verb method, std::string_view path) const;
+  // "METHOD /pattern" of every route, in add() order (metric labels).
+  std::vector<std::string> patterns() const;
 
  private:
   struct Route {
@@ -47,6 +50,7 @@ class Router {
     std::vector<std::string> segments;
     RouteHandler handler;
     bool auth;
+    std::string pattern;
   };
   std::vector<Route> routes_;
 };

@@ -9,6 +9,8 @@
 #include "chat/ChatService.h"
 #include "chat/TurnService.h"
 #include "core/Config.h"
+#include "core/Metrics.h"
+#include "core/TaskRegistry.h"
 
 namespace troupe::api {
 
@@ -19,6 +21,8 @@ struct Services {
   chat::ChatService& chats;
   chat::TurnService& turns;
   std::atomic<bool>& ready;  // false while starting and shutting down (/readyz)
+  MetricsRegistry* metrics = nullptr;  // /metrics; null = no metrics
+  TaskRegistry* tasks = nullptr;       // /debug/tasks; null = not available
 };
 
 }  // namespace troupe::api

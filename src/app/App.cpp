@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "app/DemoCharacter.h"
+#include "app/ProcessMetrics.h"
 #include "llm/BackendFactory.h"
 #include "server/Server.h"
 
@@ -45,7 +46,7 @@ App::~App() {
 
 chat::Deps App::deps() {
   return chat::Deps{config_, *db_pool_, store_->users(), store_->characters(), store_->chats(),
-                    *bus_, *llm_, fmt_, clock_, tasks_};
+                    *bus_, *llm_, fmt_, clock_, tasks_, &metrics_};
 }
 
 Status App::seed_demo_character(store::Id user_id) {
@@ -88,8 +89,12 @@ int App::serve() {
     return 1;
   }
 
-  api::Api api(api::Services{config_, *auth_, *characters_, *chats_, *turns_, ready_});
-  server::Server server(config_, api, tasks_);
+  register_process_metrics(metrics_, tasks_);
+  metrics_.collect("troupe_subscribers", "Live event subscriptions (SSE and WebSocket).", [this] {
+    return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(bus_->subscriber_count())}};
+  });
+  api::Api api(api::Services{config_, *auth_, *characters_, *chats_, *turns_, ready_, &metrics_, &tasks_});
+  server::Server server(config_, api, tasks_, &metrics_);
   auto ep = server.listen();
   if (!ep.ok()) {
     std::cerr << ep.error().message << "\n";

@@ -18,6 +18,7 @@
 #include "chat/TurnService.h"
 #include "core/Clock.h"
 #include "core/Config.h"
+#include "core/Metrics.h"
 #include "core/TaskRegistry.h"
 #include "llm/Backend.h"
 #include "store/sqlite/SqliteStore.h"
@@ -45,6 +46,7 @@ class App {
   Config config_;
   SystemClock clock_;
   TaskRegistry tasks_;
+  MetricsRegistry metrics_;
   std::unique_ptr<store::sqlite::SqliteStore> store_;
   std::unique_ptr<boost::asio::thread_pool> db_pool_;
   std::unique_ptr<chat::StoreSeqAllocator> seq_;

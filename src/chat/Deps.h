@@ -8,6 +8,7 @@
 #include "chat/EventFormatter.h"
 #include "core/Clock.h"
 #include "core/Config.h"
+#include "core/Metrics.h"
 #include "core/TaskRegistry.h"
 #include "llm/Backend.h"
 #include "store/CharacterStore.h"
@@ -28,6 +29,7 @@ struct Deps {
   const EventFormatter& fmt;
   const Clock& clock;
   TaskRegistry& tasks;
+  MetricsRegistry* metrics = nullptr;  // null in tests that don't look at metrics
 };
 
 }  // namespace troupe::chat

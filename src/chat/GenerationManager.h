@@ -57,7 +57,15 @@ class GenerationManager {
   void finished(store::Id chat_id);
   bool interrupted(store::Id chat_id) const;
 
+  struct Instruments {
+    Histogram* ttft = nullptr;
+    Histogram* inter_token = nullptr;
+    Counter* outcomes[5] = {};  // completed, stopped, failed, interrupted, other
+  };
+  void count_outcome(const std::string& status);
+
   Deps deps_;
+  Instruments m_;
   EstimateTokenCounter counter_;
   PromptBuilder prompts_;
   std::shared_ptr<TaskScope> scope_;

@@ -58,13 +58,37 @@ void ShutdownHooks::run_all() {
   for (auto& [id, fn] : hooks) fn();
 }
 
-Server::Server(const Config& config, api::Api& api, TaskRegistry& tasks)
+Server::Server(const Config& config, api::Api& api, TaskRegistry& tasks, MetricsRegistry* metrics)
     : io_(config.server.io_threads > 0 ? config.server.io_threads
                                        : std::max(1u, std::thread::hardware_concurrency())),
       state_{config, api, tasks},
       acceptor_(io_),
       listener_scope_(TaskScope::create(tasks, "listener")) {
   state_.conn_scope = TaskScope::create(tasks, "connections");
+  MetricsRegistry& m = metrics ? *metrics : own_metrics_;
+  state_.ws_connections = &m.gauge("troupe_websocket_connections", "Open WebSocket connections.");
+  state_.sse_connections = &m.gauge("troupe_sse_connections", "Open Server-Sent Events streams.");
+  state_.rejected = &m.counter("troupe_connections_rejected_total",
+                               "Connections refused with 503 because server.max_connections was reached.");
+  state_.loop_lag = &m.histogram("troupe_event_loop_lag_seconds",
+                                 "How late a 50 ms timer runs on the I/O threads (the server's pause time).",
+                                 {}, {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
+  m.collect("troupe_http_connections", "Open HTTP connections (including WebSocket and SSE).",
+            [this] { return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(state_.connections.load())}}; });
+}
+
+asio::awaitable<void> Server::lag_monitor(ServerState* state, std::shared_ptr<Task> task) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer t(ex);
+  const auto period = std::chrono::milliseconds(50);
+  task->set_state("sleeping");
+  for (;;) {
+    auto due = std::chrono::steady_clock::now() + period;
+    t.expires_at(due);
+    auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    state->loop_lag->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - due).count());
+  }
 }
 
 Server::~Server() { join(); }
@@ -84,6 +108,10 @@ Result<tcp::endpoint> Server::listen() {
 void Server::run() {
   listener_scope_->spawn(io_.get_executor(), TaskSpec{"http.accept", "listener"},
                          [this](std::shared_ptr<Task>) { return accept_loop(&state_, &acceptor_); });
+  for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) {
+    listener_scope_->spawn(asio::make_strand(io_), TaskSpec{"loop.lag_monitor", "server"},
+                           [this](std::shared_ptr<Task> t) { return lag_monitor(&state_, std::move(t)); });
+  }
   int n = state_.config.server.io_threads > 0 ? state_.config.server.io_threads
                                               : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   auto guard = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(io_.get_executor());
@@ -118,6 +146,7 @@ asio::awaitable<void> Server::accept_loop(ServerState* state, tcp::acceptor* acc
     auto remote = sock.remote_endpoint(ec);
     owner += ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
     bool over = state->connections.load() >= static_cast<int>(state->config.server.max_connections);
+    if (over) state->rejected->inc();
     auto s = std::make_shared<tcp::socket>(std::move(sock));
     state->conn_scope->spawn(strand, TaskSpec{over ? "http.reject" : "http.session", owner},
                              [state, s, over](std::shared_ptr<Task> task) {

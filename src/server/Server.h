@@ -17,6 +17,7 @@
 
 #include "api/Api.h"
 #include "core/Config.h"
+#include "core/Metrics.h"
 #include "core/TaskScope.h"
 
 namespace troupe::server {
@@ -42,11 +43,16 @@ struct ServerState {
   std::atomic<bool> shutting_down{false};
   std::shared_ptr<TaskScope> conn_scope;  // HTTP/WS/SSE sessions and their pumps
   ShutdownHooks shutdown_hooks;
+  // Instruments (never null: a private registry is used when the app passes none).
+  Gauge* ws_connections = nullptr;
+  Gauge* sse_connections = nullptr;
+  Counter* rejected = nullptr;
+  Histogram* loop_lag = nullptr;
 };
 
 class Server {
  public:
-  Server(const Config& config, api::Api& api, TaskRegistry& tasks);
+  Server(const Config& config, api::Api& api, TaskRegistry& tasks, MetricsRegistry* metrics = nullptr);
   ~Server();
 
   // Binds and listens on server.listen; returns the bound endpoint (port 0 picks a free port).
@@ -62,10 +68,12 @@ class Server {
   int connections() const { return state_.connections.load(); }
 
  private:
+  static boost::asio::awaitable<void> lag_monitor(ServerState* state, std::shared_ptr<Task> task);
   static boost::asio::awaitable<void> accept_loop(ServerState* state,
                                                   boost::asio::ip::tcp::acceptor* acceptor);
 
   boost::asio::io_context io_;
+  MetricsRegistry own_metrics_;
   ServerState state_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<TaskScope> listener_scope_;

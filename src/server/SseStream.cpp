@@ -103,7 +103,9 @@ asio::awaitable<void> SseStream::run(ServerState* state, std::shared_ptr<Task> t
     co_return;
   }
   stream.expires_never();
+  state->sse_connections->add(1);
   co_await (pump(state, task.get(), &stream, sub) || watch_close(&stream));
+  state->sse_connections->add(-1);
   sub->close();
 }
 

@@ -151,7 +151,9 @@ asio::awaitable<void> WsSession::run(ServerState* state, std::shared_ptr<Task> t
       if (auto c = weak.lock()) (void)c->out.try_send(boost::system::error_code{}, Frame{});
     });
   });
+  state->ws_connections->add(1);
   co_await (reader(state, conn, &protocol, task) || writer(conn));
+  state->ws_connections->add(-1);
   state->shutdown_hooks.remove(hook);
 
   // The connection is over: end every subscription and pump with it.

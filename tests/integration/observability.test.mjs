@@ -1,0 +1,77 @@
+// Observability: /metrics in the Prometheus text format (checked with promtool when installed),
+// the live task dump (/debug/tasks) and that tasks return to their baseline after turns.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { useServer, sampleCharacter } from './lib/fixtures.mjs';
+import { pollUntil } from './lib/util.mjs';
+
+const T = { timeout: 60000 };
+const ctx = useServer({ settings: { 'llm.sim_token_delay_ms': 1, 'llm.sim_first_token_ms': 1 } });
+
+function metricValue(text, name, labels = '') {
+  const line = text.split('\n').find((l) => l.startsWith(name + labels + ' '));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('metrics', () => {
+  test('exposition is valid and counts a chat turn', T, async () => {
+    const c = await ctx.api.createCharacter(sampleCharacter());
+    const chat = await ctx.api.createChat(c.id);
+    await ctx.api.turn(chat.id, 'Hello there');
+    const res = await ctx.api.get('/metrics', { token: null });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /text\/plain/);
+    const text = res.text;
+    assert.ok(metricValue(text, 'troupe_generations_total', '{outcome="completed"}') >= 1, 'completed generations counted');
+    assert.ok(metricValue(text, 'troupe_http_requests_total', '{route="POST /api/chats/{id}/messages",status="202"}') >= 1);
+    assert.ok(metricValue(text, 'troupe_generation_time_to_first_token_seconds_count') >= 1);
+    assert.ok(metricValue(text, 'troupe_event_loop_lag_seconds_count') >= 1);
+    assert.ok(metricValue(text, 'process_resident_memory_bytes') > 0);
+    assert.ok(metricValue(text, 'process_open_fds') > 0);
+    assert.ok(text.includes('troupe_tasks_live{name="http.accept"} 1'));
+    const promtool = spawnSync('promtool', ['--version']);
+    if (promtool.error) {
+      assert.fail('promtool is required for this test (apt package prometheus; scripts/install-deps installs it)');
+    }
+    const out = spawnSync('promtool', ['check', 'metrics'], { input: text });
+    assert.equal(out.status, 0, `promtool: ${out.stdout}${out.stderr}`);
+  });
+});
+
+describe('task dump', () => {
+  test('admin only; text, json with total, and debug=2', T, async () => {
+    const token = await ctx.server.addUser('plain-user');
+    const denied = await ctx.api.get('/debug/tasks', { token });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json.error.code, 'forbidden');
+    assert.equal((await ctx.api.get('/debug/tasks', { token: null })).status, 401);
+
+    const text = await ctx.api.get('/debug/tasks');
+    assert.equal(text.status, 200);
+    assert.match(text.text, /live task\(s\)/);
+    assert.match(text.text, /http\.accept/);
+    const json = await ctx.api.get('/debug/tasks?format=json');
+    assert.ok(Number.isInteger(json.json.total) && json.json.total >= 2);
+    assert.ok(json.json.groups.some((g) => g.name === 'http.accept' && g.count === 1));
+    const all = await ctx.api.get('/debug/tasks?format=json&debug=2');
+    assert.equal(all.json.tasks.length, all.json.total);
+    assert.ok(all.json.tasks.every((t) => typeof t.owner === 'string' && typeof t.state === 'string'));
+  });
+
+  test('a running generation and its stream appear, then the count returns to baseline', T, async () => {
+    const total = async () => (await ctx.api.get('/debug/tasks?format=json')).json.total;
+    const c = await ctx.api.createCharacter(sampleCharacter());
+    const chat = await ctx.api.createChat(c.id);
+    const baseline = await total();
+    const sse = await ctx.api.sse(chat.id, { afterSeq: (await ctx.api.getChat(chat.id)).last_seq });
+    const posted = await ctx.api.postMessage(chat.id, 'a slow one [sim:slow]');
+    await sse.events.waitFor((e) => e.type === 'token', 5000, 'first token');
+    const during = await ctx.api.get('/debug/tasks?format=json&debug=2');
+    assert.ok(during.json.tasks.some((t) => t.name === 'generation' && t.owner === `chat:${chat.id}`));
+    await ctx.api.post(`/api/generations/${posted.generation.id}/stop`, {});
+    await ctx.api.waitGeneration(posted.generation.id);
+    sse.close();
+    await pollUntil(async () => (await total()) <= baseline, { timeoutMs: 5000, what: 'tasks back to baseline' });
+  });
+});
