@@ -123,6 +123,7 @@ void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob jo
     return run(this, std::move(t), job);
   });
   std::lock_guard lock(mu_);
+  auto it = by_chat_.find(chat_id);
   if (!task) {
     // Scope closed (shutdown): record the generation as interrupted right away.
     by_chat_.erase(chat_id);
@@ -132,7 +133,9 @@ void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob jo
     });
     return;
   }
-  by_chat_[chat_id].task_id = task->id();
+  // The task may already have ended (and freed the chat) on another thread: never re-create the
+  // entry, or the chat would stay locked.
+  if (it != by_chat_.end() && it->second.generation_id == gen_id) it->second.task_id = task->id();
 }
 
 bool GenerationManager::stop(store::Id generation_id) {
