@@ -1,6 +1,7 @@
 #include "api/Api.h"
 
 #include <boost/url/parse.hpp>
+#include <cmath>
 #include <spdlog/spdlog.h>
 
 #include "api/CharacterRoutes.h"
@@ -39,6 +40,7 @@ Api::Api(Services services)
     : s_(services),
       static_(services.config.server.web_dir.empty() ? std::string(TROUPE_DEFAULT_WEB_DIR)
                                                      : services.config.server.web_dir),
+      user_rate_(services.config.limits.user_requests_per_second, services.config.limits.user_burst),
       groups_(std::make_unique<Groups>(s_)) {
   router_.add(http::verb::get, "/healthz", healthz, false);
   router_.add(http::verb::get, "/readyz", [this](RouteContext& c) { return readyz(c); }, false);
@@ -132,6 +134,13 @@ asio::awaitable<Reply> Api::dispatch(const HttpRequest& req, std::size_t& route)
         co_return r;
       }
       ctx.user = std::move(user).value();
+      auto d = user_rate_.allow(std::to_string(ctx.user.id));
+      if (!d.allowed) {
+        Reply r = error_reply(make_error(Errc::rate_limited, "too many requests for this user; slow down"),
+                              version, keep_alive);
+        r.res.set(http::field::retry_after, std::to_string(static_cast<int>(std::ceil(d.retry_after_seconds))));
+        co_return r;
+      }
     }
     co_return co_await (*m.handler)(ctx);
   } catch (const std::exception& e) {

@@ -11,6 +11,7 @@
 #include "api/Router.h"
 #include "api/Services.h"
 #include "api/StaticFiles.h"
+#include "core/RateLimiter.h"
 
 namespace troupe::api {
 
@@ -31,6 +32,7 @@ class Api {
   Services s_;
   Router router_;
   StaticFiles static_;
+  RateLimiter user_rate_;
   struct Groups;
   std::unique_ptr<Groups> groups_;
   std::unique_ptr<HttpMetrics> http_metrics_;

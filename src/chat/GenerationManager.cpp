@@ -95,16 +95,31 @@ void GenerationManager::count_outcome(const std::string& status) {
 
 GenerationManager::~GenerationManager() { scope_->cancel(); }
 
-bool GenerationManager::try_lock(store::Id chat_id) {
+GenerationManager::Reserve GenerationManager::reserve(store::Id chat_id, store::Id user_id) {
   std::lock_guard lock(mu_);
-  if (closing_) return false;
-  return by_chat_.emplace(chat_id, Running{}).second;
+  if (closing_) return Reserve::closing;
+  if (by_chat_.count(chat_id)) return Reserve::chat_busy;
+  const int limit = deps_.config.limits.user_generations;
+  if (user_id && limit > 0 && per_user_[user_id] >= limit) return Reserve::user_limit;
+  Running r;
+  r.user_id = user_id;
+  by_chat_.emplace(chat_id, r);
+  if (user_id) ++per_user_[user_id];
+  return Reserve::ok;
+}
+
+void GenerationManager::erase_locked(std::unordered_map<store::Id, Running>::iterator it) {
+  if (auto u = it->second.user_id) {
+    auto p = per_user_.find(u);
+    if (p != per_user_.end() && --p->second <= 0) per_user_.erase(p);
+  }
+  by_chat_.erase(it);
 }
 
 void GenerationManager::unlock(store::Id chat_id) {
   std::lock_guard lock(mu_);
   auto it = by_chat_.find(chat_id);
-  if (it != by_chat_.end() && !it->second.launched) by_chat_.erase(it);
+  if (it != by_chat_.end() && !it->second.launched) erase_locked(it);
 }
 
 void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob job) {
@@ -126,7 +141,7 @@ void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob jo
   auto it = by_chat_.find(chat_id);
   if (!task) {
     // Scope closed (shutdown): record the generation as interrupted right away.
-    by_chat_.erase(chat_id);
+    if (auto it = by_chat_.find(chat_id); it != by_chat_.end()) erase_locked(it);
     chat_of_generation_.erase(gen_id);
     asio::post(deps_.db_pool, [chats = &deps_.chats, gen_id] {
       (void)chats->finish_generation(gen_id, "interrupted", "", "server shutting down");
@@ -174,7 +189,7 @@ void GenerationManager::finished(store::Id chat_id) {
   auto it = by_chat_.find(chat_id);
   if (it == by_chat_.end()) return;
   chat_of_generation_.erase(it->second.generation_id);
-  by_chat_.erase(it);
+  erase_locked(it);
 }
 
 void GenerationManager::shutdown(std::chrono::milliseconds finish_grace,
@@ -249,22 +264,30 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   }
   task->set_state("persisting");
   const std::string content = sink.full_text();
-  Status saved = make_error(Errc::internal, "not saved");
-  for (int attempt = 0; attempt < 5 && !saved.ok(); ++attempt) {
-    saved = co_await offload(d.db_pool, [&] {
-      return d.chats.finish_generation(gen.id, status, content, error);
-    });
-    if (!saved.ok()) spdlog::error("generation {}: final state not stored: {}", gen.id, saved.error().message);
-  }
-  self->count_outcome(status);
   gen.status = status;
   gen.error = error;
-  gen.finished_at = d.clock.now_ms();
   reply.content = content;
   reply.status = status;
-  auto ev = d.bus.publish(gen.chat_id, "generation.finished", d.fmt.finished(gen, reply));
-  if (!ev.ok()) spdlog::warn("chat {}: finish event not published", gen.chat_id);
-  self->finished(gen.chat_id);
+  self->count_outcome(status);
+  // Store, announce and release the chat back to back on the DB thread, so a client that sees
+  // the stored status or the finished event can start the next turn at once.
+  auto finish = [&](bool last_attempt) {
+    Status saved = d.chats.finish_generation(gen.id, status, content, error);
+    if (!saved.ok()) {
+      spdlog::error("generation {}: final state not stored: {}", gen.id, saved.error().message);
+      if (!last_attempt) return saved;
+    }
+    gen.finished_at = d.clock.now_ms();
+    auto ev = d.bus.publish(gen.chat_id, "generation.finished", d.fmt.finished(gen, reply));
+    if (!ev.ok()) spdlog::warn("chat {}: finish event not published", gen.chat_id);
+    self->finished(gen.chat_id);
+    return Status{};
+  };
+  constexpr int kAttempts = 5;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    auto s = co_await offload(d.db_pool, [&] { return finish(attempt == kAttempts); });
+    if (s.ok()) break;
+  }
 }
 
 }  // namespace troupe::chat

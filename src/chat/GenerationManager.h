@@ -29,8 +29,12 @@ class GenerationManager {
   explicit GenerationManager(Deps deps);
   ~GenerationManager();
 
-  // Reserves the chat for one generation. False when one is already running (answer 409).
-  bool try_lock(store::Id chat_id);
+  enum class Reserve { ok, chat_busy, user_limit, closing };
+  // Reserves the chat for one generation of `user_id`: chat_busy when one already runs there
+  // (answer 409), user_limit when the user runs limits.user_generations already (answer 429).
+  Reserve reserve(store::Id chat_id, store::Id user_id);
+  // reserve() without a user limit; false unless ok.
+  bool try_lock(store::Id chat_id) { return reserve(chat_id, 0) == Reserve::ok; }
   // Gives back a reservation that will not be launched.
   void unlock(store::Id chat_id);
   // Starts the job on `ex` in the manager's scope; the chat must be reserved by try_lock.
@@ -51,7 +55,9 @@ class GenerationManager {
     std::uint64_t task_id = 0;
     bool launched = false;
     bool interrupted = false;  // stopped by shutdown rather than by a user
+    store::Id user_id = 0;
   };
+  void erase_locked(std::unordered_map<store::Id, Running>::iterator it);
   static boost::asio::awaitable<void> run(GenerationManager* self, std::shared_ptr<Task> task,
                                           GenerationJob job);
   void finished(store::Id chat_id);
@@ -72,6 +78,7 @@ class GenerationManager {
   mutable std::mutex mu_;
   std::unordered_map<store::Id, Running> by_chat_;
   std::unordered_map<store::Id, store::Id> chat_of_generation_;
+  std::unordered_map<store::Id, int> per_user_;
   bool closing_ = false;
 };
 

@@ -40,8 +40,15 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
       co_return t;
     }
   }
-  if (!gm_.try_lock(chat_id)) {
-    co_return make_error(Errc::conflict, "a generation is already running in this chat");
+  switch (gm_.reserve(chat_id, user.id)) {
+    case GenerationManager::Reserve::ok:
+      break;
+    case GenerationManager::Reserve::chat_busy:
+      co_return make_error(Errc::conflict, "a generation is already running in this chat");
+    case GenerationManager::Reserve::user_limit:
+      co_return make_error(Errc::rate_limited, "too many generations running for this user (limits.user_generations)");
+    case GenerationManager::Reserve::closing:
+      co_return make_error(Errc::unavailable, "server is shutting down");
   }
   auto turn = co_await offload(d_.db_pool, [&] {
     return d_.chats.begin_turn(user.id, chat_id, content, idempotency_key,
@@ -73,8 +80,15 @@ asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::
   if (target->role != "assistant") {
     co_return make_error(Errc::bad_request, "only an assistant message can be regenerated or continued");
   }
-  if (!gm_.try_lock(chat_id)) {
-    co_return make_error(Errc::conflict, "a generation is already running in this chat");
+  switch (gm_.reserve(chat_id, user.id)) {
+    case GenerationManager::Reserve::ok:
+      break;
+    case GenerationManager::Reserve::chat_busy:
+      co_return make_error(Errc::conflict, "a generation is already running in this chat");
+    case GenerationManager::Reserve::user_limit:
+      co_return make_error(Errc::rate_limited, "too many generations running for this user (limits.user_generations)");
+    case GenerationManager::Reserve::closing:
+      co_return make_error(Errc::unavailable, "server is shutting down");
   }
   auto turn = co_await offload(d_.db_pool, [&] {
     return d_.chats.begin_generation(user.id, chat_id, kind, message_id, std::string(d_.llm.name()));

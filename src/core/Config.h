@@ -27,6 +27,13 @@ struct ServerConfig {
   std::string web_dir;  // the browser UI's files; "" = the web/ folder of the source tree
 };
 
+struct LimitsConfig {
+  double user_requests_per_second = 50;  // per user token bucket; 0 = off (429 beyond)
+  double user_burst = 100;
+  int user_generations = 4;        // concurrent generations per user (429 beyond)
+  std::uint32_t ip_connections = 512;  // open connections per client IP (429 beyond)
+};
+
 struct StoreConfig {
   std::string data_dir = "./data";
   int db_threads = 2;
@@ -61,6 +68,7 @@ struct GenerationConfig {
 
 struct Config {
   ServerConfig server;
+  LimitsConfig limits;
   StoreConfig store;
   LlmConfig llm;
   GenerationConfig generation;

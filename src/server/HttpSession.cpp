@@ -28,16 +28,24 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 struct ConnectionCount {
-  explicit ConnectionCount(std::atomic<int>& c) : c_(c) { c_.fetch_add(1); }
-  ~ConnectionCount() { c_.fetch_sub(1); }
-  std::atomic<int>& c_;
+  ConnectionCount(ServerState* s, std::string ip) : s_(s), ip_(std::move(ip)) { s_->connections.fetch_add(1); }
+  ~ConnectionCount() {
+    s_->connections.fetch_sub(1);
+    std::lock_guard lock(s_->ip_mu);
+    auto it = s_->per_ip.find(ip_);
+    if (it != s_->per_ip.end() && --it->second <= 0) s_->per_ip.erase(it);
+  }
+  ServerState* s_;
+  std::string ip_;
 };
 
 asio::awaitable<void> write_error(beast::tcp_stream& stream, http::status status,
                                   std::string_view code, std::string message,
                                   std::chrono::milliseconds timeout) {
   auto r = api::error_reply(status, code, message, 11, false);
-  if (status == http::status::service_unavailable) r.res.set(http::field::retry_after, "1");
+  if (status == http::status::service_unavailable || status == http::status::too_many_requests) {
+    r.res.set(http::field::retry_after, "1");
+  }
   stream.expires_after(timeout);
   co_await http::async_write(stream, r.res, asio::as_tuple(asio::use_awaitable));
 }
@@ -49,20 +57,25 @@ bool is_ws_path(const api::HttpRequest& req) {
 
 }  // namespace
 
-asio::awaitable<void> HttpSession::reject(ServerState* state, tcp::socket socket) {
+asio::awaitable<void> HttpSession::reject(ServerState* state, tcp::socket socket, Admission why) {
   co_await asio::this_coro::throw_if_cancelled(false);
   beast::tcp_stream stream(std::move(socket));
-  co_await write_error(stream, http::status::service_unavailable, "unavailable",
-                       "too many connections; retry shortly", std::chrono::milliseconds(2000));
+  if (why == Admission::ip_full) {
+    co_await write_error(stream, http::status::too_many_requests, "rate_limited",
+                         "too many connections from this address; retry shortly", std::chrono::milliseconds(2000));
+  } else {
+    co_await write_error(stream, http::status::service_unavailable, "unavailable",
+                         "too many connections; retry shortly", std::chrono::milliseconds(2000));
+  }
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   (void)state;
 }
 
 asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task> task,
-                                       tcp::socket socket) {
+                                       tcp::socket socket, std::string ip) {
   co_await asio::this_coro::throw_if_cancelled(false);
-  ConnectionCount count(state->connections);
+  ConnectionCount count(state, std::move(ip));
   const auto& cfg = state->config.server;
   const auto request_timeout = std::chrono::milliseconds(cfg.request_timeout_ms);
   const auto idle_timeout = std::chrono::milliseconds(cfg.idle_timeout_ms);

@@ -13,11 +13,13 @@ namespace troupe::server {
 
 class HttpSession {
  public:
+  enum class Admission { ok, server_full, ip_full };
+  // `ip` was counted in state->per_ip by the acceptor; the session gives it back when it ends.
   static boost::asio::awaitable<void> run(ServerState* state, std::shared_ptr<Task> task,
-                                          boost::asio::ip::tcp::socket socket);
-  // Over max_connections: a 503 with Retry-After, then close.
+                                          boost::asio::ip::tcp::socket socket, std::string ip);
+  // Over server.max_connections: 503; over limits.ip_connections: 429; Retry-After, then close.
   static boost::asio::awaitable<void> reject(ServerState* state,
-                                             boost::asio::ip::tcp::socket socket);
+                                             boost::asio::ip::tcp::socket socket, Admission why);
 };
 
 }  // namespace troupe::server

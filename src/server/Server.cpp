@@ -142,16 +142,28 @@ asio::awaitable<void> Server::accept_loop(ServerState* state, tcp::acceptor* acc
     }
     sock.set_option(tcp::no_delay(true), ec);
     auto strand = asio::make_strand(acceptor->get_executor());
-    std::string owner = "conn:";
     auto remote = sock.remote_endpoint(ec);
-    owner += ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
-    bool over = state->connections.load() >= static_cast<int>(state->config.server.max_connections);
-    if (over) state->rejected->inc();
+    std::string ip = ec ? std::string("?") : remote.address().to_string();
+    std::string owner = "conn:" + ip + (ec ? "" : ":" + std::to_string(remote.port()));
+    HttpSession::Admission admission = HttpSession::Admission::ok;
+    if (state->connections.load() >= static_cast<int>(state->config.server.max_connections)) {
+      admission = HttpSession::Admission::server_full;
+    } else {
+      std::lock_guard lock(state->ip_mu);
+      int& n = state->per_ip[ip];
+      if (state->config.limits.ip_connections > 0 && n >= static_cast<int>(state->config.limits.ip_connections)) {
+        admission = HttpSession::Admission::ip_full;
+      } else {
+        ++n;
+      }
+    }
+    if (admission != HttpSession::Admission::ok) state->rejected->inc();
     auto s = std::make_shared<tcp::socket>(std::move(sock));
-    state->conn_scope->spawn(strand, TaskSpec{over ? "http.reject" : "http.session", owner},
-                             [state, s, over](std::shared_ptr<Task> task) {
-                               return over ? HttpSession::reject(state, std::move(*s))
-                                           : HttpSession::run(state, std::move(task), std::move(*s));
+    state->conn_scope->spawn(strand, TaskSpec{admission == HttpSession::Admission::ok ? "http.session" : "http.reject", owner},
+                             [state, s, admission, ip](std::shared_ptr<Task> task) {
+                               return admission != HttpSession::Admission::ok
+                                          ? HttpSession::reject(state, std::move(*s), admission)
+                                          : HttpSession::run(state, std::move(task), std::move(*s), ip);
                              });
   }
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "api/Api.h"
@@ -43,6 +44,8 @@ struct ServerState {
   std::atomic<bool> shutting_down{false};
   std::shared_ptr<TaskScope> conn_scope;  // HTTP/WS/SSE sessions and their pumps
   ShutdownHooks shutdown_hooks;
+  std::mutex ip_mu;
+  std::unordered_map<std::string, int> per_ip;  // open connections by client address
   // Instruments (never null: a private registry is used when the app passes none).
   Gauge* ws_connections = nullptr;
   Gauge* sse_connections = nullptr;

@@ -18,6 +18,10 @@ export const DEFAULT_SETTINGS = {
   'llm.sim_reply_tokens': 12,
   'server.shutdown_grace_ms': 2000,
   'generation.flush_interval_ms': 100,
+  // Per-user fairness limits are exercised by limits.test.mjs; elsewhere tests drive the server
+  // harder than a person would.
+  'limits.user_requests_per_second': 0,
+  'limits.user_generations': 0,
 };
 
 const live = new Set();
