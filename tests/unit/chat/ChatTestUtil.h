@@ -243,10 +243,12 @@ class ChatFixture : public ::testing::Test {
 
   // Lets tests change the configuration before the services are built.
   virtual void configure(Config&) {}
+  // The event encoder the services use.
+  virtual const EventFormatter& formatter() const { return fmt_; }
 
   Deps deps() {
     return Deps{config_, db_pool_, store_->users(), store_->characters(), store_->chats(),
-                *bus_,   llm_,     fmt_,           clock_,  tasks_};
+                *bus_,   llm_,     formatter(),    clock_,  tasks_};
   }
 
   store::User make_user(const std::string& name) {

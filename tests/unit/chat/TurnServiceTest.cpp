@@ -319,7 +319,10 @@ TEST_F(TurnServiceTest, ShutdownInterruptsRunningGenerations) {
   EXPECT_EQ(reply.status, "interrupted");
   EXPECT_EQ(reply.content, "Half");
   // No new generations after shutdown.
-  EXPECT_ERRC(await(turns_->post_message(alice_, chat.chat.id, "more", "")), Errc::conflict);
+  auto refused = await(turns_->post_message(alice_, chat.chat.id, "more", ""));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.error().code == Errc::unavailable || refused.error().code == Errc::conflict)
+      << refused.error().message;
   EXPECT_EQ(llm_.calls(), 1);
 }
 
@@ -494,11 +497,11 @@ TEST_F(TurnServiceTest, PostMessageValidation) {
 TEST_F(TurnServiceTest, GenerationsOfManyChatsRunConcurrently) {
   llm_.set_script(Script{{"a", "b"}, milliseconds(0), 1});
   std::vector<ChatView> chats;
-  for (int i = 0; i < 5; ++i) chats.push_back(new_chat(alice_, aria_.id));
+  for (int i = 0; i < 4; ++i) chats.push_back(new_chat(alice_, aria_.id));
   for (auto& c : chats) ASSERT_OK(await(turns_->post_message(alice_, c.chat.id, "hi", "")));
-  ASSERT_TRUE(run_until([&] { return llm_.holding() == 5; }));
-  EXPECT_EQ(gm_->running_count(), 5u);
-  EXPECT_GE(tasks_.live(), 5u);
+  ASSERT_TRUE(run_until([&] { return llm_.holding() == 4; }));
+  EXPECT_EQ(gm_->running_count(), 4u);
+  EXPECT_GE(tasks_.live(), 4u);
   llm_.release();
   for (auto& c : chats) ASSERT_TRUE(wait_idle(c.chat.id));
   EXPECT_EQ(gm_->running_count(), 0u);
