@@ -242,3 +242,80 @@ test('edit, continue, delete and branch', async () => {
     await context.close();
   }
 });
+
+test('a dropped WebSocket mid-reply reconnects and resumes from the last seq without duplicates', async () => {
+  const c = await newCharacter();
+  const chat = await env.server.api('POST', '/api/chats', { character_id: c.id });
+  let connections = 0;
+  let tokensOnFirst = 0;
+  const resumedFrom = [];
+  const { context, page, problems } = await openPage(env, {
+    hash: `#/chats/${chat.id}`,
+    setup: (ctx) => ctx.routeWebSocket(/\/ws\?/, (ws) => {
+      const n = ++connections;
+      const server = ws.connectToServer();
+      ws.onMessage((m) => {
+        const msg = JSON.parse(m);
+        if (msg.type === 'subscribe') resumedFrom.push(msg.after_seq);
+        server.send(m);
+      });
+      server.onMessage((m) => {
+        ws.send(m);
+        if (n === 1 && JSON.parse(m).type === 'token' && ++tokensOnFirst === 12) {
+          ws.close({ code: 1006, reason: 'test drop' });
+          server.close();
+        }
+      });
+    }),
+  });
+  try {
+    await until(async () => (await page.locator('.conn').textContent()) === 'live', { message: 'live connection' });
+    await send(page, 'Tell me about the weather up here.');
+    await until(() => connections >= 2, { message: 'a second connection after the drop' });
+    const samples = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 15000 && (await isStreaming(page))) {
+      samples.push(await bubbleText(page));
+      await page.waitForTimeout(80);
+    }
+    await waitFinished(page);
+    const stored = await lastMessage(chat.id);
+    const final = await bubbleText(page);
+    assert.equal(plain(final), plain(stored.content));
+    for (const s of samples) assert.ok(plain(final).startsWith(plain(s)), `sample after the reconnect is a prefix: ${s}`);
+    assert.ok(resumedFrom.length >= 2);
+    assert.ok(resumedFrom.at(-1) > resumedFrom[0], `resubscribed after the last seen seq (${resumedFrom.join(', ')})`);
+    assert.equal(await page.locator('.conn').textContent(), 'live');
+    assertClean(problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('falls back to Server-Sent Events when WebSocket connections fail', async () => {
+  const c = await newCharacter();
+  const chat = await env.server.api('POST', '/api/chats', { character_id: c.id });
+  let attempts = 0;
+  const { context, page, problems } = await openPage(env, {
+    hash: `#/chats/${chat.id}`,
+    setup: (ctx) => ctx.routeWebSocket(/\/ws\?/, (ws) => {
+      attempts += 1;
+      ws.close({ code: 1011, reason: 'no websockets here' });
+    }),
+  });
+  try {
+    await until(async () => (await page.locator('.conn').textContent()) === 'live', { timeout: 15000, message: 'live over SSE' });
+    assert.equal(await page.locator('.conn').getAttribute('data-transport'), 'sse');
+    assert.ok(attempts >= 2, `tried WebSocket first (${attempts})`);
+    await send(page, 'Can you hear me over the event stream?');
+    await until(async () => (await isStreaming(page)) && (await bubbleText(page)).length > 0, { message: 'streaming over SSE' });
+    const first = await bubbleText(page);
+    await page.waitForTimeout(400);
+    assert.ok((await bubbleText(page)).length > first.length, 'text grows over SSE');
+    await waitFinished(page);
+    assert.equal(plain(await bubbleText(page)), plain((await lastMessage(chat.id)).content));
+    assertClean(problems);
+  } finally {
+    await context.close();
+  }
+});

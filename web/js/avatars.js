@@ -44,7 +44,8 @@ export class AvatarCache {
 
   // An <img> wrapped in a circle/square holder that shows initials until the image arrives.
   element(character, { size = 'md', shape = 'round' } = {}) {
-    const initials = (character.name || '?').trim().split(/\s+/).slice(0, 2).map((w) => w[0]).join('').toUpperCase();
+    const initials = (character.name || '').split(/\s+/)
+      .map((w) => (w.match(/[\p{L}\p{N}]/u) || [''])[0]).filter(Boolean).slice(0, 2).join('').toUpperCase() || '?';
     const generated = character.has_avatar === false; // the server's plain placeholder: keep initials on it
     const holder = h('span', { class: `avatar avatar-${size} avatar-${shape}${generated ? ' avatar-generated' : ''}`, 'aria-hidden': 'true' },
       h('span', { class: 'avatar-initials', text: initials }));

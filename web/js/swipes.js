@@ -49,11 +49,18 @@ export class SiblingBook {
 
   // A new chat stores the greeting and its alternate greetings together, in order, so their ids
   // form one consecutive block: the first `greetings` siblings of the root message.
-  learnGreetings(root, greetings) {
+  // `exclude`: ids known to be other messages (never taken for greetings).
+  learnGreetings(root, greetings, exclude = new Set()) {
     if (!root || root.parent_id !== null || root.swipe_index >= greetings) return;
     const first = root.id - root.swipe_index;
     const n = Math.min(greetings, root.swipe_count);
-    for (let i = 0; i < n; i++) this.learn({ id: first + i, parent_id: null });
+    for (const [parent, ids] of this.byParent) {
+      if (parent !== 0) for (const id of ids) exclude.add(id);
+    }
+    for (let i = 0; i < n; i++) {
+      if (exclude.has(first + i)) break;
+      this.learn({ id: first + i, parent_id: null });
+    }
   }
 
   forget(id) {

@@ -30,8 +30,9 @@ export function useEnvironment(name, { settings } = {}) {
 }
 
 // A fresh context + page with problem recording. `signedIn` stores the token before loading.
-export async function openPage(ctx, { viewport = { width: 1280, height: 820 }, signedIn = true, colorScheme = 'light', hash = '#/' } = {}) {
-  const context = await ctx.browser.newContext({ viewport, colorScheme, acceptDownloads: true });
+// `setup(context)` runs before the first navigation (routes, init scripts).
+export async function openPage(ctx, { viewport = { width: 1280, height: 820 }, signedIn = true, colorScheme = 'light', hash = '#/', contextOptions = {}, setup = null } = {}) {
+  const context = await ctx.browser.newContext({ viewport, colorScheme, acceptDownloads: true, ...contextOptions });
   context.setDefaultTimeout(10000);
   const page = await context.newPage();
   const problems = { errors: [], csp: [], dialogs: [] };
@@ -53,6 +54,7 @@ export async function openPage(ctx, { viewport = { width: 1280, height: 820 }, s
       }
     }, ctx.server.token);
   }
+  if (setup) await setup(context);
   await page.goto(ctx.server.baseUrl + '/' + hash);
   return { context, page, problems };
 }

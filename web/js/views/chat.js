@@ -33,7 +33,8 @@ export async function mount(container, app, { id: chatId }) {
   document.body.classList.add('is-chat');
   container.className = 'chat-main';
 
-  const persona = personas.find((p) => p.id === chat0.persona_id) || null;
+  // persona_id 0: the user's default persona at the time of each reply (or none).
+  const persona = personas.find((p) => (chat0.persona_id ? p.id === chat0.persona_id : p.is_default)) || null;
   const siblings = new SiblingBook(chatId);
   const state = {
     chat: chat0,
@@ -111,11 +112,20 @@ export async function mount(container, app, { id: chatId }) {
     h('div', { class: 'sidebar-new' }, picker.el, newChatBtn),
     h('h2', { class: 'sidebar-title', text: 'Chats' }),
     chats.el);
+  const scrim = h('div', { class: 'sidebar-scrim', 'aria-hidden': 'true' });
   const setSidebar = (open) => {
     sidebar.classList.toggle('open', open);
+    scrim.classList.toggle('open', open);
     toggle.setAttribute('aria-expanded', String(open));
     if (open) sidebar.querySelector('a, button, select')?.focus();
   };
+  scrim.addEventListener('click', () => setSidebar(false));
+  sidebar.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && sidebar.classList.contains('open')) {
+      setSidebar(false);
+      toggle.focus();
+    }
+  });
   toggle.addEventListener('click', () => setSidebar(!sidebar.classList.contains('open')));
   closeSidebar.addEventListener('click', () => {
     setSidebar(false);
@@ -130,7 +140,7 @@ export async function mount(container, app, { id: chatId }) {
     h('div', { class: 'chat-heading' }, h('h1', { text: character.name }), title),
     conn);
   const pane = h('section', { class: 'chat-pane' }, header, simBanner, scroller, composer, announcer);
-  const shell = h('div', { class: 'chat-shell' }, sidebar, pane);
+  const shell = h('div', { class: 'chat-shell' }, sidebar, scrim, pane);
   container.appendChild(shell);
 
   function renderTitle() {
@@ -142,13 +152,24 @@ export async function mount(container, app, { id: chatId }) {
   const nearBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
   const scrollToBottom = () => {
     scroller.scrollTop = scroller.scrollHeight;
+    pinned = true;
   };
 
+  // Follow the newest text while the view is scrolled to the bottom, whatever changes the layout
+  // (streamed text, images, banners, the on-screen keyboard).
+  let pinned = true;
+  scroller.addEventListener('scroll', () => {
+    pinned = nearBottom();
+  }, { passive: true });
+  const resizeObserver = new ResizeObserver(() => {
+    if (pinned) scrollToBottom();
+  });
+  resizeObserver.observe(scroller);
+  resizeObserver.observe(list);
+
   let frame = 0;
-  let stick = false;
   function scheduleRunningRender() {
     if (frame) return;
-    stick = stick || nearBottom();
     frame = requestAnimationFrame(() => {
       frame = 0;
       const r = state.running;
@@ -158,8 +179,7 @@ export async function mount(container, app, { id: chatId }) {
         // text, keep showing the stored text.
         if (view && !(r.exact && !r.live && r.text.length < r.stored.length)) view.setText(r.text);
       }
-      if (stick) scrollToBottom();
-      stick = false;
+      if (pinned) scrollToBottom();
     });
   }
 
@@ -220,7 +240,11 @@ export async function mount(container, app, { id: chatId }) {
   function learnAll(msgs) {
     for (const m of msgs) siblings.learn(m);
     const root = msgs.find((m) => m.parent_id === null);
-    if (root) siblings.learnGreetings(root, 1 + (character.alternate_greetings || []).length);
+    if (root) {
+      const greetings = (character.first_mes ? 1 : 0) + (character.alternate_greetings || []).filter(Boolean).length;
+      const others = new Set(state.path.filter((m) => m.parent_id !== null).map((m) => m.id));
+      siblings.learnGreetings(root, greetings, others);
+    }
   }
 
   // ---------------------------------------------------------------- loading
@@ -621,6 +645,7 @@ export async function mount(container, app, { id: chatId }) {
       state.destroyed = true;
       stream.close();
       observer.disconnect();
+      resizeObserver.disconnect();
       reloadSoon.cancel();
       if (frame) cancelAnimationFrame(frame);
       document.removeEventListener('keydown', onDocKey);

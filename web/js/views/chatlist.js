@@ -7,14 +7,16 @@ import { icon } from '../icons.js';
 export async function personaPicker(app, { label = 'Persona' } = {}) {
   const id = uniqueId('persona');
   const select = h('select', { id, name: 'persona' });
-  select.appendChild(h('option', { value: '0', text: 'No persona' }));
+  let personas = [];
   try {
-    const { personas } = await app.api.listPersonas();
-    for (const p of personas) {
-      select.appendChild(h('option', { value: String(p.id), text: p.is_default ? `${p.name} (default)` : p.name, selected: p.is_default }));
-    }
+    personas = (await app.api.listPersonas()).personas;
   } catch {
-    // keep "No persona"
+    // offer "No persona" only
+  }
+  // A chat without a persona uses the default persona, so "No persona" only exists without one.
+  if (!personas.some((p) => p.is_default)) select.appendChild(h('option', { value: '0', text: 'No persona' }));
+  for (const p of personas) {
+    select.appendChild(h('option', { value: String(p.id), text: p.is_default ? `${p.name} (default)` : p.name, selected: p.is_default }));
   }
   const wrap = h('div', { class: 'persona-picker' }, h('label', { for: id, text: label }), select);
   return { el: wrap, select, value: () => Number(select.value) || 0 };

@@ -1,0 +1,75 @@
+// Long histories load in pages while scrolling up; the live connection survives a server restart.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { assertClean, openPage, shot, until, useEnvironment } from './lib/browser.mjs';
+
+const env = useEnvironment('history', {
+  settings: { 'llm.sim_token_delay_ms': 1, 'llm.sim_first_token_ms': 1, 'llm.sim_reply_tokens': 12 },
+});
+
+async function turn(chatId, content) {
+  await env.server.api('POST', `/api/chats/${chatId}/messages`, { content });
+  await until(async () => (await env.server.api('GET', `/api/chats/${chatId}`)).generation === null, { timeout: 10000, interval: 20, message: 'turn' });
+}
+
+test('history loads older pages while scrolling up and keeps the reading position', async () => {
+  const chat = await env.server.api('POST', '/api/chats', { character_id: 1 });
+  const TURNS = 45;
+  for (let i = 1; i <= TURNS; i++) await turn(chat.id, `Question number ${i}`);
+  const total = 1 + TURNS * 2;
+  const { context, page, problems } = await openPage(env, { hash: `#/chats/${chat.id}` });
+  try {
+    const msgs = page.locator('.message-list > .msg');
+    await page.locator('.msg-user', { hasText: `Question number ${TURNS}` }).waitFor();
+    assert.equal(await msgs.count(), 40, 'first page only');
+    const scroller = page.locator('.messages');
+    const atBottom = await scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+    assert.ok(atBottom < 5, 'opens at the newest message');
+
+    // Scroll up to the top: the next page is prepended, the previously first message stays put.
+    const firstId = await msgs.first().getAttribute('data-message-id');
+    await scroller.evaluate((el) => { el.scrollTop = 0; });
+    await until(async () => (await msgs.count()) === 80, { message: 'second page' });
+    const anchor = page.locator(`.msg[data-message-id="${firstId}"]`);
+    const box = await anchor.boundingBox();
+    const view = await scroller.boundingBox();
+    assert.ok(box.y >= view.y - 50 && box.y < view.y + view.height, `reading position kept (anchor at ${box.y}, view ${view.y}..${view.y + view.height})`);
+
+    await scroller.evaluate((el) => { el.scrollTop = 0; });
+    await until(async () => (await msgs.count()) === total, { message: 'last page' });
+    await page.getByText('This is the start of the chat.').waitFor();
+    const texts = await page.locator('.msg-user .msg-body').allInnerTexts();
+    assert.deepEqual(texts, Array.from({ length: TURNS }, (_, i) => `Question number ${i + 1}`), 'every message once, in order');
+    await shot(page, 'chat-history-top');
+    assertClean(problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the live connection reconnects with backoff after a server restart and keeps working', async () => {
+  const chat = await env.server.api('POST', '/api/chats', { character_id: 1 });
+  const { context, page, problems } = await openPage(env, { hash: `#/chats/${chat.id}` });
+  try {
+    const conn = page.locator('.conn');
+    await until(async () => (await conn.textContent()) === 'live', { message: 'live' });
+    await env.server.stop({ keepData: true });
+    await until(async () => (await conn.textContent()) === 'reconnecting…', { message: 'reconnecting state' });
+    await shot(page, 'chat-reconnecting');
+    await env.server.start();
+    await until(async () => (await conn.textContent()) === 'live', { timeout: 20000, message: 'live again' });
+
+    const input = page.getByLabel(/^Message to /);
+    await input.fill('Still there after the restart?');
+    await input.press('Enter');
+    await page.locator('.msg-user', { hasText: 'Still there after the restart?' }).waitFor();
+    await until(async () => (await page.locator('.message-list > .msg.last').getAttribute('data-status')) === 'completed', { timeout: 15000, message: 'reply after restart' });
+    const stored = (await env.server.api('GET', `/api/chats/${chat.id}/messages`)).messages.at(-1);
+    assert.equal(Number(await page.locator('.message-list > .msg.last').getAttribute('data-message-id')), stored.id);
+    // Failed fetches of the stopped server may be logged by the browser; page errors may not.
+    problems.errors = problems.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|EventSource/i.test(e));
+    assertClean(problems);
+  } finally {
+    await context.close();
+  }
+});
