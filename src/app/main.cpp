@@ -1,9 +1,11 @@
 // troupe: the command line. `troupe serve` runs the server; `troupe user add NAME` creates a user.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 #include <spdlog/spdlog.h>
 
 #include "app/App.h"
+#include "app/TaskDumpTool.h"
 
 extern char** environ;
 
@@ -62,7 +64,24 @@ int main(int argc, char** argv) {
   add->add_option("--config", config_file, "TOML configuration file");
   add->add_flag("--admin", admin, "Make the user an administrator");
 
+  auto* tasks = cli.add_subcommand("tasks", "Analyse live task dumps (groups, owners, past deadline, growth)");
+  troupe::app::TaskDumpOptions topts;
+  tasks->add_option("--url", topts.url, "Server base URL, e.g. http://127.0.0.1:8080");
+  tasks->add_option("--token", topts.token, "Admin token (default: env TROUPE_TOKEN)");
+  tasks->add_option("--file", topts.file, "Read a saved dump (JSON from /debug/tasks?format=json&debug=2)");
+  tasks->add_option("--compare", topts.compare, "A second saved dump: show growth since --file");
+  tasks->add_option("--interval", topts.interval_s, "With --url: fetch again after N seconds and show growth")
+      ->check(CLI::Range(0, 3600));
+  tasks->add_option("--save", topts.save, "Write the fetched dump to this file");
+  tasks->add_option("--top", topts.top, "Owners to list")->check(CLI::Range(1, 1000));
+
   CLI11_PARSE(cli, argc, argv);
+  if (tasks->parsed()) {
+    if (topts.token.empty()) {
+      if (const char* t = std::getenv("TROUPE_TOKEN")) topts.token = t;
+    }
+    return troupe::app::run_task_dump_tool(topts);
+  }
 
   Config cfg;
   if (!load_config(cfg, config_file, listen, data, sets)) return 2;

@@ -3,6 +3,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { TROUPE_BIN } from './lib/server.mjs';
 import { useServer, sampleCharacter } from './lib/fixtures.mjs';
 import { pollUntil } from './lib/util.mjs';
 
@@ -73,5 +77,40 @@ describe('task dump', () => {
     await ctx.api.waitGeneration(posted.generation.id);
     sse.close();
     await pollUntil(async () => (await total()) <= baseline, { timeoutMs: 5000, what: 'tasks back to baseline' });
+  });
+});
+
+describe('troupe tasks (the dump analyser)', () => {
+  test('reads a live server and saved dumps, and shows growth', T, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-tasks-'));
+    try {
+      const url = `http://127.0.0.1:${ctx.server.port}`;
+      const first = path.join(dir, 'a.json');
+      const live = spawnSync(TROUPE_BIN, ['tasks', '--url', url, '--token', ctx.server.adminToken, '--save', first], { encoding: 'utf8', timeout: 20000 });
+      assert.equal(live.status, 0, live.stderr);
+      assert.match(live.stdout, /live task\(s\)/);
+      assert.match(live.stdout, /http\.accept \[running\]/);
+      assert.match(live.stdout, /past deadline: 0/);
+      // A second dump with an open SSE stream shows up as growth.
+      const c = await ctx.api.createCharacter(sampleCharacter());
+      const chat = await ctx.api.createChat(c.id);
+      const sse = await ctx.api.sse(chat.id, { afterSeq: (await ctx.api.getChat(chat.id)).last_seq });
+      const second = path.join(dir, 'b.json');
+      try {
+        const r = spawnSync(TROUPE_BIN, ['tasks', '--url', url, '--token', ctx.server.adminToken, '--save', second], { encoding: 'utf8', timeout: 20000 });
+        assert.equal(r.status, 0, r.stderr);
+      } finally {
+        sse.close();
+      }
+      const cmp = spawnSync(TROUPE_BIN, ['tasks', '--file', first, '--compare', second], { encoding: 'utf8', timeout: 20000 });
+      assert.equal(cmp.status, 0, cmp.stderr);
+      assert.match(cmp.stdout, /growth: \d+ -> \d+ \(\+[1-9]/);
+      assert.match(cmp.stdout, /\+1\thttp\.session \[sse: awaiting event\]/);
+      const bad = spawnSync(TROUPE_BIN, ['tasks', '--url', url, '--token', 'trp_wrong'], { encoding: 'utf8', timeout: 20000 });
+      assert.equal(bad.status, 1);
+      assert.match(bad.stderr, /401/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
