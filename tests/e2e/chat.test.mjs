@@ -319,3 +319,25 @@ test('falls back to Server-Sent Events when WebSocket connections fail', async (
     await context.close();
   }
 });
+
+test('a failed reply shows the failed status and the reason', async () => {
+  const c = await newCharacter();
+  const chat = await env.server.api('POST', '/api/chats', { character_id: c.id });
+  const { context, page, problems } = await openPage(env, { hash: `#/chats/${chat.id}` });
+  try {
+    await until(async () => (await page.locator('.conn').textContent()) === 'live', { message: 'live connection' });
+    await send(page, '[sim:fail] this one breaks');
+    const status = last(page).locator('.msg-status.status-failed');
+    await status.waitFor({ timeout: 15000 });
+    assert.match(await status.innerText(), /failed: simulated upstream failure/);
+    await page.locator('.toast-error', { hasText: 'The reply failed' }).waitFor();
+    await waitFinished(page);
+    assert.equal((await lastMessage(chat.id)).status, 'failed');
+    // Regenerate is offered and works after a failure.
+    await last(page).getByRole('button', { name: 'Regenerate reply' }).click();
+    await until(async () => (await last(page).getAttribute('data-status')) === 'failed' || (await last(page).getAttribute('data-status')) === 'completed', { message: 'regenerated reply settled' });
+    assertClean(problems);
+  } finally {
+    await context.close();
+  }
+});

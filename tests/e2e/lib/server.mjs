@@ -83,6 +83,12 @@ class Server {
         clearTimeout(timer);
         reject(new Error(`${this.name}: server exited early (${JSON.stringify(info)}):\n${out}`));
       });
+      proc.on('error', (e) => {
+        clearTimeout(timer);
+        live.delete(proc);
+        this.proc = null;
+        reject(new Error(`${this.name}: cannot run ${TROUPE_BIN}: ${e.message}`));
+      });
     });
     return this;
   }

@@ -5,11 +5,12 @@ import { renderMarkdown } from '../markdown.js';
 import { tagList } from './gallery.js';
 import { chatList, personaPicker, startChat } from './chatlist.js';
 
-function detail(title, text) {
+// Card text with {{char}} shown as the character's name ({{user}} stays: it depends on the chat).
+function detail(title, text, name) {
   if (!text || !String(text).trim()) return null;
   return h('section', { class: 'detail' },
     h('h3', { text: title }),
-    h('div', { class: 'md' }, renderMarkdown(text)));
+    h('div', { class: 'md' }, renderMarkdown(String(text).replace(/\{\{char\}\}/gi, name))));
 }
 
 export async function mount(container, app, { id }) {
@@ -92,14 +93,14 @@ export async function mount(container, app, { id }) {
         h('div', { class: 'new-chat' }, picker.el, newChat),
         chats.el),
       h('div', { class: 'char-side' },
-        detail('Description', c.description),
-        detail('Personality', c.personality),
-        detail('Scenario', c.scenario),
-        detail('First message', c.first_mes),
+        detail('Description', c.description, c.name),
+        detail('Personality', c.personality, c.name),
+        detail('Scenario', c.scenario, c.name),
+        detail('First message', c.first_mes, c.name),
         greetings.length ? h('section', { class: 'detail' },
           h('h3', { text: `Alternate greetings (${greetings.length})` }),
-          greetings.map((g) => h('div', { class: 'md alt-greeting' }, renderMarkdown(g)))) : null,
-        detail('Creator notes', c.creator_notes))));
+          greetings.map((g) => h('div', { class: 'md alt-greeting' }, renderMarkdown(g.replace(/\{\{char\}\}/gi, c.name))))) : null,
+        detail('Creator notes', c.creator_notes, c.name))));
   container.appendChild(page);
   app.focusHeading();
   return {};

@@ -139,7 +139,13 @@ export async function mount(container, app, { id: chatId }) {
       app.avatars.element(character, { size: 'md', shape: 'round' })),
     h('div', { class: 'chat-heading' }, h('h1', { text: character.name }), title),
     conn);
-  const pane = h('section', { class: 'chat-pane' }, header, simBanner, scroller, composer, announcer);
+  const jump = h('button', { type: 'button', class: 'btn btn-small jump-latest', hidden: true, text: '↓ Latest' });
+  jump.setAttribute('aria-label', 'Scroll to the latest message');
+  jump.addEventListener('click', () => {
+    scroller.scrollTo({ top: scroller.scrollHeight, behavior: 'smooth' });
+    input.focus({ preventScroll: true });
+  });
+  const pane = h('section', { class: 'chat-pane' }, header, simBanner, h('div', { class: 'messages-wrap' }, scroller, jump), composer, announcer);
   const shell = h('div', { class: 'chat-shell' }, sidebar, scrim, pane);
   container.appendChild(shell);
 
@@ -153,6 +159,7 @@ export async function mount(container, app, { id: chatId }) {
   const scrollToBottom = () => {
     scroller.scrollTop = scroller.scrollHeight;
     pinned = true;
+    jump.hidden = true;
   };
 
   // Follow the newest text while the view is scrolled to the bottom, whatever changes the layout
@@ -160,6 +167,7 @@ export async function mount(container, app, { id: chatId }) {
   let pinned = true;
   scroller.addEventListener('scroll', () => {
     pinned = nearBottom();
+    jump.hidden = pinned;
   }, { passive: true });
   const resizeObserver = new ResizeObserver(() => {
     if (pinned) scrollToBottom();

@@ -165,6 +165,7 @@ export function mount(container, app) {
   window.addEventListener('drop', onDrop);
 
   load(true);
+  app.focusHeading();
 
   return {
     destroy() {
