@@ -1,10 +1,11 @@
 // Long histories load in pages while scrolling up; the live connection survives a server restart.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { assertClean, openPage, shot, until, useEnvironment } from './lib/browser.mjs';
+import { assertClean, openPage, plain, shot, until, useEnvironment } from './lib/browser.mjs';
 
 const env = useEnvironment('history', {
-  settings: { 'llm.sim_token_delay_ms': 1, 'llm.sim_first_token_ms': 1, 'llm.sim_reply_tokens': 12 },
+  // A tiny replay buffer so that a client that misses a turn gets a resync.
+  settings: { 'llm.sim_token_delay_ms': 1, 'llm.sim_first_token_ms': 1, 'llm.sim_reply_tokens': 12, 'generation.replay_events': 8 },
 });
 
 async function turn(chatId, content) {
@@ -68,6 +69,50 @@ test('the live connection reconnects with backoff after a server restart and kee
     assert.equal(Number(await page.locator('.message-list > .msg.last').getAttribute('data-message-id')), stored.id);
     // Failed fetches of the stopped server may be logged by the browser; page errors may not.
     problems.errors = problems.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|EventSource/i.test(e));
+    assertClean(problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('events missed beyond the replay buffer: resync reloads the history', async () => {
+  const chat = await env.server.api('POST', '/api/chats', { character_id: 1 });
+  let block = false;
+  let current = null;
+  const { context, page, problems } = await openPage(env, {
+    hash: `#/chats/${chat.id}`,
+    setup: async (ctx) => {
+      await ctx.routeWebSocket(/\/ws\?/, (ws) => {
+        if (block) {
+          ws.close({ code: 1011, reason: 'blocked' });
+          return;
+        }
+        current = ws;
+        ws.connectToServer();
+      });
+      await ctx.route(/\/api\/chats\/\d+\/events/, (route) => (block ? route.abort() : route.continue()));
+    },
+  });
+  try {
+    const conn = page.locator('.conn');
+    await until(async () => (await conn.textContent()) === 'live', { message: 'live' });
+    block = true;
+    await current.close({ code: 1006, reason: 'test drop' });
+    await until(async () => (await conn.textContent()) === 'reconnecting…', { message: 'reconnecting' });
+
+    // A whole turn happens while the page is away: far more events than the server keeps.
+    await turn(chat.id, 'Did anything happen while I was gone?');
+    const { messages } = await env.server.api('GET', `/api/chats/${chat.id}/messages`);
+    assert.equal(messages.length, 3);
+
+    block = false;
+    await until(async () => (await conn.textContent()) === 'live', { timeout: 20000, message: 'live again' });
+    await page.locator('.msg-user', { hasText: 'Did anything happen while I was gone?' }).waitFor();
+    const lastEl = page.locator('.message-list > .msg.last');
+    await until(async () => Number(await lastEl.getAttribute('data-message-id')) === messages[2].id, { message: 'reply shown after resync' });
+    assert.equal(await lastEl.getAttribute('data-status'), 'completed');
+    assert.equal(plain(await lastEl.locator('.msg-body').innerText()), plain(messages[2].content));
+    problems.errors = problems.errors.filter((e) => !/WebSocket|ERR_FAILED|EventSource/i.test(e));
     assertClean(problems);
   } finally {
     await context.close();
