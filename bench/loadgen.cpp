@@ -120,6 +120,18 @@ std::optional<double> process_cpu_ms(int pid) {
   return 1000.0 * static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// Busy CPU time of the whole machine in milliseconds (all CPUs, from /proc/stat): everything but
+// idle and iowait. Used to see how much other load shared the machine during a measurement.
+std::optional<double> machine_busy_ms() {
+  std::ifstream f("/proc/stat");
+  std::string cpu;
+  unsigned long long v[10] = {};
+  if (!(f >> cpu) || cpu != "cpu") return std::nullopt;
+  for (auto& x : v) f >> x;  // user nice system idle iowait irq softirq steal guest guest_nice
+  const unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  return 1000.0 * static_cast<double>(busy) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 double self_cpu_ms() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -894,12 +906,14 @@ void write_json(const json::value& v, std::string& out) {
 struct CpuMark {
   Clock::time_point at;
   std::optional<double> server_ms;
+  std::optional<double> machine_ms;
   double self_ms = 0;
 };
 
 CpuMark cpu_mark(int server_pid) {
   CpuMark m;
   m.at = Clock::now();
+  m.machine_ms = machine_busy_ms();
   if (server_pid > 0) m.server_ms = process_cpu_ms(server_pid);
   m.self_ms = self_cpu_ms();
   return m;
@@ -1014,6 +1028,12 @@ int run(Options& o) {
   std::optional<double> server_cpu_ms;
   if (cpu_begin.server_ms && cpu_end.server_ms) server_cpu_ms = *cpu_end.server_ms - *cpu_begin.server_ms;
   const double self_cpu = cpu_end.self_ms - cpu_begin.self_ms;
+  // Cores kept busy by everything else on the machine (other processes, and steal on a VM).
+  std::optional<double> other_cores;
+  if (cpu_begin.machine_ms && cpu_end.machine_ms && server_cpu_ms) {
+    other_cores = std::max(0.0, (*cpu_end.machine_ms - *cpu_begin.machine_ms - *server_cpu_ms - self_cpu) / 1000.0 /
+                                    cpu_window_s);
+  }
 
   const bool turns = o.scenario == "turns";
   // Mean rate over the first and the last quarter of the whole seconds.
@@ -1048,6 +1068,7 @@ int run(Options& o) {
     std::printf("  server CPU:       %.3f ms per %s (%.2f cores busy)\n", *server_cpu_ms / ops,
                 turns ? "turn" : "request", *server_cpu_ms / 1000.0 / cpu_window_s);
   }
+  if (other_cores) std::printf("  other load:       %.2f cores busy outside server and load generator\n", *other_cores);
   if (ops > 0) {
     std::printf("  loadgen CPU:      %.3f ms per %s (%.2f cores busy)\n", self_cpu / ops, turns ? "turn" : "request",
                 self_cpu / 1000.0 / cpu_window_s);
@@ -1091,6 +1112,11 @@ int run(Options& o) {
   }
   out["loadgen_cpu_ms_per_op"] = ops > 0 ? std::round(self_cpu / ops * 1000.0) / 1000.0 : 0.0;
   out["loadgen_cpu_cores"] = std::round(self_cpu / 10.0 / cpu_window_s) / 100.0;
+  if (other_cores) {
+    out["other_cpu_cores"] = std::round(*other_cores * 100.0) / 100.0;
+  } else {
+    out["other_cpu_cores"] = nullptr;
+  }
   std::string line;
   write_json(out, line);
   std::cout << line << std::endl;
