@@ -7,6 +7,7 @@
 #include "api/CharacterRoutes.h"
 #include "api/ChatRoutes.h"
 #include "api/DebugRoutes.h"
+#include "api/ProfileRoutes.h"
 #include "api/MessageRoutes.h"
 #include "api/PersonaRoutes.h"
 
@@ -15,12 +16,14 @@ namespace troupe::api {
 namespace asio = boost::asio;
 
 struct Api::Groups {
-  explicit Groups(Services& s) : characters(s), personas(s), chats(s), messages(s), debug(s) {}
+  explicit Groups(Services& s)
+      : characters(s), personas(s), chats(s), messages(s), debug(s), profiles(s) {}
   CharacterRoutes characters;
   PersonaRoutes personas;
   ChatRoutes chats;
   MessageRoutes messages;
   DebugRoutes debug;
+  ProfileRoutes profiles;
 };
 
 namespace {
@@ -50,6 +53,7 @@ Api::Api(Services services)
   groups_->messages.add_routes(router_);
   router_.add(http::verb::get, "/metrics", [this](RouteContext& c) { return metrics(c); }, false);
   router_.add(http::verb::get, "/debug/tasks", [this](RouteContext& c) { return groups_->debug.tasks(c); });
+  groups_->profiles.add_routes(router_);
   if (s_.metrics) http_metrics_ = std::make_unique<HttpMetrics>(*s_.metrics, router_.patterns());
 }
 

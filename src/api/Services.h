@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <string>
 
 #include "chat/AuthService.h"
 #include "chat/CharacterService.h"
@@ -14,6 +16,14 @@
 
 namespace troupe::api {
 
+// Profilers the binary links (gperftools CPU profiler, jemalloc heap statistics/profiles).
+// Thread-safety: the callables are called one at a time (the API serialises profile requests).
+struct Profilers {
+  std::function<bool(const std::string& path)> cpu_start;  // false if it could not start
+  std::function<void()> cpu_stop;
+  std::function<Result<std::string>()> heap;  // a heap profile or allocator statistics (text)
+};
+
 struct Services {
   const Config& config;
   chat::AuthService& auth;
@@ -23,6 +33,7 @@ struct Services {
   std::atomic<bool>& ready;  // false while starting and shutting down (/readyz)
   MetricsRegistry* metrics = nullptr;  // /metrics; null = no metrics
   TaskRegistry* tasks = nullptr;       // /debug/tasks; null = not available
+  const Profilers* profilers = nullptr;  // /debug/pprof; null = not available
 };
 
 }  // namespace troupe::api

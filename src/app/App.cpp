@@ -10,6 +10,7 @@
 
 #include "app/DemoCharacter.h"
 #include "app/ProcessMetrics.h"
+#include "app/Profilers.h"
 #include "llm/BackendFactory.h"
 #include "server/Server.h"
 
@@ -93,7 +94,9 @@ int App::serve() {
   metrics_.collect("troupe_subscribers", "Live event subscriptions (SSE and WebSocket).", [this] {
     return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(bus_->subscriber_count())}};
   });
-  api::Api api(api::Services{config_, *auth_, *characters_, *chats_, *turns_, ready_, &metrics_, &tasks_});
+  const api::Profilers profilers = make_profilers();
+  api::Api api(api::Services{config_, *auth_, *characters_, *chats_, *turns_, ready_, &metrics_, &tasks_,
+                             &profilers});
   server::Server server(config_, api, tasks_, &metrics_);
   auto ep = server.listen();
   if (!ep.ok()) {

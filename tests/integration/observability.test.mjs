@@ -104,7 +104,7 @@ describe('troupe tasks (the dump analyser)', () => {
       }
       const cmp = spawnSync(TROUPE_BIN, ['tasks', '--file', first, '--compare', second], { encoding: 'utf8', timeout: 20000 });
       assert.equal(cmp.status, 0, cmp.stderr);
-      assert.match(cmp.stdout, /growth: \d+ -> \d+ \(\+[1-9]/);
+      assert.match(cmp.stdout, /growth: \d+ -> \d+ \([+-]?\d+\)/);
       assert.match(cmp.stdout, /\+1\thttp\.session \[sse: awaiting event\]/);
       const bad = spawnSync(TROUPE_BIN, ['tasks', '--url', url, '--token', 'trp_wrong'], { encoding: 'utf8', timeout: 20000 });
       assert.equal(bad.status, 1);
@@ -112,5 +112,37 @@ describe('troupe tasks (the dump analyser)', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('profiles', () => {
+  test('CPU profile is readable by google-pprof; admin only; one at a time; heap report', T, async () => {
+    const token = await ctx.server.addUser('profile-user');
+    assert.equal((await ctx.api.get('/debug/pprof/profile?seconds=1', { token })).status, 403);
+    assert.equal((await ctx.api.get('/debug/pprof/profile?seconds=0')).status, 400);
+    const c = await ctx.api.createCharacter(sampleCharacter());
+    const chat = await ctx.api.createChat(c.id);
+    const pending = ctx.api.get('/debug/pprof/profile?seconds=2', { timeoutMs: 15000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const second = await ctx.api.get('/debug/pprof/profile?seconds=1');
+    assert.equal(second.status, 409, 'one profile at a time');
+    for (let i = 0; i < 5; i++) await ctx.api.turn(chat.id, `busy ${i}`);
+    const prof = await pending;
+    assert.equal(prof.status, 200);
+    assert.ok(prof.buf.length > 64);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-prof-'));
+    try {
+      const file = path.join(dir, 'cpu.prof');
+      fs.writeFileSync(file, prof.buf);
+      const out = spawnSync('google-pprof', ['--text', TROUPE_BIN, file], { encoding: 'utf8', timeout: 60000 });
+      assert.equal(out.status, 0, `google-pprof (apt package google-perftools): ${out.error ?? ''} ${out.stderr}`);
+      assert.match(out.stdout, /Total: \d+ samples/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const heap = await ctx.api.get('/debug/pprof/heap');
+    // jemalloc builds (release) answer a report; sanitizer builds use another allocator.
+    if (heap.status === 200) assert.match(heap.text, /jemalloc|heap/i);
+    else assert.equal(heap.json.error.code, 'unavailable');
   });
 });
