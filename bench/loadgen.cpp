@@ -76,6 +76,7 @@ struct Options {
   int expect_tokens = 64;
   int turn_timeout_ms = 10'000;
   int turns_per_chat = 0;  // 0 = one chat per user for the whole run
+  double rate = 0;         // paced mode: offered turns/s over all users (0 = closed loop)
   int server_pid = 0;
   std::string label;
   // Derived.
@@ -537,6 +538,7 @@ struct Sample {
 
 struct UserResult {
   std::vector<Sample> samples;
+  std::vector<float> lag_ms;                 // paced mode: how late turns started (ms)
   std::map<std::string, long> errors;        // during the measurement window
   std::map<std::string, long> errors_total;  // whole run
   long events = 0;
@@ -568,10 +570,16 @@ bool may_start(Plan& plan) {
 
 class ChatUser {
  public:
-  ChatUser(asio::any_io_executor ex, const Options& o, Plan& plan, std::int64_t chat_id,
+  ChatUser(asio::any_io_executor ex, const Options& o, Plan& plan, int index, std::int64_t chat_id,
            std::int64_t after_seq, UserResult& out)
       : ex_(ex), opts_(o), plan_(plan), chat_id_(chat_id), last_seq_(after_seq), post_(ex, o),
         wake_(ex), out_(out), error_{out, plan} {
+    if (o.rate > 0) {
+      // Paced mode: this user starts a turn every users/rate seconds; users are spread evenly
+      // over one interval so the offered load is smooth.
+      interval_ = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.users / o.rate));
+      next_start_ = plan.t0 + interval_ * index / o.users;
+    }
     if (o.transport == "ws") {
       sub_ = std::make_unique<WsSubscriber>(ex, o);
     } else {
@@ -642,10 +650,22 @@ class ChatUser {
     long n = 0;
     for (;;) {
       if (opts_.turns_per_chat > 0 && n >= opts_.turns_per_chat) co_return true;
+      if (interval_.count() > 0) {
+        // Latency counts from the scheduled start, so a server that falls behind the offered rate
+        // shows it in the percentiles instead of silently slowing the load down.
+        if (next_start_ > Clock::now()) {
+          wake_.expires_at(next_start_);
+          co_await wake_.async_wait(kAsTuple);
+          out_.lag_ms.push_back(0.f);
+        } else {
+          out_.lag_ms.push_back(static_cast<float>(ms_between(next_start_, Clock::now())));
+        }
+      }
       if (!may_start(plan_)) co_return false;
       turn_ = Turn{};
       turn_.active = true;
-      turn_.start = Clock::now();
+      turn_.start = interval_.count() > 0 ? next_start_ : Clock::now();
+      next_start_ += interval_;
       std::string body = R"({"content":"Hello there, this is turn )" + std::to_string(++n) + R"(."})";
       auto ans = co_await post_.request(http::verb::post, "/api/chats/" + std::to_string(chat_id_) + "/messages",
                                         std::move(body), std::chrono::milliseconds(opts_.turn_timeout_ms));
@@ -670,7 +690,7 @@ class ChatUser {
       }
       if (gen_id == 0) error_("post_bad_body");
       // Wait for generation.finished (the reader wakes us), bounded by the turn timeout.
-      const auto deadline = turn_.start + std::chrono::milliseconds(opts_.turn_timeout_ms);
+      const auto deadline = std::max(turn_.start, plan_.t0) + std::chrono::milliseconds(opts_.turn_timeout_ms);
       while (!turn_.finished && reader_running_ && Clock::now() < deadline) {
         wake_.expires_at(deadline);
         co_await wake_.async_wait(kAsTuple);
@@ -780,6 +800,8 @@ class ChatUser {
   Turn turn_;
   bool stopping_ = false;
   bool reader_running_ = false;
+  Clock::duration interval_{0};  // paced mode only
+  Clock::time_point next_start_;
   UserResult& out_;
   ErrorSink error_;
 };
@@ -974,7 +996,7 @@ int run(Options& o) {
     auto& res = results[static_cast<std::size_t>(i)];
     if (o.scenario == "turns") {
       auto& c = chats[static_cast<std::size_t>(i)];
-      users.push_back(std::make_unique<ChatUser>(io.get_executor(), o, plan, c.id, c.last_seq, res));
+      users.push_back(std::make_unique<ChatUser>(io.get_executor(), o, plan, i, c.id, c.last_seq, res));
       asio::co_spawn(io, users.back()->run(), asio::detached);
     } else {
       asio::co_spawn(io, healthz_user(o, plan, res), asio::detached);
@@ -1036,6 +1058,10 @@ int run(Options& o) {
   }
 
   const bool turns = o.scenario == "turns";
+  std::vector<float> lags;
+  for (auto& r : results) lags.insert(lags.end(), r.lag_ms.begin(), r.lag_ms.end());
+  const long late = std::count_if(lags.begin(), lags.end(), [](float x) { return x > 1.0f; });
+  const Dist dlag = distribution(lags);
   // Mean rate over the first and the last quarter of the whole seconds.
   auto quarter_rate = [&](bool last) {
     std::size_t q = std::max<std::size_t>(1, per_second.size() / 4);
@@ -1059,6 +1085,10 @@ int run(Options& o) {
     std::printf("  first token ms:   p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", dt.p50, dt.p90, dt.p99, dt.max);
     std::printf("  events received:  %ld (%ld tokens) over the whole run; %.0f turns per user\n",
                 events, tokens, turns_per_user);
+  }
+  if (o.rate > 0) {
+    std::printf("  paced:            offered %.1f turns/s; %ld of %zu turns started > 1 ms late (lag p99 %.2f ms, max %.2f)\n",
+                o.rate, late, lags.size(), dlag.p99, dlag.max);
   }
   std::printf("  rate drift:       first quarter %.1f/s, last quarter %.1f/s\n", first_q, last_q);
   std::printf("  errors:           %ld in window, %ld in whole run", err_sum, err_total_sum);
@@ -1092,6 +1122,13 @@ int run(Options& o) {
     out["tokens"] = tokens;
     out["turns_per_chat_limit"] = o.turns_per_chat;
     out["turns_per_user"] = std::round(turns_per_user * 10.0) / 10.0;
+  }
+  if (o.rate > 0) {
+    out["offered_rate"] = o.rate;
+    out["late_turns"] = late;
+    out["schedule_lag_ms"] = dist_json(dlag);
+  } else {
+    out["offered_rate"] = nullptr;
   }
   out["first_quarter_ops_per_s"] = std::round(first_q * 10.0) / 10.0;
   out["last_quarter_ops_per_s"] = std::round(last_q * 10.0) / 10.0;
@@ -1157,6 +1194,11 @@ int main(int argc, char** argv) {
   cli.add_option("--turns-per-chat", o.turns_per_chat,
                  "Move each user to a new chat after this many turns (0 = never): bounds history length")
       ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  cli.add_option("--rate", o.rate,
+                 "Offered load in turns/s over all users (paced; latency counted from the scheduled "
+                 "start). 0 = closed loop: each user starts its next turn at once")
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
   cli.add_option("--server-pid", o.server_pid, "Server PID: CPU time read from /proc/<pid>/stat");
   cli.add_option("--label", o.label, "Free-form label copied into the JSON line");

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # Builds the release preset, then measures chat turns against a fresh `troupe serve` (sim backend,
-# zero model delay, 64-token replies) for users 50/200 x SSE/WebSocket x long/short chats, each
-# configuration REPS times, interleaved. The in-run baseline is GET /healthz round trips on the
-# same number of keep-alive connections. Every measurement gets its own server and data directory.
+# zero model delay, 64-token replies). Every measurement gets its own server and data directory;
+# each configuration runs REPS times, interleaved (rep 1 of everything, then rep 2, ...).
+#
+#   baseline  GET /healthz round trips, closed loop, one keep-alive connection per user (50, 200)
+#   closed    users 50/200 x SSE/WebSocket x long/short chats, closed loop (each user starts its
+#             next turn as soon as the previous one finished): the throughput ceiling
+#   target    200 users paced at TARGET_RATE turns/s in total (short chats): latency at the
+#             target throughput
+#   light     50 users paced at LIGHT_RATE turns/s (short chats): latency without queueing
+# "long" chats: one chat per user for the whole run (history grows every turn); "short": users
+# move to a new chat every TURNS_PER_CHAT turns.
 #
 # Usage: bench/run_loadgen.sh [--diagnostics] [--profile] [--skip-build]
-#   --diagnostics  also run 50-user configurations with the data directory on tmpfs (/dev/shm),
-#                  where fsync costs nothing: separates storage latency from CPU
+#   --diagnostics  also run the 50-user closed and the target configurations with the data
+#                  directory on tmpfs (/dev/shm), where fsync costs nothing
 #   --profile      one extra 50-user SSE long-chat run with `perf record` on the server
 #   --skip-build   use the binaries already in build/release
 # Environment: DURATION (20) WARMUP (2) HEALTHZ_DURATION (10) REPS (2) USERS ("50 200")
-#              TRANSPORTS ("sse ws") TURNS_PER_CHAT (20, the "short" chats) OUT (results dir)
+#   TRANSPORTS ("sse ws") TURNS_PER_CHAT (20) TARGET_RATE (2000) LIGHT_RATE (200) OUT (results dir)
 # Load goes only to 127.0.0.1; every run is bounded in time and stops by itself.
 set -euo pipefail
 
@@ -23,6 +31,8 @@ REPS=${REPS:-2}
 USERS=${USERS:-"50 200"}
 TRANSPORTS=${TRANSPORTS:-"sse ws"}
 TURNS_PER_CHAT=${TURNS_PER_CHAT:-20}
+TARGET_RATE=${TARGET_RATE:-2000}
+LIGHT_RATE=${LIGHT_RATE:-200}
 DIAGNOSTICS=0
 PROFILE=0
 BUILD=1
@@ -119,30 +129,31 @@ stop_server() {
   DATA_DIR=""
 }
 
-# run_one SCENARIO USERS TRANSPORT HISTORY FS REP [extra loadgen args...]
+# run_one SCENARIO USERS TRANSPORT HISTORY FS REP RATE   (RATE 0 = closed loop)
 run_one() {
-  local scenario=$1 users=$2 transport=$3 history=$4 fs=$5 rep=$6
-  shift 6
-  local label="$scenario/u$users/$transport/$history/$fs/rep$rep"
+  local scenario=$1 users=$2 transport=$3 history=$4 fs=$5 rep=$6 rate=$7
+  local load=closed
+  [[ $rate != 0 ]] && load="paced$rate"
+  local label="$scenario/$load/u$users/$transport/$history/$fs/rep$rep"
   local args=(--url "$URL" --users "$users" --warmup "$WARMUP" --server-pid "$SERVER_PID" --label "$label")
   if [[ $scenario == healthz ]]; then
     args+=(--scenario healthz --duration "$HEALTHZ_DURATION")
   else
-    args+=(--token "$TOKEN" --transport "$transport" --duration "$DURATION")
+    args+=(--token "$TOKEN" --transport "$transport" --duration "$DURATION" --rate "$rate")
     [[ $history == short ]] && args+=(--turns-per-chat "$TURNS_PER_CHAT")
   fi
   echo "== $label"
   local out=$OUT/$(echo "$label" | tr '/' '_').txt
   # Exit status 3 = the run finished with errors; they are in the JSON line and the summary.
-  timeout $((WARMUP + DURATION + 90)) "$LOADGEN" "${args[@]}" "$@" >"$out" || true
+  timeout $((WARMUP + DURATION + 90)) "$LOADGEN" "${args[@]}" >"$out" || true
   sed '$d' "$out" | sed 's/^/   /'
   local line
   line=$(tail -1 "$out")
   if [[ $rep == 0 ]]; then
     :  # profiled runs are not part of the results (perf perturbs them)
   elif [[ $line == \{* ]]; then
-    echo "$line" | jq -c --arg h "$history" --arg fs "$fs" --argjson rep "$rep" \
-      '. + {history: $h, fs: $fs, rep: $rep}' >>"$RESULTS"
+    echo "$line" | jq -c --arg h "$history" --arg fs "$fs" --argjson rep "$rep" --arg load "$load" \
+      '. + {history: $h, fs: $fs, rep: $rep, load: $load}' >>"$RESULTS"
   else
     echo "   (no result line)"
   fi
@@ -170,19 +181,24 @@ echo "== machine"
 
 for rep in $(seq "$REPS"); do
   for users in $USERS; do
-    measure healthz "$users" http - disk "$rep"
+    measure healthz "$users" http - disk "$rep" 0
     for transport in $TRANSPORTS; do
       for history in long short; do
-        measure turns "$users" "$transport" "$history" disk "$rep"
+        measure turns "$users" "$transport" "$history" disk "$rep" 0
       done
     done
   done
+  for transport in $TRANSPORTS; do
+    measure turns 200 "$transport" short disk "$rep" "$TARGET_RATE"
+    measure turns 50 "$transport" short disk "$rep" "$LIGHT_RATE"
+  done
   if [[ $DIAGNOSTICS == 1 ]]; then
-    measure healthz 50 http - tmpfs "$rep"
+    measure healthz 50 http - tmpfs "$rep" 0
     for transport in $TRANSPORTS; do
       for history in long short; do
-        measure turns 50 "$transport" "$history" tmpfs "$rep"
+        measure turns 50 "$transport" "$history" tmpfs "$rep" 0
       done
+      measure turns 200 "$transport" short tmpfs "$rep" "$TARGET_RATE"
     done
   fi
 done
@@ -191,7 +207,7 @@ if [[ $PROFILE == 1 ]]; then
   if command -v perf >/dev/null; then
     echo "== profile: 50 users, sse, long chats, disk (perf record on the server, 5 s mid-run)"
     start_server disk
-    run_one turns 50 sse long disk 0 >"$OUT/profile_run.txt" &
+    run_one turns 50 sse long disk 0 0 >"$OUT/profile_run.txt" &
     lg=$!
     sleep $((WARMUP + DURATION / 2))
     perf record -q -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$SERVER_PID" -o "$OUT/perf.data" \
@@ -214,7 +230,7 @@ fi
 
 # ----------------------------------------------------------------------------------------------
 echo
-echo "== summary (median of $REPS runs; results: $RESULTS)"
+echo "== summary (median of $REPS runs, range = min–max; results: $RESULTS)"
 jq -rs '
   def median: sort | if length == 0 then null elif length % 2 == 1 then .[length/2|floor]
                      else (.[length/2 - 1] + .[length/2]) / 2 end;
@@ -222,19 +238,20 @@ jq -rs '
   . as $all
   | ($all | map(select(.scenario == "healthz")) | group_by([.users, .fs])
      | map({key: "\(.[0].users)/\(.[0].fs)", value: (map(.ops_per_s) | median)}) | from_entries) as $base
-  | "| users | transport | chats | data | turns/s | range | p50 ms | p90 ms | p99 ms | TTFT p99 ms | server CPU ms/turn | other load (cores) | healthz req/s | turns/s ÷ healthz | errors |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ($all | map(select(.scenario == "turns")) | group_by([.fs, .users, .transport, .history])[]
+  | "| load | users | transport | chats | data | turns/s | range | p50 ms | p90 ms | p99 ms | TTFT p99 ms | server CPU ms/turn | other load (cores) | healthz req/s | turns/s ÷ healthz | errors |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ($all | map(select(.scenario == "turns")) | group_by([.fs, (.offered_rate // 0), .users, .transport, .history])[]
      | . as $g
-     | ($base["\($g[0].users)/\($g[0].fs)"]) as $b
+     | ($base["\($g[0].users)/\($g[0].fs)"] // $base["50/\($g[0].fs)"]) as $b
      | ($g | map(.ops_per_s) | median) as $tps
-     | "| \($g[0].users) | \($g[0].transport) | \($g[0].history) | \($g[0].fs) | \($tps | r(0)) | \($g | map(.ops_per_s) | min | r(0))–\($g | map(.ops_per_s) | max | r(0)) | \($g | map(.latency_ms.p50) | median | r(1)) | \($g | map(.latency_ms.p90) | median | r(1)) | \($g | map(.latency_ms.p99) | median | r(1)) | \($g | map(.ttft_ms.p99) | median | r(1)) | \($g | map(.server_cpu_ms_per_op) | median | r(3)) | \($g | map(.other_cpu_cores // 0) | median | r(2)) | \($b | r(0)) | \(if $b then ($tps / $b) | r(4) else "-" end) | \($g | map(.errors_total) | add) |"),
+     | "| \($g[0].load) | \($g[0].users) | \($g[0].transport) | \($g[0].history) | \($g[0].fs) | \($tps | r(0)) | \($g | map(.ops_per_s) | min | r(0))–\($g | map(.ops_per_s) | max | r(0)) | \($g | map(.latency_ms.p50) | median | r(1)) | \($g | map(.latency_ms.p90) | median | r(1)) | \($g | map(.latency_ms.p99) | median | r(1)) (\($g | map(.latency_ms.p99) | min | r(0))–\($g | map(.latency_ms.p99) | max | r(0))) | \($g | map(.ttft_ms.p99) | median | r(1)) | \($g | map(.server_cpu_ms_per_op) | median | r(3)) | \($g | map(.other_cpu_cores // 0) | median | r(2)) | \($b | r(0)) | \(if $b and $g[0].load == "closed" then ($tps / $b) | r(4) else "-" end) | \($g | map(.errors_total) | add) |"),
     "",
-    "| baseline | users | data | req/s | range | p50 ms | p99 ms | server CPU ms/req | errors |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| baseline | users | data | req/s | range | p50 ms | p99 ms | server CPU ms/req | other load (cores) | errors |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     ($all | map(select(.scenario == "healthz")) | group_by([.fs, .users])[]
-     | "| GET /healthz | \(.[0].users) | \(.[0].fs) | \(map(.ops_per_s) | median | r(0)) | \(map(.ops_per_s) | min | r(0))–\(map(.ops_per_s) | max | r(0)) | \(map(.latency_ms.p50) | median | r(2)) | \(map(.latency_ms.p99) | median | r(2)) | \(map(.server_cpu_ms_per_op) | median | r(4)) | \(map(.errors_total) | add) |")
+     | "| GET /healthz | \(.[0].users) | \(.[0].fs) | \(map(.ops_per_s) | median | r(0)) | \(map(.ops_per_s) | min | r(0))–\(map(.ops_per_s) | max | r(0)) | \(map(.latency_ms.p50) | median | r(2)) | \(map(.latency_ms.p99) | median | r(2)) | \(map(.server_cpu_ms_per_op) | median | r(4)) | \(map(.other_cpu_cores // 0) | median | r(2)) | \(map(.errors_total) | add) |")
 ' "$RESULTS" | tee "$OUT/summary.md"
+
 if [[ -x $ROOT/build/release/bench/sse_frame_bench ]]; then
   echo
   echo "== micro-benchmark: per-token path (bench/sse_frame_bench.cpp)"
