@@ -76,8 +76,10 @@ fi
 # ----------------------------------------------------------------------------------------------
 SERVER_PID=""
 DATA_DIR=""
+LG_PID=""
 SERVER_STARTS=0
 cleanup() {
+  if [[ -n $LG_PID ]] && kill -0 "$LG_PID" 2>/dev/null; then kill -TERM "$LG_PID" 2>/dev/null || true; fi
   if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -86,7 +88,8 @@ cleanup() {
   SERVER_PID=""
   DATA_DIR=""
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
 
 # start_server FS: FS is "disk" (mktemp -d, the default temp dir) or "tmpfs" (/dev/shm).
 start_server() {
@@ -94,8 +97,12 @@ start_server() {
   SERVER_STARTS=$((SERVER_STARTS + 1))
   local log=$OUT/server-$SERVER_STARTS.out
   : >"$log"  # created before the server starts: never read a previous server's lines
+  # One account drives every simulated user, so the per-account limits (requests/s, concurrent
+  # generations) and the per-address connection cap are off: the run measures the turn path.
   "$BIN" serve --listen 127.0.0.1:0 --data "$DATA_DIR" --set llm.sim_first_token_ms=0 \
-    --set llm.sim_token_delay_ms=0 --set llm.sim_reply_tokens=64 >"$log" 2>>"$OUT/server.err" &
+    --set llm.sim_token_delay_ms=0 --set llm.sim_reply_tokens=64 \
+    --set limits.user_requests_per_second=0 --set limits.user_generations=0 \
+    --set limits.ip_connections=0 >"$log" 2>>"$OUT/server.err" &
   SERVER_PID=$!
   for _ in $(seq 300); do
     if grep -q "admin token:" "$log" 2>/dev/null; then break; fi
@@ -145,7 +152,11 @@ run_one() {
   echo "== $label"
   local out=$OUT/$(echo "$label" | tr '/' '_').txt
   # Exit status 3 = the run finished with errors; they are in the JSON line and the summary.
-  timeout $((WARMUP + DURATION + 90)) "$LOADGEN" "${args[@]}" >"$out" || true
+  # In the background so that a signal to this script is handled at once.
+  timeout $((WARMUP + DURATION + 90)) "$LOADGEN" "${args[@]}" >"$out" &
+  LG_PID=$!
+  wait "$LG_PID" || true
+  LG_PID=""
   sed '$d' "$out" | sed 's/^/   /'
   local line
   line=$(tail -1 "$out")
@@ -175,9 +186,22 @@ echo "== machine"
   echo "memory:    $(free -h | awk '/^Mem:/ {print $2}')"
   echo "kernel:    $(uname -r)"
   echo "data dir:  $(df -T "$(dirname "$(mktemp -u)")" | awk 'NR==2 {print $2 " on " $1}') (mktemp -d)"
-  echo "build:     release preset ($(grep -E '^CMAKE_BUILD_TYPE|^CMAKE_CXX_FLAGS_RELWITHDEBINFO|^CMAKE_CXX_FLAGS:' build/release/CMakeCache.txt | cut -d= -f2 | paste -sd' ' -))"
+  echo "build:     release preset ($(grep -E '^CMAKE_BUILD_TYPE:|^CMAKE_CXX_FLAGS_RELWITHDEBINFO:|^CMAKE_CXX_FLAGS:' build/release/CMakeCache.txt | cut -d= -f2 | paste -sd' ' -))"
   echo "plan:      duration ${DURATION}s warmup ${WARMUP}s healthz ${HEALTHZ_DURATION}s reps $REPS users [$USERS] transports [$TRANSPORTS] short chats = $TURNS_PER_CHAT turns"
 } | tee "$OUT/machine.txt"
+
+# The storage floor: 4 KiB appends with O_DSYNC in the data directory's file system, the same kind
+# of synchronous write a SQLite WAL commit with synchronous=FULL waits for.
+fsync_probe() {
+  local dir
+  dir=$(mktemp -d)
+  local secs
+  secs=$(dd if=/dev/zero of="$dir/probe" bs=4k count=200 oflag=dsync 2>&1 | awk '/copied/ {print $(NF-3)}')
+  rm -rf "$dir"
+  echo "fsync probe ($1): $(awk -v s="$secs" 'BEGIN {printf "%.3f ms per 4 KiB O_DSYNC append (200 writes)", s * 1000 / 200}')" |
+    tee -a "$OUT/machine.txt"
+}
+fsync_probe start
 
 for rep in $(seq "$REPS"); do
   for users in $USERS; do
@@ -202,6 +226,8 @@ for rep in $(seq "$REPS"); do
     done
   fi
 done
+
+fsync_probe end
 
 if [[ $PROFILE == 1 ]]; then
   if command -v perf >/dev/null; then
