@@ -116,6 +116,18 @@ void GenerationManager::erase_locked(std::unordered_map<store::Id, Running>::ite
   by_chat_.erase(it);
 }
 
+bool GenerationManager::finishing(store::Id chat_id) const {
+  std::lock_guard lock(mu_);
+  auto it = by_chat_.find(chat_id);
+  return it != by_chat_.end() && it->second.finishing;
+}
+
+void GenerationManager::mark_finishing(store::Id chat_id) {
+  std::lock_guard lock(mu_);
+  auto it = by_chat_.find(chat_id);
+  if (it != by_chat_.end()) it->second.finishing = true;
+}
+
 void GenerationManager::unlock(store::Id chat_id) {
   std::lock_guard lock(mu_);
   auto it = by_chat_.find(chat_id);
@@ -263,6 +275,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     }
   }
   task->set_state("persisting");
+  self->mark_finishing(gen.chat_id);
   const std::string content = sink.full_text();
   gen.status = status;
   gen.error = error;

@@ -33,6 +33,8 @@ class GenerationManager {
   // Reserves the chat for one generation of `user_id`: chat_busy when one already runs there
   // (answer 409), user_limit when the user runs limits.user_generations already (answer 429).
   Reserve reserve(store::Id chat_id, store::Id user_id);
+  // True while the chat's generation is storing its final state (the chat frees up in moments).
+  bool finishing(store::Id chat_id) const;
   // reserve() without a user limit; false unless ok.
   bool try_lock(store::Id chat_id) { return reserve(chat_id, 0) == Reserve::ok; }
   // Gives back a reservation that will not be launched.
@@ -56,7 +58,9 @@ class GenerationManager {
     bool launched = false;
     bool interrupted = false;  // stopped by shutdown rather than by a user
     store::Id user_id = 0;
+    bool finishing = false;
   };
+  void mark_finishing(store::Id chat_id);
   void erase_locked(std::unordered_map<store::Id, Running>::iterator it);
   static boost::asio::awaitable<void> run(GenerationManager* self, std::shared_ptr<Task> task,
                                           GenerationJob job);

@@ -1,6 +1,9 @@
 #include "chat/TurnService.h"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "core/Offload.h"
 
@@ -10,6 +13,19 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr std::size_t kMaxContentBytes = 256 * 1024;
+}
+
+asio::awaitable<GenerationManager::Reserve> TurnService::reserve(store::Id chat_id, store::Id user_id) {
+  // A generation that is storing its final state frees the chat within moments: a client that saw
+  // it finish and posts at once should not get a 409 for that.
+  auto r = gm_.reserve(chat_id, user_id);
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  for (int i = 0; i < 250 && r == GenerationManager::Reserve::chat_busy && gm_.finishing(chat_id); ++i) {
+    t.expires_after(std::chrono::milliseconds(2));
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    r = gm_.reserve(chat_id, user_id);
+  }
+  co_return r;
 }
 
 asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User& user,
@@ -40,7 +56,7 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
       co_return t;
     }
   }
-  switch (gm_.reserve(chat_id, user.id)) {
+  switch (co_await reserve(chat_id, user.id)) {
     case GenerationManager::Reserve::ok:
       break;
     case GenerationManager::Reserve::chat_busy:
@@ -80,7 +96,7 @@ asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::
   if (target->role != "assistant") {
     co_return make_error(Errc::bad_request, "only an assistant message can be regenerated or continued");
   }
-  switch (gm_.reserve(chat_id, user.id)) {
+  switch (co_await reserve(chat_id, user.id)) {
     case GenerationManager::Reserve::ok:
       break;
     case GenerationManager::Reserve::chat_busy:

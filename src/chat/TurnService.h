@@ -28,6 +28,8 @@ class TurnService {
   boost::asio::awaitable<Result<store::Generation>> get(const store::User& user, store::Id gen_id);
 
  private:
+  // GenerationManager::reserve, waiting up to ~0.5 s for a generation that is already finishing.
+  boost::asio::awaitable<GenerationManager::Reserve> reserve(store::Id chat_id, store::Id user_id);
   // Loads what the generation needs and launches it; the chat is already locked.
   boost::asio::awaitable<Status> launch(const store::User& user, const store::Chat& chat,
                                         store::Turn& turn);
