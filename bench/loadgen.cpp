@@ -666,6 +666,7 @@ class ChatUser {
       turn_.active = true;
       turn_.start = interval_.count() > 0 ? next_start_ : Clock::now();
       next_start_ += interval_;
+      const auto sent = Clock::now();
       std::string body = R"({"content":"Hello there, this is turn )" + std::to_string(++n) + R"(."})";
       auto ans = co_await post_.request(http::verb::post, "/api/chats/" + std::to_string(chat_id_) + "/messages",
                                         std::move(body), std::chrono::milliseconds(opts_.turn_timeout_ms));
@@ -689,18 +690,20 @@ class ChatUser {
         }
       }
       if (gen_id == 0) error_("post_bad_body");
-      // Wait for generation.finished (the reader wakes us), bounded by the turn timeout.
-      const auto deadline = std::max(turn_.start, plan_.t0) + std::chrono::milliseconds(opts_.turn_timeout_ms);
-      while (!turn_.finished && reader_running_ && Clock::now() < deadline) {
-        wake_.expires_at(deadline);
-        co_await wake_.async_wait(kAsTuple);
-      }
-      turn_.active = false;
+      // Wait for generation.finished (the reader wakes us), bounded by the turn timeout counted
+      // from when the request was sent.
+      const auto timeout = std::chrono::milliseconds(opts_.turn_timeout_ms);
+      co_await wait_finished(sent + timeout);
       if (!turn_.finished) {
         error_(reader_running_ ? "turn_timeout" : "stream_lost");
         if (!reader_running_) co_return false;
+        // The generation may still be running: give it one more timeout to end so that the next
+        // turn neither collides with it (409) nor sees its events.
+        co_await wait_finished(Clock::now() + timeout);
+        turn_.active = false;
         continue;
       }
+      turn_.active = false;
       bool ok = true;
       if (turn_.fin.generation_id != gen_id) ok = false, error_("finished_wrong_generation");
       if (turn_.fin.status != "completed") ok = false, error_("generation_" + turn_.fin.status);
@@ -711,6 +714,13 @@ class ChatUser {
         out_.samples.push_back(Sample{turn_.finished_at, static_cast<float>(ms_between(turn_.start, turn_.finished_at)),
                                       static_cast<float>(ms_between(turn_.start, turn_.first_token))});
       }
+    }
+  }
+
+  awaitable<void> wait_finished(Clock::time_point deadline) {
+    while (!turn_.finished && reader_running_ && Clock::now() < deadline) {
+      wake_.expires_at(deadline);
+      co_await wake_.async_wait(kAsTuple);
     }
   }
 

@@ -130,7 +130,12 @@ stop_server() {
     echo "   server ignored SIGTERM for 10 s; killing it" >&2
     kill -KILL "$SERVER_PID" 2>/dev/null || true
   fi
-  wait "$SERVER_PID" 2>/dev/null || true
+  local status=0
+  wait "$SERVER_PID" 2>/dev/null || status=$?
+  if [[ $status != 0 ]]; then
+    echo "   !! server exited with status $status after SIGTERM (log: $OUT/server-$SERVER_STARTS.out)" |
+      tee -a "$OUT/server_failures.txt"
+  fi
   SERVER_PID=""
   rm -rf "$DATA_DIR"
   DATA_DIR=""
