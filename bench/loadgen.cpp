@@ -534,6 +534,7 @@ struct Sample {
   Clock::time_point end;
   float latency_ms;
   float ttft_ms;
+  float from_send_ms;  // paced mode: latency from when the POST was actually sent
 };
 
 struct UserResult {
@@ -712,7 +713,8 @@ class ChatUser {
       if (turn_.fin.content_bytes == 0) ok = false, error_("empty_reply");
       if (ok) {
         out_.samples.push_back(Sample{turn_.finished_at, static_cast<float>(ms_between(turn_.start, turn_.finished_at)),
-                                      static_cast<float>(ms_between(turn_.start, turn_.first_token))});
+                                      static_cast<float>(ms_between(turn_.start, turn_.first_token)),
+                                      static_cast<float>(ms_between(sent, turn_.finished_at))});
       }
     }
   }
@@ -830,7 +832,7 @@ awaitable<void> healthz_user(const Options& o, Plan& plan, UserResult& out) {
       error(ans.status == 0 ? "get_" + ans.error : "get_http_" + std::to_string(ans.status));
       continue;
     }
-    out.samples.push_back(Sample{end, static_cast<float>(ms_between(start, end)), 0.f});
+    out.samples.push_back(Sample{end, static_cast<float>(ms_between(start, end)), 0.f, 0.f});
   }
   conn.close();
 }
@@ -1027,7 +1029,7 @@ int run(Options& o) {
       for (auto& s : r.samples) last = std::max(last, s.end);
     window_end = last;
   }
-  std::vector<float> lat, ttft;
+  std::vector<float> lat, ttft, from_send;
   std::map<std::string, long> errors, errors_total;
   long events = 0, tokens = 0, completed_all = 0;
   // Completions per whole second of the window: shows drift (e.g. per-turn cost growing with the
@@ -1040,6 +1042,7 @@ int run(Options& o) {
     for (auto& s : r.samples) {
       if (s.end < plan.measure_start || s.end > window_end) continue;
       lat.push_back(s.latency_ms);
+      from_send.push_back(s.from_send_ms);
       ttft.push_back(s.ttft_ms);
       auto sec = static_cast<std::size_t>(std::chrono::duration_cast<std::chrono::seconds>(s.end - plan.measure_start).count());
       if (sec < per_second.size()) ++per_second[sec];
@@ -1083,6 +1086,7 @@ int run(Options& o) {
   const double turns_per_user = static_cast<double>(completed_all) / std::max(1, o.users);
   const Dist dl = distribution(lat);
   const Dist dt = distribution(ttft);
+  const Dist ds = distribution(from_send);
   const char* unit = turns ? "turns" : "requests";
 
   std::printf("troupe_loadgen %s%s%s: %d users, %s transport, %d thread(s), warmup %d s, window %.2f s\n",
@@ -1099,6 +1103,8 @@ int run(Options& o) {
   if (o.rate > 0) {
     std::printf("  paced:            offered %.1f turns/s; %ld of %zu turns started > 1 ms late (lag p99 %.2f ms, max %.2f)\n",
                 o.rate, late, lags.size(), dlag.p99, dlag.max);
+    std::printf("  from send ms:     p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (not counting late starts)\n", ds.p50,
+                ds.p90, ds.p99, ds.max);
   }
   std::printf("  rate drift:       first quarter %.1f/s, last quarter %.1f/s\n", first_q, last_q);
   std::printf("  errors:           %ld in window, %ld in whole run", err_sum, err_total_sum);
@@ -1137,6 +1143,7 @@ int run(Options& o) {
     out["offered_rate"] = o.rate;
     out["late_turns"] = late;
     out["schedule_lag_ms"] = dist_json(dlag);
+    out["from_send_ms"] = dist_json(ds);
   } else {
     out["offered_rate"] = nullptr;
   }
