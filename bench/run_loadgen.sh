@@ -12,7 +12,7 @@
 # "long" chats: one chat per user for the whole run (history grows every turn); "short": users
 # move to a new chat every TURNS_PER_CHAT turns.
 #
-# Usage: bench/run_loadgen.sh [--diagnostics] [--profile] [--skip-build]
+# Usage: bench/run_loadgen.sh [--diagnostics] [--profile] [--skip-build]   (docs/BENCHMARKS.md)
 #   --diagnostics  also run the 50-user closed and the target configurations with the data
 #                  directory on tmpfs (/dev/shm), where fsync costs nothing
 #   --profile      one extra 50-user SSE long-chat run with `perf record` on the server
@@ -58,17 +58,8 @@ if [[ $BUILD == 1 ]]; then
   echo "== build (release preset)"
   cmake --preset release >"$OUT/configure.log" 2>&1
   if ! cmake --build build/release --target troupe troupe_loadgen sse_frame_bench >"$OUT/build.log" 2>&1; then
-    if grep -q "mismatched-new-delete" "$OUT/build.log"; then
-      # GCC 12 at -O2 flags Asio coroutine frames with -Wmismatched-new-delete (a false positive);
-      # with -Werror that stops the release build. Silence only that warning and build again.
-      echo "   release build stopped on GCC's -Wmismatched-new-delete false positive; rebuilding with it off"
-      cmake --preset release -DCMAKE_CXX_FLAGS=-Wno-mismatched-new-delete >>"$OUT/configure.log" 2>&1
-      cmake --build build/release --target troupe troupe_loadgen sse_frame_bench >"$OUT/build.log" 2>&1 ||
-        { tail -30 "$OUT/build.log"; exit 1; }
-    else
-      tail -30 "$OUT/build.log"
-      exit 1
-    fi
+    tail -30 "$OUT/build.log"
+    exit 1
   fi
 fi
 [[ -x $BIN && -x $LOADGEN ]] || { echo "missing $BIN or $LOADGEN" >&2; exit 1; }
@@ -275,7 +266,7 @@ jq -rs '
      | . as $g
      | ($base["\($g[0].users)/\($g[0].fs)"] // $base["50/\($g[0].fs)"]) as $b
      | ($g | map(.ops_per_s) | median) as $tps
-     | "| \($g[0].load) | \($g[0].users) | \($g[0].transport) | \($g[0].history) | \($g[0].fs) | \($tps | r(0)) | \($g | map(.ops_per_s) | min | r(0))–\($g | map(.ops_per_s) | max | r(0)) | \($g | map(.latency_ms.p50) | median | r(1)) | \($g | map(.latency_ms.p90) | median | r(1)) | \($g | map(.latency_ms.p99) | median | r(1)) (\($g | map(.latency_ms.p99) | min | r(0))–\($g | map(.latency_ms.p99) | max | r(0))) | \($g | map(.ttft_ms.p99) | median | r(1)) | \($g | map(.server_cpu_ms_per_op) | median | r(3)) | \($g | map(.other_cpu_cores // 0) | median | r(2)) | \($b | r(0)) | \(if $b and $g[0].load == "closed" then ($tps / $b) | r(4) else "-" end) | \($g | map(.errors_total) | add) |"),
+     | "| \($g[0].load) | \($g[0].users) | \($g[0].transport) | \($g[0].history) | \($g[0].fs) | \($tps | r(0)) | \($g | map(.ops_per_s) | min | r(0))–\($g | map(.ops_per_s) | max | r(0)) | \($g | map(.latency_ms.p50) | median | r(1)) | \($g | map(.latency_ms.p90) | median | r(1)) | \($g | map(.latency_ms.p99) | median | r(1)) (\($g | map(.latency_ms.p99) | min | r(1))–\($g | map(.latency_ms.p99) | max | r(1))) | \($g | map(.ttft_ms.p99) | median | r(1)) | \($g | map(.server_cpu_ms_per_op) | median | r(3)) | \($g | map(.other_cpu_cores // 0) | median | r(2)) | \($b | r(0)) | \(if $b and $g[0].load == "closed" then ($tps / $b) | r(4) else "-" end) | \($g | map(.errors_total) | add) |"),
     "",
     "| baseline | users | data | req/s | range | p50 ms | p99 ms | server CPU ms/req | other load (cores) | errors |",
     "|---|---|---|---|---|---|---|---|---|---|",
