@@ -78,6 +78,11 @@ Result<store::Character> CardJsonReader::run() {
     TROUPE_TRY_STATUS(read_fields(*top, true, c, extra));
     for (const JsonMember& m : *top) {
       if (!keys::reserved_top_level(m.key)) append_member(top_extra, m);
+      // V1-era editors kept the creator's notes in "creatorcomment"; it also stays a top-level
+      // key so the card round-trips unchanged.
+      if (m.key == keys::kV1CreatorComment && m.value.kind == JsonKind::string) {
+        TROUPE_TRY_STATUS(read_string(m, c.creator_notes));
+      }
     }
   } else {
     auto fields = scanner_.members(data->value);

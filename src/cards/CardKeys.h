@@ -35,6 +35,8 @@ inline constexpr std::array<StringField, 5> kV2StringFields{{
 }};
 
 inline constexpr std::string_view kAlternateGreetings = "alternate_greetings";
+// V1 has no creator_notes; some V1 editors wrote the same text under this key.
+inline constexpr std::string_view kV1CreatorComment = "creatorcomment";
 inline constexpr std::string_view kTags = "tags";
 inline constexpr std::string_view kExtensions = "extensions";
 inline constexpr std::string_view kCharacterBook = "character_book";

@@ -39,6 +39,19 @@ TEST(CardImport, V1FlatCard) {
   EXPECT_EQ(c.avatar_png, "");
 }
 
+TEST(CardImport, V1CreatorCommentBecomesCreatorNotesAndStaysTopLevel) {
+  const std::string json =
+      R"({"name":"Ann","creatorcomment":"Best with a \"slow\" model.","talkativeness":0.5})";
+  auto r = import_card(json, kMax);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->creator_notes, "Best with a \"slow\" model.");
+  EXPECT_EQ(r->top_extra_json, R"({"creatorcomment":"Best with a \"slow\" model.","talkativeness":0.5})");
+  // A non-string creatorcomment is kept as an unknown key and maps to nothing.
+  auto odd = import_card(R"({"name":"Ann","creatorcomment":7})", kMax);
+  ASSERT_TRUE(odd.ok()) << odd.error().message;
+  EXPECT_EQ(odd->creator_notes, "");
+}
+
 TEST(CardImport, V2WithLorebookKeepsRawPartsByteForByte) {
   const std::string json = v2_json();
   auto r = import_card(json, kMax);
