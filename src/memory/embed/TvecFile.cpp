@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <iterator>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -72,7 +74,9 @@ Status TvecFile::validate(const std::string& path) {
       !section_ok(h.strings_offset, h.strings_size, length_) ||
       !section_ok(h.vectors_offset, count * dims * 4, length_))
     return bad(path, "section outside the file");
-  if (tvec_checksum(base_ + sizeof(TvecHeader), length_ - sizeof(TvecHeader)) != h.checksum)
+  if (h.flags != 0 || std::any_of(std::begin(h.reserved), std::end(h.reserved), [](auto r) { return r != 0; }))
+    return bad(path, "unknown flags or reserved fields set");
+  if (tvec_file_checksum(base_, length_) != h.checksum)
     return bad(path, "checksum mismatch (corrupt file)");
 
   pc_ = reinterpret_cast<const float*>(base_ + h.pc_offset);

@@ -31,6 +31,14 @@ std::uint64_t tvec_checksum(const unsigned char* data, std::size_t n) noexcept {
   return h;
 }
 
+std::uint64_t tvec_file_checksum(const unsigned char* file, std::size_t n) noexcept {
+  TvecHeader h;
+  std::memcpy(&h, file, sizeof(h));
+  h.checksum = 0;
+  std::uint64_t head = tvec_checksum(reinterpret_cast<const unsigned char*>(&h), sizeof(h));
+  return mix(head, tvec_checksum(file + sizeof(h), n - sizeof(h)));
+}
+
 float sif_weight(std::uint32_t rank, std::uint32_t vocab_total, float a) noexcept {
   double v = vocab_total > 1 ? vocab_total : 2;
   double harmonic = std::log(v) + 0.5772156649 + 1.0 / (2 * v);

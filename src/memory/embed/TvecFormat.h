@@ -5,7 +5,7 @@
 //   entries:   count x TvecEntry, sorted by word bytes (binary search lookup)
 //   strings:   the words' UTF-8 bytes, concatenated
 //   vectors:   count x dims x float32, row r belongs to the entry whose `row` is r
-// The checksum covers every byte after the header; the header's own fields are range-checked.
+// The checksum covers the whole file, the header included with its checksum field read as zero.
 // Thread-safety: plain data and a pure function.
 #pragma once
 
@@ -34,8 +34,8 @@ struct TvecHeader {
   std::uint64_t strings_offset;
   std::uint64_t strings_size;
   std::uint64_t vectors_offset;
-  std::uint64_t checksum;     // tvec_checksum of bytes [sizeof(TvecHeader), file_size)
-  std::uint64_t reserved[5];
+  std::uint64_t checksum;     // tvec_file_checksum of the file
+  std::uint64_t reserved[5];  // zero
 };
 static_assert(sizeof(TvecHeader) == 128);
 
@@ -49,6 +49,8 @@ static_assert(sizeof(TvecEntry) == 16);
 
 // 64-bit checksum (8 bytes per step, multiply-rotate mixing); detects truncation and flipped bits.
 std::uint64_t tvec_checksum(const unsigned char* data, std::size_t n) noexcept;
+// The file's checksum: header (checksum field as zero) and body, `n` >= sizeof(TvecHeader).
+std::uint64_t tvec_file_checksum(const unsigned char* file, std::size_t n) noexcept;
 
 // SIF weight a / (a + p) with p = 1 / (rank * H(vocab_total)), the Zipf estimate of a word's
 // probability from its frequency rank.

@@ -120,7 +120,8 @@ Status TvecWriter::write(const std::string& path) {
   std::memcpy(&buf[h.entries_offset], entries.data(), n * sizeof(TvecEntry));
   std::memcpy(&buf[h.strings_offset], strings.data(), strings.size());
   std::memcpy(&buf[h.vectors_offset], vectors_.data(), n * dims * 4);
-  h.checksum = tvec_checksum(buf.data() + sizeof(TvecHeader), buf.size() - sizeof(TvecHeader));
+  std::memcpy(buf.data(), &h, sizeof(h));
+  h.checksum = tvec_file_checksum(buf.data(), buf.size());
   std::memcpy(buf.data(), &h, sizeof(h));
 
   std::string tmp = path + ".tmp";
