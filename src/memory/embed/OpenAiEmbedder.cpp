@@ -75,7 +75,8 @@ Result<std::unique_ptr<OpenAiEmbedder>> OpenAiEmbedder::create(OpenAiEmbedderOpt
     t.host = std::string(authority.substr(0, colon));
     t.port = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
   }
-  if (t.host.empty() || t.port.empty() || !std::all_of(t.port.begin(), t.port.end(), ::isdigit))
+  if (t.host.empty() || t.port.empty() || t.port.size() > 5 ||
+      !std::all_of(t.port.begin(), t.port.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return make_error(Errc::bad_request, "openai embedder: bad host or port in " + opts.base_url);
   t.path = path + "/embeddings";
   if (opts.model.empty()) return make_error(Errc::bad_request, "openai embedder: model is required");
