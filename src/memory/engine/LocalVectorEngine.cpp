@@ -65,8 +65,8 @@ struct LocalVectorEngine::Space {
     return snap;
   }
   void set(std::shared_ptr<const SpaceSnapshot> s) {
-    last_size = s->size();
-    if (s->base()) {
+    if (s->loaded()) {
+      last_size = s->size();
       last_kind = static_cast<int>(s->base()->kind());
       last_bytes = s->memory_bytes();
     }
