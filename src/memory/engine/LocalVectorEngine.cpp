@@ -122,7 +122,10 @@ void complete(const std::shared_ptr<LocalVectorEngine::Request>& req, Result<std
       else ++req->c->errors;
     }
     req->result.emplace(std::move(r));
-    if (req->timer) req->timer->cancel();
+    // Drop everything bound to the pool (the deadline timer is cancelled by its destruction), so
+    // a completed request may outlive the engine.
+    req->timer.reset();
+    req->sp.reset();
   }
   --req->c->queued;
   asio::post(*ex, [h = std::move(h), req]() mutable { h->resume(req); });
@@ -165,7 +168,11 @@ Status LocalVectorEngine::start() {
   for (SpaceId id : warm) {
     auto sp = space(id, true);
     asio::post(pool_, [this, sp] {
-      if (!closing_) (void)ensure_loaded(sp);
+      try {
+        if (!closing_) (void)ensure_loaded(sp);
+      } catch (const std::exception&) {
+        ++c_->errors;  // warming is best effort; the space loads again on first search
+      }
     });
   }
   return {};
@@ -295,7 +302,7 @@ boost::asio::awaitable<Result<std::vector<Hit>>> LocalVectorEngine::search(
 }
 
 void LocalVectorEngine::enqueue(const std::shared_ptr<Request>& req) {
-  auto& sp = req->sp;
+  const std::shared_ptr<Space> sp = req->sp;
   std::vector<std::shared_ptr<Request>> now;
   {
     std::lock_guard l(sp->batch_mu);

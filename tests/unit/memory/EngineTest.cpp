@@ -111,8 +111,8 @@ TEST(EngineTest, IndexKindFollowsThresholdsAndOverride) {
   LocalVectorEngine e(o);
   for (SpaceId s : {1, 2, 3}) {
     auto q = row(st.spaces[s], 7);
-    auto r = run_search(e, s, q, 1);
-    ASSERT_TRUE(r.ok());
+    auto r = run_search(e, s, q, 1, 120s);  // the first search waits for the index build
+    ASSERT_TRUE(r.ok()) << r.error().message;
     EXPECT_EQ((*r)[0].id, s * 100000 + 7);
   }
   EXPECT_EQ(e.info(1).index_kind, "exact");
@@ -120,7 +120,7 @@ TEST(EngineTest, IndexKindFollowsThresholdsAndOverride) {
   EXPECT_EQ(e.info(3).index_kind, "hnsw");
   o.index_override = "ivf";
   LocalVectorEngine e2(o);
-  ASSERT_TRUE(run_search(e2, 3, row(st.spaces[3], 1), 1).ok());
+  ASSERT_TRUE(run_search(e2, 3, row(st.spaces[3], 1), 1, 120s).ok());
   EXPECT_EQ(e2.info(3).index_kind, "ivf");
 }
 
