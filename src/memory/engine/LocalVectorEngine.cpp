@@ -389,7 +389,10 @@ void LocalVectorEngine::run_batch(const std::shared_ptr<Space>& sp,
 
 Status LocalVectorEngine::ensure_loaded(const std::shared_ptr<Space>& sp) {
   if (sp->get()->loaded()) return {};
-  std::lock_guard load_lock(sp->load_mu);
+  // One pool thread loads a space; searches of that space meanwhile fail fast with `unavailable`
+  // (the caller degrades) instead of parking every pool thread behind a long index build.
+  std::unique_lock load_lock(sp->load_mu, std::try_to_lock);
+  if (!load_lock.owns_lock()) return make_error(Errc::unavailable, "vector space is loading");
   if (sp->get()->loaded()) return {};
   const int dims = opt_.dims;
   std::shared_ptr<const VectorSet> set;

@@ -42,6 +42,7 @@ class LocalVectorEngine final : public VectorEngine {
   Status upsert(SpaceId space, std::span<const VectorId> ids, std::span<const float> vectors) override;
   Status remove(SpaceId space, std::span<const VectorId> ids) override;
   Status drop_space(SpaceId space) override;
+  // Searches of a space whose index is still being loaded/built fail fast with `unavailable`.
   boost::asio::awaitable<Result<std::vector<Hit>>> search(
       SpaceId space, std::span<const float> query, std::size_t k,
       std::chrono::steady_clock::time_point deadline) override;

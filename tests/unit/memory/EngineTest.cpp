@@ -129,6 +129,7 @@ TEST(EngineTest, ConcurrentInsertsAndSearches) {
   st.fill(1, 200, 1);
   auto o = options(st);
   LocalVectorEngine e(o);
+  ASSERT_TRUE(run_search(e, 1, row(st.spaces[1], 0), 1).ok());  // loaded before the storm
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0}, searches{0};
   std::thread writer([&] {
@@ -232,6 +233,29 @@ TEST(EngineTest, DeadlineGivesTimeout) {
   EXPECT_EQ(r.error().code, Errc::timeout);
   gate.release();
   EXPECT_GE(e.stats().timeouts, 2u);
+}
+
+TEST(EngineTest, SearchesOfASpaceBeingLoadedFailFastWithUnavailable) {
+  Store st;
+  testdata::Gate gate;
+  auto o = options(st);
+  o.batch_window_us = 0;
+  o.loader = [&](SpaceId) -> Result<SpaceVectors> {
+    gate.wait();
+    return SpaceVectors{{1}, std::vector<float>(kDims, 0.1f)};
+  };
+  LocalVectorEngine e(o);
+  std::vector<float> q(kDims, 0.2f);
+  std::optional<testdata::SearchResult> first;
+  std::thread t([&] { first.emplace(run_search(e, 1, q, 3, 20s)); });
+  gate.wait_for_waiter();
+  auto second = run_search(e, 1, q, 3, 20s);
+  EXPECT_EQ(second.error().code, Errc::unavailable);
+  gate.release();
+  t.join();
+  ASSERT_TRUE(first->ok());
+  EXPECT_EQ((*first)->size(), 1u);
+  EXPECT_TRUE(run_search(e, 1, q, 3).ok());
 }
 
 TEST(EngineTest, QueueFullGivesUnavailableAndShutdownCompletesPending) {
