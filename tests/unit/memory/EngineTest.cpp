@@ -321,8 +321,9 @@ TEST(EngineTest, CancelledSearchCompletesAndPoolTouchesNothingFreed) {
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ(out->error().code, Errc::cancelled);
   gate.release();
+  for (int i = 0; i < 2000 && !e.info(1).resident; ++i) std::this_thread::sleep_for(5ms);
   auto r = run_search(e, 1, std::vector<float>(kDims, 0.2f), 3);
-  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->size(), 1u);
   EXPECT_EQ(e.stats().cancelled, 1u);
 }
