@@ -492,18 +492,31 @@ void LocalVectorEngine::compact(const std::shared_ptr<Space>& sp) {
     p.ivf_nprobe = opt_.ivf_nprobe;
     const IndexKind kind = IndexFactory::choose(ids.size(), opt_.int8_threshold,
                                                 opt_.hnsw_threshold, opt_.index_override);
-    auto set = std::make_shared<const VectorSet>(opt_.dims, ids, rows);
+    // Persist first and index the mapped file, so exact/int8 bases keep their float rows in the
+    // page cache rather than on the heap.
+    const std::string path = segment_path(sp->id);
+    std::shared_ptr<const VectorSet> set;
+    if (!path.empty() &&
+        SegmentFile::write(path, opt_.embedder_name, opt_.dims, kind, ids, rows).ok()) {
+      if (auto seg = SegmentFile::open(path, opt_.embedder_name, opt_.dims))
+        set = std::make_shared<const VectorSet>(opt_.dims, (*seg)->count(), (*seg)->ids(),
+                                                (*seg)->rows(), *seg);
+    }
+    if (!set) set = std::make_shared<const VectorSet>(opt_.dims, ids, std::move(rows));
     auto idx = IndexFactory::build(kind, set, p);
     if (!idx) return done();
     std::lock_guard l(sp->write_mu);
     sp->compacting = false;
     auto cur = sp->get();
-    if (!cur->loaded() || sp->dropped) return;
+    if (!cur->loaded() || sp->dropped) {
+      if (!path.empty()) ::unlink(path.c_str());
+      return;
+    }
     sp->set(cur->rebased(std::move(*idx), ids, *from));
     ++c_->compactions;
-    const std::string path = segment_path(sp->id);
-    if (!path.empty() && cur->seq() == from->seq())
-      sp->file_clean = SegmentFile::write(path, opt_.embedder_name, opt_.dims, kind, ids, rows).ok();
+    // The file holds `from`; it matches the store only if nothing changed since.
+    sp->file_clean = !set->owned() && cur->seq() == from->seq();
+    if (!path.empty() && !sp->file_clean) ::unlink(path.c_str());
   } catch (const std::exception&) {
     done();
   }

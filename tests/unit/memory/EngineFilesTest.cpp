@@ -133,6 +133,31 @@ TEST(EngineFilesTest, UpsertInvalidatesTheFileSoARestartRereadsTheStore) {
   fs::remove_all(fx.dir);
 }
 
+TEST(EngineFilesTest, CompactionRewritesTheFileWhichARestartTrusts) {
+  Fixture fx;
+  fx.dir = testdata::temp_dir("compact");
+  auto extra = testdata::random_unit(300, kDims, 12);
+  auto ids = testdata::iota_ids(300, 1);
+  {
+    LocalVectorEngine e(fx.options());
+    fx.expect_correct(e, 1);
+    ASSERT_TRUE(e.upsert(1, ids, extra).ok());
+    EXPECT_FALSE(fs::exists(fx.seg(1)));
+    for (int i = 0; i < 500 && !fs::exists(fx.seg(1)); ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_GE(e.stats().compactions, 1u);
+    EXPECT_EQ(e.info(1).size, 420u);
+  }
+  const int before = fx.loads;
+  LocalVectorEngine e(fx.options());
+  auto q = std::vector<float>(extra.begin() + 5 * kDims, extra.begin() + 6 * kDims);
+  auto r = run_search(e, 1, q, 1);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)[0].id, 6u);
+  EXPECT_EQ(fx.loads, before);  // from the compacted file, not the store
+  EXPECT_EQ(e.info(1).size, 420u);
+  fs::remove_all(fx.dir);
+}
+
 TEST(EngineFilesTest, ResidentSetIsBoundedAndTrimEvictsColdSpaces) {
   Fixture fx;
   fx.dir = testdata::temp_dir("resident");
