@@ -11,20 +11,25 @@
 namespace troupe::memory {
 namespace {
 
+struct DistParam {
+  std::size_t dims;
+  kernels::DotF32Fn dot;  // resolved once: no dispatch per distance
+};
+
 float ip_distance(const void* a, const void* b, const void* param) {
-  const std::size_t d = *static_cast<const std::size_t*>(param);
-  return 1.0f - kernels::dot_f32(static_cast<const float*>(a), static_cast<const float*>(b), d);
+  const auto* p = static_cast<const DistParam*>(param);
+  return 1.0f - p->dot(static_cast<const float*>(a), static_cast<const float*>(b), p->dims);
 }
 
 class DotSpace final : public hnswlib::SpaceInterface<float> {
  public:
-  explicit DotSpace(std::size_t dims) : dims_(dims) {}
-  size_t get_data_size() override { return dims_ * sizeof(float); }
+  explicit DotSpace(std::size_t dims) : param_{dims, kernels::best_dot_f32()} {}
+  size_t get_data_size() override { return param_.dims * sizeof(float); }
   hnswlib::DISTFUNC<float> get_dist_func() override { return ip_distance; }
-  void* get_dist_func_param() override { return &dims_; }
+  void* get_dist_func_param() override { return &param_; }
 
  private:
-  std::size_t dims_;
+  DistParam param_;
 };
 
 }  // namespace

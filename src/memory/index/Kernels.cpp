@@ -8,6 +8,7 @@
 
 namespace troupe::memory::kernels {
 namespace {
+DotF32Fn pick_dot() noexcept;
 
 __attribute__((target("avx2,fma"))) float dot_f32_avx2(const float* a, const float* b,
                                                         std::size_t n) noexcept {
@@ -76,9 +77,32 @@ __attribute__((target("avx2"))) std::int32_t dot_i8_avx2(const std::int8_t* a,
   return r;
 }
 
+__attribute__((target("avx512f"))) float dot_f32_avx512(const float* a, const float* b,
+                                                        std::size_t n) noexcept {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+  }
+  for (; i + 16 <= n; i += 16)
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+  if (i < n) {  // masked tail: odd dimensions never read past the rows
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
 bool has_avx2_fma() noexcept {
   static const bool v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return v;
+}
+
+DotF32Fn pick_dot() noexcept {
+  if (__builtin_cpu_supports("avx512f")) return dot_f32_avx512;
+  if (has_avx2_fma()) return dot_f32_avx2;
+  return dot_f32_scalar;
 }
 
 }  // namespace
@@ -99,8 +123,20 @@ std::int32_t dot_i8_scalar(const std::int8_t* a, const std::int8_t* b, std::size
   return r;
 }
 
+DotF32Fn best_dot_f32() noexcept {
+  static const DotF32Fn f = pick_dot();
+  return f;
+}
+
 float dot_f32(const float* a, const float* b, std::size_t n) noexcept {
-  return has_avx2_fma() ? dot_f32_avx2(a, b, n) : dot_f32_scalar(a, b, n);
+  return best_dot_f32()(a, b, n);
+}
+
+std::vector<DotF32Fn> dot_f32_variants() {
+  std::vector<DotF32Fn> v{dot_f32_scalar};
+  if (has_avx2_fma()) v.push_back(dot_f32_avx2);
+  if (__builtin_cpu_supports("avx512f")) v.push_back(dot_f32_avx512);
+  return v;
 }
 float l2sq_f32(const float* a, const float* b, std::size_t n) noexcept {
   return has_avx2_fma() ? l2sq_f32_avx2(a, b, n) : l2sq_f32_scalar(a, b, n);
@@ -139,7 +175,10 @@ void batch_ip(const float* queries, std::size_t nq, const float* rows, std::size
               static_cast<int>(dims), 0.0f, scores, static_cast<int>(n));
 }
 
-const char* simd_level() noexcept { return has_avx2_fma() ? "avx2+fma" : "scalar"; }
+const char* simd_level() noexcept {
+  if (best_dot_f32() == dot_f32_avx512) return "avx512f (dot), avx2+fma";
+  return has_avx2_fma() ? "avx2+fma" : "scalar";
+}
 
 std::string configure_openblas() {
   openblas_set_num_threads(1);

@@ -1,6 +1,6 @@
 // Kernels: the numeric inner loops of vector search. float32 inner product / squared L2 and an
-// int8 dot product, each with an AVX2+FMA version chosen at run time (scalar fallback, so the binary
-// runs on any x86-64), int8 quantisation (one scale per vector), and a blocked batch kernel that
+// int8 dot product, each with an AVX2+FMA version chosen at run time (plus AVX-512F for the float
+// dot product; scalar fallback, so the binary runs on any x86-64), int8 quantisation (one scale per vector), and a blocked batch kernel that
 // scores many queries against many rows with one OpenBLAS sgemm.
 // Thread-safety: all functions are pure and may be called from any thread concurrently.
 #pragma once
@@ -8,10 +8,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace troupe::memory::kernels {
 
 float dot_f32(const float* a, const float* b, std::size_t n) noexcept;
+// The dot kernel dot_f32() dispatches to (AVX-512F, AVX2+FMA or scalar), for hot loops that call
+// it through a pointer (the HNSW distance).
+using DotF32Fn = float (*)(const float*, const float*, std::size_t) noexcept;
+DotF32Fn best_dot_f32() noexcept;
+// Every float dot kernel this CPU can run (for tests: each is checked against the reference).
+std::vector<DotF32Fn> dot_f32_variants();
 float l2sq_f32(const float* a, const float* b, std::size_t n) noexcept;
 std::int32_t dot_i8(const std::int8_t* a, const std::int8_t* b, std::size_t n) noexcept;
 

@@ -35,6 +35,21 @@ TEST(KernelTest, FloatDotAndL2MatchReferenceOnOddDims) {
   }
 }
 
+TEST(KernelTest, EveryFloatDotVariantMatchesReference) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-2, 2);
+  const auto variants = dot_f32_variants();
+  ASSERT_GE(variants.size(), 1u);
+  for (std::size_t d : {0u, 1u, 3u, 15u, 16u, 17u, 31u, 32u, 33u, 100u, 768u}) {
+    std::vector<float> a(d), b(d);
+    for (auto& x : a) x = u(rng);
+    for (auto& x : b) x = u(rng);
+    const double r = ref_dot(a.data(), b.data(), d);
+    for (auto f : variants) EXPECT_NEAR(f(a.data(), b.data(), d), r, 1e-3 + 1e-4 * std::fabs(r)) << d;
+  }
+  EXPECT_EQ(best_dot_f32(), variants.back());
+}
+
 TEST(KernelTest, FloatDotAdversarialValues) {
   std::vector<float> z(17, 0.0f), big(17, 1e20f), one(17, 1.0f);
   EXPECT_EQ(dot_f32(z.data(), one.data(), 17), 0.0f);
