@@ -19,12 +19,12 @@ struct EngineOptions {
   std::size_t max_queue = 1024;         // searches waiting or running; beyond → unavailable
   std::uint32_t batch_window_us = 200;  // micro-batch window (capped at 1000)
   std::size_t batch_max = 32;           // a batch runs at once when this many queries wait
-  std::size_t int8_threshold = 20000;   // spaces this large use exact-int8
-  std::size_t hnsw_threshold = 50000;   // spaces this large use HNSW
+  std::size_t int8_threshold = 8000;    // spaces this large use exact-int8
+  std::size_t hnsw_threshold = 30000;   // spaces this large use HNSW
   std::string index_override;           // "" | "exact" | "exact-int8" | "hnsw" | "ivf"
   int hnsw_m = 16;
-  int hnsw_ef_construction = 200;
-  int hnsw_ef_search = 128;
+  int hnsw_ef_construction = 100;
+  int hnsw_ef_search = 64;
   int ivf_nlist = 0;                    // 0 = about 4 * sqrt(n)
   int ivf_nprobe = 16;
   std::size_t resident_spaces = 256;    // loaded indexes kept in memory
