@@ -311,6 +311,16 @@ void RedisBus::on_reconnected() {
   {
     std::lock_guard lock(mu_);
     for (auto& [id, c] : chats_) {
+      if (c.prepared) {
+        // A restarted Redis without its data lost the counter: the chat must be prepared again
+        // (seeded above the store's mark) before it can publish through Redis.
+        cmd_->send({"EXISTS", counter_key(id)}, [this, id = id](Result<RedisReply> r) {
+          if (!r.ok() || r->integer != 0) return;
+          std::lock_guard lock(mu_);
+          auto it = chats_.find(id);
+          if (it != chats_.end()) it->second.prepared = false;
+        });
+      }
       if (c.provisional_max > 0) {
         cmd_->send({"EVAL", kBumpScript, "1", counter_key(id), std::to_string(c.provisional_max)},
                    {});
