@@ -219,9 +219,11 @@ Result<EventPtr> RedisBus::publish(std::int64_t chat_id, std::string_view type,
     floor = chat_locked(chat_id).provisional_max;
   }
   auto ev = make_event(chat_id, 0, t, prefix + "0" + suffix);
-  cmd_->send({"EVAL", kPublishScript, "2", counter_key(chat_id), stream_key(chat_id),
-              chat_channel(chat_id), prefix, suffix, std::to_string(opts_.stream_maxlen), t,
-              std::to_string(floor)},
+  // The arguments are copied before the handler takes prefix/suffix.
+  std::vector<std::string> args{"EVAL", kPublishScript, "2", counter_key(chat_id), stream_key(chat_id),
+                                chat_channel(chat_id), prefix, suffix,
+                                std::to_string(opts_.stream_maxlen), t, std::to_string(floor)};
+  cmd_->send(std::move(args),
              [this, chat_id, t, prefix = std::move(prefix),
               suffix = std::move(suffix)](Result<RedisReply> r) {
                if (r.ok() && r->type == RedisReply::Type::integer && r->integer > 0) {
