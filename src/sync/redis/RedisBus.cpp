@@ -101,7 +101,9 @@ struct RedisBus::Local {
   // Guarded by the bus's mu_.
   std::int64_t cursor;        // last seq handed to the subscriber (or its after_seq)
   bool active = false;        // the chat channel is subscribed on the server
-  bool syncing = false;       // a replay is in flight: live events wait in `held`
+  // Live events wait in `held` until the replay is merged. Starts true: another local subscriber
+  // of the chat may already receive live events before this one's replay ran.
+  bool syncing = true;
   bool want_sync = true;      // a replay from the stream is due
   bool provisional = false;   // got node-local events while Redis was away
   bool removed = false;       // dropped by drop_chat/close_all
@@ -380,11 +382,18 @@ asio::awaitable<void> RedisBus::run_local(std::shared_ptr<Local> l, std::shared_
       std::lock_guard lock(mu_);
       if (l->removed) break;
       due = l->active && l->want_sync;
+      if (!l->active && l->syncing && !sub_->connected()) {
+        // No replay possible now: deliver this node's events as they come.
+        l->syncing = false;
+        auto held = std::move(l->held);
+        l->held.clear();
+        for (auto& ev : held) deliver_locked(*l, ev);
+      }
     }
     if (due) {
       task->set_state("replaying");
-      co_await sync_local(l);
-      continue;
+      if (co_await sync_local(l)) continue;
+      // Failed (command connection down): live events flow meanwhile; retry after a sweep.
     }
     task->set_state("live");
     if (!l->kicked.exchange(false, std::memory_order_acq_rel)) {
@@ -403,7 +412,7 @@ asio::awaitable<void> RedisBus::run_local(std::shared_ptr<Local> l, std::shared_
   if (locals.empty()) sub_->unsubscribe(chat_channel(l->chat_id));
 }
 
-asio::awaitable<void> RedisBus::sync_local(const std::shared_ptr<Local>& l) {
+asio::awaitable<bool> RedisBus::sync_local(const std::shared_ptr<Local>& l) {
   std::int64_t from;
   {
     std::lock_guard lock(mu_);
@@ -468,11 +477,12 @@ asio::awaitable<void> RedisBus::sync_local(const std::shared_ptr<Local>& l) {
   auto held = std::move(l->held);
   l->held.clear();
   for (auto& ev : held) deliver_locked(*l, ev);
-  if (!parsed) {
+  if (!parsed && sub && !sub->closed()) {
     // Retried on the next sweep (or at reconnect); meanwhile live events flow.
     l->want_sync = true;
-    l->active = l->active && sub_->connected();
+    co_return false;
   }
+  co_return true;
 }
 
 std::int64_t RedisBus::last_seq(std::int64_t chat_id) {

@@ -96,7 +96,8 @@ class RedisBus final : public EventBus {
   void on_reconnected();
   static void kick(const std::shared_ptr<Local>& l);
   boost::asio::awaitable<void> run_local(std::shared_ptr<Local> l, std::shared_ptr<Task> task);
-  boost::asio::awaitable<void> sync_local(const std::shared_ptr<Local>& l);
+  // True when the replay was merged (or the subscriber is gone); false to retry later.
+  boost::asio::awaitable<bool> sync_local(const std::shared_ptr<Local>& l);
 
   SeqAllocator& seq_;
   RedisBusOptions opts_;
