@@ -45,8 +45,20 @@ class RedisServer {
   int port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
-  // Starts (or restarts, same port) and waits until it answers PING. False on failure.
+  // Starts (or restarts, same port) and waits until it answers PING. False on failure. The first
+  // start retries on other ports (another process may have taken the probed one).
   bool start() {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (start_once()) {
+        started_once_ = true;
+        return true;
+      }
+      if (started_once_) return false;  // a restart keeps its port
+      port_ = free_port();
+    }
+    return false;
+  }
+  bool start_once() {
     if (binary_.empty() || dir_.empty() || port_ <= 0 || pid_ > 0) return false;
     std::string port = std::to_string(port_);
     std::string log = dir_ + "/redis.log";
@@ -65,7 +77,13 @@ class RedisServer {
     if (pid_ < 0) return false;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
-      if (ping()) return true;
+      if (ping()) {
+        // Ours, not another server that already held the port.
+        if (query({"INFO", "server"}).find("process_id:" + std::to_string(pid_) + "\r\n") !=
+            std::string::npos) {
+          return true;
+        }
+      }
       int status = 0;
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
@@ -73,6 +91,7 @@ class RedisServer {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    signal_and_wait(SIGKILL);
     return false;
   }
   // SIGKILL: the data (no persistence) is gone, clients see the connection drop.
@@ -158,6 +177,7 @@ class RedisServer {
   std::string dir_;
   int port_ = -1;
   pid_t pid_ = -1;
+  bool started_once_ = false;
 };
 
 }  // namespace troupe::sync::redis::testing
