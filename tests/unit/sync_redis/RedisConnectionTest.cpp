@@ -89,6 +89,45 @@ TEST(RedisConnection, CommandsRepliesErrorsAndTimeouts) {
   EXPECT_EQ(registry.live(), 0u);
 }
 
+TEST(RedisConnection, LargeValuesAndPipelinedCommandsKeepTheirOrder) {
+  // A value larger than the socket buffers takes several write and read readiness rounds.
+  RedisServer server;
+  TROUPE_START_REDIS(server);
+  TaskRegistry registry;
+  IoThread io;
+  auto conn = RedisConnection::create(io.ex(), registry, fast_connection(server.port()), "test");
+  conn->start();
+  ASSERT_TRUE(wait_for([&] { return conn->connected(); }));
+  std::string big(8 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + (i / 4096) % 26);
+  auto set = run(io, conn->command({"SET", "big", big}, 10s));
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  auto get = run(io, conn->command({"GET", "big"}, 10s));
+  ASSERT_TRUE(get.ok());
+  EXPECT_EQ(get->str.size(), big.size());
+  EXPECT_TRUE(get->str == big);
+  // Fire-and-forget sends from one thread run in call order.
+  std::mutex mu;
+  std::vector<std::int64_t> order;
+  for (int i = 0; i < 500; ++i) {
+    conn->send({"RPUSH", "list", std::to_string(i)}, [&](Result<RedisReply> r) {
+      std::lock_guard lock(mu);
+      order.push_back(r.ok() ? r->integer : -1);
+    });
+  }
+  ASSERT_TRUE(wait_for([&] {
+    std::lock_guard lock(mu);
+    return order.size() == 500;
+  }));
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(order[i], i + 1);
+  auto range = run(io, conn->command({"LRANGE", "list", "0", "-1"}));
+  ASSERT_TRUE(range.ok());
+  ASSERT_EQ(range->elements.size(), 500u);
+  for (int i = 0; i < 500; ++i) EXPECT_EQ(range->elements[i].str, std::to_string(i));
+  conn->stop();
+  ASSERT_TRUE(conn->wait_stopped(5s));
+}
+
 TEST(RedisConnection, UnreachableServerIsDegradedAndFailsFast) {
   RedisServer server;  // never started: nothing listens on its port
   ASSERT_EQ(server.missing(), "");
