@@ -352,21 +352,30 @@ Result<std::shared_ptr<Subscription>> RedisBus::subscribe(asio::any_io_executor 
                                             opts_.subscriber_queue + opts_.replay_limit + 2);
   auto l = std::make_shared<Local>(ex, chat_id, std::max<std::int64_t>(after_seq, 0));
   l->sub = sub;
+  {
+    std::lock_guard lock(mu_);
+    chat_locked(chat_id).locals.push_back(l);
+    // Posted under mu_ so (un)subscribe requests reach the connection in the order they were made.
+    sub_->subscribe(chat_channel(chat_id), [this, l] {
+      {
+        std::lock_guard lock(mu_);
+        if (l->active) return;  // a reconnect already scheduled the re-sync
+        l->active = true;
+        l->syncing = true;  // from here live events wait until the replay is merged
+      }
+      kick(l);
+    });
+  }
+  // Registered first, so the task's exit always finds (and removes) its entry.
   auto task = scope_->spawn(ex, TaskSpec{"redis.bus.subscriber", "chat:" + std::to_string(chat_id), {}},
                             [this, l](std::shared_ptr<Task> t) { return run_local(l, std::move(t)); });
-  if (!task) return make_error(Errc::unavailable, "event bus is shutting down");
-  std::lock_guard lock(mu_);
-  chat_locked(chat_id).locals.push_back(l);
-  // Posted under mu_ so (un)subscribe requests reach the connection in the order they were made.
-  sub_->subscribe(chat_channel(chat_id), [this, l] {
-    {
-      std::lock_guard lock(mu_);
-      if (l->active) return;  // a reconnect already scheduled the re-sync
-      l->active = true;
-      l->syncing = true;  // from here live events wait until the replay is merged
-    }
-    kick(l);
-  });
+  if (!task) {
+    std::lock_guard lock(mu_);
+    auto& locals = chat_locked(chat_id).locals;
+    locals.erase(std::remove(locals.begin(), locals.end(), l), locals.end());
+    if (locals.empty()) sub_->unsubscribe(chat_channel(chat_id));
+    return make_error(Errc::unavailable, "event bus is shutting down");
+  }
   return sub;
 }
 
