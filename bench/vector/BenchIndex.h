@@ -23,6 +23,8 @@ class BenchIndex {
   virtual void build(const Dataset& d, int threads) = 0;
   // Bytes of the built index held in memory (vectors, graph links, lists, ids).
   virtual std::size_t memory_bytes() const = 0;
+  // When build() makes several indexes (one per setting): the first one's build time; else -1.
+  virtual double first_build_seconds() const { return -1; }
   virtual std::vector<std::string> configs() const { return {"-"}; }
   virtual void set_config(std::size_t) {}
   // 1 = one query per call; larger sizes are micro-batches scored together.
@@ -38,6 +40,8 @@ struct IndexOptions {
   int ivf_nlist = 0;  // 0: about sqrt(n)
   std::vector<int> nprobe = {4, 8, 16, 32, 64};
   std::vector<std::size_t> batches = {8, 32};
+  std::vector<int> troupe_ef = {64, 128};     // Troupe fixes ef per build: one build each
+  std::vector<int> troupe_nprobe = {8, 32};  // likewise nprobe
 };
 
 std::unique_ptr<BenchIndex> make_hnswlib(const IndexOptions& o);
@@ -49,7 +53,10 @@ std::unique_ptr<BenchIndex> make_scalar_reference();
 // the harness was built without them.
 std::unique_ptr<BenchIndex> make_troupe(const std::string& kind, const IndexOptions& o);
 
-// "--" for the IVF nlist default: about sqrt(n), at least 1.
+// Troupe's SIMD level and OpenBLAS set-up, for the report header.
+std::string troupe_info();
+
+// The IVF nlist default: about sqrt(n), at least 1.
 int default_nlist(std::size_t n);
 
 }  // namespace troupe::vbench

@@ -1,13 +1,16 @@
 // HnswlibIndex: hnswlib's HierarchicalNSW with the inner-product space, built with parallel
 // inserts; searched with several ef. This file is compiled with -march=native so hnswlib's
-// distance functions use the widest SIMD the CPU has (they are chosen at compile time).
+// distance functions use the widest SIMD the CPU has (they are chosen at compile time); it is
+// linked as a shared library whose only exported symbol is make_hnswlib.
 // Thread-safety: see BenchIndex.h.
 #include <hnswlib/hnswlib.h>
 
 #include <atomic>
 #include <thread>
 
+#pragma GCC visibility push(default)
 #include "BenchIndex.h"
+#pragma GCC visibility pop
 
 namespace troupe::vbench {
 namespace {

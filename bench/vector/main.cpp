@@ -87,6 +87,8 @@ int main(int argc, char** argv) {
   app.add_option("--ef", io.ef_search, "HNSW efSearch values")->delimiter(',');
   app.add_option("--nprobe", io.nprobe, "IVF nprobe values")->delimiter(',');
   app.add_option("--batches", io.batches, "micro-batch sizes for batched indexes")->delimiter(',');
+  app.add_option("--troupe-ef", io.troupe_ef, "Troupe HNSW ef values (one build each)")->delimiter(',');
+  app.add_option("--troupe-nprobe", io.troupe_nprobe, "Troupe IVF nprobe values (one build each)")->delimiter(',');
   app.add_option("--hnsw-m", io.hnsw_m);
   app.add_option("--hnsw-efc", io.hnsw_ef_construction);
   app.add_option("--nlist", io.ivf_nlist, "IVF lists (0 = sqrt(n))");
@@ -96,14 +98,15 @@ int main(int argc, char** argv) {
     queries = std::min<std::size_t>(queries, 300);
     seconds = std::min(seconds, 0.25);
   }
+  const std::string tinfo = tv::troupe_info();  // also limits OpenBLAS to 1 thread per call
   openblas_set_num_threads(1);  // parallelism comes from the benchmark's own threads
   omp_set_num_threads(1);
 
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   std::printf("# troupe_vector_bench\n\nCPU: %s, %u cores; OpenBLAS core: %s (OPENBLAS_CORETYPE=%s); "
-              "rounds=%d queries=%zu k=%zu seconds/measurement=%.2f\n\n",
+              "%s; rounds=%d queries=%zu k=%zu seconds/measurement=%.2f\n\n",
               cpu_model().c_str(), std::thread::hardware_concurrency(), openblas_get_corename(),
-              coretype ? coretype : "unset", rounds, queries, k, seconds);
+              coretype ? coretype : "unset", tinfo.c_str(), rounds, queries, k, seconds);
   std::ofstream csv;
   if (!csv_path.empty()) {
     csv.open(csv_path, std::ios::app);
@@ -150,6 +153,7 @@ int main(int argc, char** argv) {
       c->build(d, build_threads);
       Built b;
       b.build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (c->first_build_seconds() >= 0) b.build_s = c->first_build_seconds();
       b.bytes_per_vector = double(c->memory_bytes()) / double(d.n);
       b.name = c->name();  // after build: some names include built parameters
       b.index = std::move(c);
