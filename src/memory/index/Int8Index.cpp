@@ -29,18 +29,31 @@ void Int8Index::search(std::span<const float> queries, std::size_t nq, std::size
   if (k == 0 || n == 0) return;
   const std::size_t kk = std::min(k, n);
   const std::size_t cand = std::min(n, kk * static_cast<std::size_t>(rerank_));
-  std::vector<std::int8_t> qc(stride_, 0);
+  // Quantise every query, then scan the codes in blocks that stay in cache while all queries
+  // of the batch are scored against them (codes are read from memory once per batch).
+  std::vector<std::int8_t> qc(nq * stride_, 0);
+  std::vector<float> qs(nq);
+  for (std::size_t q = 0; q < nq; ++q)
+    qs[q] = kernels::quantize_i8(queries.data() + q * d, d, qc.data() + q * stride_);
+  // Candidates by approximate score; the row index is carried as the "id".
+  std::vector<TopK> coarse(nq, TopK(cand));
+  constexpr std::size_t kBlock = 128;  // 128 rows * 768 dims = 96 KiB of codes
+  for (std::size_t b = 0; b < n; b += kBlock) {
+    const std::size_t e = std::min(n, b + kBlock);
+    for (std::size_t q = 0; q < nq; ++q) {
+      const std::int8_t* qv = qc.data() + q * stride_;
+      TopK& t = coarse[q];
+      for (std::size_t j = b; j < e; ++j) {
+        const std::int32_t dot = kernels::dot_i8(qv, codes_.data() + j * stride_, stride_);
+        const float approx = static_cast<float>(dot) * scales_[j] * qs[q];
+        if (approx >= t.threshold()) t.push(j, approx);
+      }
+    }
+  }
   for (std::size_t q = 0; q < nq; ++q) {
     const float* qv = queries.data() + q * d;
-    const float qs = kernels::quantize_i8(qv, d, qc.data());
-    // Candidates by approximate score; the index into the set is carried as the "id".
-    TopK coarse(cand);
-    for (std::size_t j = 0; j < n; ++j) {
-      const std::int32_t dot = kernels::dot_i8(qc.data(), codes_.data() + j * stride_, stride_);
-      coarse.push(j, static_cast<float>(dot) * scales_[j] * qs);
-    }
     TopK fine(kk);
-    for (const Hit& c : coarse.take_sorted())
+    for (const Hit& c : coarse[q].take_sorted())
       fine.push(data_->id(c.id), kernels::dot_f32(qv, data_->row(c.id), d));
     out[q] = fine.take_sorted();
   }
