@@ -16,6 +16,7 @@ struct Measurement {
   double p50_us = 0, p95_us = 0, p99_us = 0;  // per call (a batch's queries all wait that long)
   double recall = 0;
   std::size_t queries = 0;
+  std::size_t errors = 0;
 };
 
 struct RunLimits {

@@ -21,6 +21,7 @@
 
 #include "BenchIndex.h"
 #include "Dataset.h"
+#include "EngineRunner.h"
 #include "Runner.h"
 
 namespace tv = troupe::vbench;
@@ -73,6 +74,17 @@ int main(int argc, char** argv) {
   std::string cache_dir = "build/vbench";
   std::string csv_path, only;
   tv::IndexOptions io;
+  bool engine = false;
+  std::vector<std::size_t> engine_conc{1, 8, 32, 64};
+  std::vector<std::string> engine_kinds{"exact", "exact-int8", "hnsw"};
+  tv::EngineRun er;
+  app.add_flag("--engine", engine, "measure LocalVectorEngine end to end instead of the indexes");
+  app.add_option("--engine-concurrency", engine_conc, "searches in flight")->delimiter(',');
+  app.add_option("--engine-kinds", engine_kinds, "index_override values")->delimiter(',');
+  app.add_option("--engine-window-us", er.window_us);
+  app.add_option("--engine-batch-max", er.batch_max);
+  app.add_option("--engine-threads", er.threads);
+  app.add_option("--engine-ef", er.ef);
   app.add_flag("--quick", quick, "fewer queries, one round, shorter measurements");
   app.add_option("--rounds", rounds, "interleaved rounds");
   app.add_option("--datasets", datasets, "c10k, c100k, glove (comma separated)")->delimiter(',');
@@ -136,6 +148,41 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       std::fprintf(stderr, "dataset %s: %s\n", ds.c_str(), e.what());
       return 1;
+    }
+
+    if (engine) {
+      std::map<std::pair<std::string, std::size_t>, std::vector<std::pair<tv::Measurement, double>>> es;
+      for (int r = 0; r < rounds; ++r)
+        for (const auto& kind : engine_kinds)
+          for (std::size_t c : engine_conc) {
+            tv::EngineRun run = er;
+            run.kind = kind;
+            run.concurrency = c;
+            run.efc = io.hnsw_ef_construction;
+            tv::Measurement m;
+            double mb = 0;
+            if (!tv::run_engine(d, run, tv::RunLimits{k, queries, seconds}, m, mb)) {
+              std::fprintf(stderr, "built without LocalVectorEngine\n");
+              return 1;
+            }
+            es[{kind, c}].push_back({m, mb});
+            std::fprintf(stderr, "engine %s c=%zu: %.0f QPS\n", kind.c_str(), c, m.qps);
+          }
+      std::printf("## %s: LocalVectorEngine end to end (pool %d threads, window %u µs, batch_max %zu, "
+                  "HNSW ef %d)\n\n| index | in flight | recall@%zu | QPS | p50 µs | p95 µs | p99 µs | "
+                  "mean batch | errors |\n|---|---|---|---|---|---|---|---|---|\n",
+                  d.name.c_str(), er.threads, er.window_us, er.batch_max, er.ef, k);
+      for (const auto& [key, v] : es) {
+        auto md = [&](auto f) { std::vector<double> x; for (auto& p : v) x.push_back(f(p)); return median(x); };
+        std::printf("| %s | %zu | %.4f | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f |\n", key.first.c_str(), key.second,
+                    md([](auto& p) { return p.first.recall; }), md([](auto& p) { return p.first.qps; }),
+                    md([](auto& p) { return p.first.p50_us; }), md([](auto& p) { return p.first.p95_us; }),
+                    md([](auto& p) { return p.first.p99_us; }), md([](auto& p) { return p.second; }),
+                    md([](auto& p) { return double(p.first.errors); }));
+      }
+      std::printf("\n");
+      std::fflush(stdout);
+      continue;
     }
 
     std::vector<std::unique_ptr<tv::BenchIndex>> candidates;
