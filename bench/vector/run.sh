@@ -3,7 +3,7 @@
 # and ground truth in the same process, rounds interleaved (medians reported). Results go to
 # build/vbench/results-<time>/ (markdown tables + raw CSV); docs/BENCHMARKS.md "Vector search".
 #   bench/vector/run.sh            full run
-#   bench/vector/run.sh --quick    one short round per dataset (a smoke test, ~3 minutes)
+#   bench/vector/run.sh --quick    one short round per dataset (a smoke test)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 quick=""
@@ -52,3 +52,9 @@ for r in 1 2; do
     fi | tee -a "$out/coretype.md"
   done
 done
+# 5. LocalVectorEngine end to end (micro-batching of concurrent searches on the compute pool):
+#    exact and exact-int8 with 1-64 searches in flight; HNSW (ef=32) with 1-32 (one build each).
+$bin $quick --engine --datasets c10k --rounds 2 --queries 1000 --seconds 0.5 \
+  --engine-concurrency 1,8,32,64 --engine-kinds exact,exact-int8 | tee "$out/engine.md"
+$bin $quick --engine --datasets c10k --rounds 1 --queries 1000 --seconds 0.5 \
+  --engine-concurrency 1,8,32 --engine-kinds hnsw --engine-ef 32 | tee -a "$out/engine.md"
