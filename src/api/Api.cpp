@@ -10,6 +10,7 @@
 #include "api/ProfileRoutes.h"
 #include "api/MessageRoutes.h"
 #include "api/PersonaRoutes.h"
+#include "api/StatsRoutes.h"
 
 namespace troupe::api {
 
@@ -17,13 +18,14 @@ namespace asio = boost::asio;
 
 struct Api::Groups {
   explicit Groups(Services& s)
-      : characters(s), personas(s), chats(s), messages(s), debug(s), profiles(s) {}
+      : characters(s), personas(s), chats(s), messages(s), debug(s), profiles(s), stats(s) {}
   CharacterRoutes characters;
   PersonaRoutes personas;
   ChatRoutes chats;
   MessageRoutes messages;
   DebugRoutes debug;
   ProfileRoutes profiles;
+  StatsRoutes stats;
 };
 
 namespace {
@@ -54,6 +56,7 @@ Api::Api(Services services)
   router_.add(http::verb::get, "/metrics", [this](RouteContext& c) { return metrics(c); }, false);
   router_.add(http::verb::get, "/debug/tasks", [this](RouteContext& c) { return groups_->debug.tasks(c); });
   groups_->profiles.add_routes(router_);
+  groups_->stats.add_routes(router_);
   if (s_.metrics) http_metrics_ = std::make_unique<HttpMetrics>(*s_.metrics, router_.patterns());
 }
 
