@@ -7,9 +7,11 @@
 #include "api/CharacterRoutes.h"
 #include "api/ChatRoutes.h"
 #include "api/DebugRoutes.h"
+#include "api/MemoryRoutes.h"
 #include "api/ProfileRoutes.h"
 #include "api/MessageRoutes.h"
 #include "api/PersonaRoutes.h"
+#include "api/StatsRoutes.h"
 
 namespace troupe::api {
 
@@ -17,13 +19,15 @@ namespace asio = boost::asio;
 
 struct Api::Groups {
   explicit Groups(Services& s)
-      : characters(s), personas(s), chats(s), messages(s), debug(s), profiles(s) {}
+      : characters(s), personas(s), chats(s), messages(s), debug(s), profiles(s), stats(s), memory(s) {}
   CharacterRoutes characters;
   PersonaRoutes personas;
   ChatRoutes chats;
   MessageRoutes messages;
   DebugRoutes debug;
   ProfileRoutes profiles;
+  StatsRoutes stats;
+  MemoryRoutes memory;
 };
 
 namespace {
@@ -34,6 +38,19 @@ asio::awaitable<Reply> healthz(RouteContext& c) {
 }
 
 }  // namespace
+
+bool sheds_under_memory_pressure(http::verb method, std::string_view path) {
+  // Everything under /api/ is new work (reads, posts, imports, generations, new event streams)
+  // except the dashboard's figures and stopping a generation, which frees memory. Health, readiness,
+  // metrics, debug routes and the UI's static files keep answering.
+  if (path.substr(0, 5) != "/api/") return false;
+  if (path == "/api/stats") return false;
+  if (method == http::verb::post && path.substr(0, 17) == "/api/generations/" && path.size() > 5 &&
+      path.substr(path.size() - 5) == "/stop") {
+    return false;
+  }
+  return true;
+}
 
 #ifndef TROUPE_DEFAULT_WEB_DIR
 #define TROUPE_DEFAULT_WEB_DIR "web"
@@ -54,6 +71,8 @@ Api::Api(Services services)
   router_.add(http::verb::get, "/metrics", [this](RouteContext& c) { return metrics(c); }, false);
   router_.add(http::verb::get, "/debug/tasks", [this](RouteContext& c) { return groups_->debug.tasks(c); });
   groups_->profiles.add_routes(router_);
+  groups_->stats.add_routes(router_);
+  groups_->memory.add_routes(router_);
   if (s_.metrics) http_metrics_ = std::make_unique<HttpMetrics>(*s_.metrics, router_.patterns());
 }
 
@@ -72,9 +91,13 @@ Api::~Api() = default;
 
 asio::awaitable<Reply> Api::readyz(RouteContext& c) {
   bool ready = s_.ready.load();
-  co_return json_reply(ready ? http::status::ok : http::status::service_unavailable,
-                       boost::json::object{{"status", ready ? "ready" : "not_ready"}},
-                       c.req.version(), c.keep_alive);
+  boost::json::object body{{"status", ready ? "ready" : "not_ready"}};
+  if (ready && s_.memory_budget && s_.memory_budget->shedding()) {
+    ready = false;
+    body = {{"status", "not_ready"}, {"reason", s_.memory_budget->reason()}};
+  }
+  co_return json_reply(ready ? http::status::ok : http::status::service_unavailable, body, c.req.version(),
+                       c.keep_alive);
 }
 
 std::string bearer_token(const HttpRequest& req) {
@@ -129,6 +152,13 @@ asio::awaitable<Reply> Api::dispatch(const HttpRequest& req, std::size_t& route)
                             version, keep_alive);
     }
     route = m.index;
+    if (s_.memory_budget && s_.memory_budget->shedding() && sheds_under_memory_pressure(req.method(), parsed->path())) {
+      s_.memory_budget->count_shed();
+      Reply r = error_reply(make_error(Errc::unavailable, s_.memory_budget->reason() + "; try again later"),
+                            version, keep_alive);
+      r.res.set(http::field::retry_after, "5");
+      co_return r;
+    }
     RouteContext ctx{req, *parsed, {}, std::move(m.ids), keep_alive};
     if (m.auth) {
       auto user = co_await authenticate(req);

@@ -40,5 +40,7 @@ class Api {
 
 // Extracts the bearer token from Authorization or ?access_token=.
 std::string bearer_token(const HttpRequest& req);
+// Whether a request is refused (503) while the memory budget is above its hard mark.
+bool sheds_under_memory_pressure(http::verb method, std::string_view path);
 
 }  // namespace troupe::api

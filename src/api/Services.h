@@ -11,6 +11,7 @@
 #include "chat/ChatService.h"
 #include "chat/TurnService.h"
 #include "core/Config.h"
+#include "core/MemoryBudget.h"
 #include "core/Metrics.h"
 #include "core/TaskRegistry.h"
 
@@ -34,6 +35,7 @@ struct Services {
   MetricsRegistry* metrics = nullptr;  // /metrics; null = no metrics
   TaskRegistry* tasks = nullptr;       // /debug/tasks; null = not available
   const Profilers* profilers = nullptr;  // /debug/pprof; null = not available
+  MemoryBudget* memory_budget = nullptr;  // 503 above the hard mark, /readyz; null = no budget
 };
 
 }  // namespace troupe::api

@@ -97,6 +97,9 @@ int App::serve() {
   const api::Profilers profilers = make_profilers();
   api::Api api(api::Services{config_, *auth_, *characters_, *chats_, *turns_, ready_, &metrics_, &tasks_,
                              &profilers});
+  auto memory_budget = make_memory_budget(config_, metrics_);
+  api.services().memory_budget = memory_budget.get();
+  memory_budget->start();
   server::Server server(config_, api, tasks_, &metrics_);
   auto ep = server.listen();
   if (!ep.ok()) {

@@ -1,6 +1,7 @@
 #include "app/ProcessMetrics.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -67,7 +68,27 @@ Samples jemalloc_stats() {
   return out;
 }
 
+void trim_allocator() {
+  if (mallctl) {
+    // MALLCTL_ARENAS_ALL: give every arena's dirty and muzzy pages back to the system.
+    mallctl("arena.4096.purge", nullptr, nullptr, nullptr, 0);
+    return;
+  }
+  ::malloc_trim(0);
+}
+
 }  // namespace
+
+std::unique_ptr<MemoryBudget> make_memory_budget(const Config& config, MetricsRegistry& metrics) {
+  MemoryBudgetOptions o;
+  o.limit_bytes = config.server.memory_limit_bytes;
+  o.soft_percent = config.server.memory_soft_percent;
+  o.hard_percent = 100;
+  o.interval = std::chrono::milliseconds(config.server.memory_check_interval_ms);
+  auto budget = std::make_unique<MemoryBudget>(o, [] { return static_cast<std::uint64_t>(rss_bytes()); }, &metrics);
+  budget->add_trim_hook("allocator", trim_allocator);
+  return budget;
+}
 
 void register_process_metrics(MetricsRegistry& m, TaskRegistry& tasks) {
   m.collect("process_resident_memory_bytes", "Resident set size.", [] { return Samples{{{}, rss_bytes()}}; });

@@ -25,6 +25,9 @@ struct ServerConfig {
   std::uint32_t shutdown_grace_ms = 5'000;
   std::uint32_t subscriber_queue = 4096;  // events buffered per slow subscriber
   std::string web_dir;  // the browser UI's files; "" = the web/ folder of the source tree
+  std::uint64_t memory_limit_bytes = 0;           // memory budget on RSS; 0 = off
+  std::uint32_t memory_soft_percent = 85;         // trim caches/pools at or above this share
+  std::uint32_t memory_check_interval_ms = 1000;  // how often RSS is sampled
 };
 
 struct LimitsConfig {

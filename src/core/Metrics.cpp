@@ -204,4 +204,53 @@ std::string MetricsRegistry::render() const {
   return o.str();
 }
 
+std::optional<std::vector<std::pair<MetricsRegistry::Labels, double>>> MetricsRegistry::values(
+    const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = families_.find(name);
+  if (it == families_.end() || it->second.kind == Kind::histogram) return std::nullopt;
+  const Family& f = it->second;
+  std::vector<std::pair<Labels, double>> out;
+  for (auto& [l, c] : f.counters) out.emplace_back(l, static_cast<double>(c->value()));
+  for (auto& [l, g] : f.gauges) out.emplace_back(l, g->value());
+  if (f.kind == Kind::collected && f.collector) {
+    for (auto& s : f.collector()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::optional<double> MetricsRegistry::total(const std::string& name) const {
+  auto v = values(name);
+  if (!v) return std::nullopt;
+  double sum = 0;
+  for (auto& [l, x] : *v) sum += x;
+  return sum;
+}
+
+std::optional<MetricsRegistry::HistogramTotal> MetricsRegistry::histogram_total(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = families_.find(name);
+  if (it == families_.end() || it->second.kind != Kind::histogram || it->second.histograms.empty()) {
+    return std::nullopt;
+  }
+  HistogramTotal out;
+  out.bounds = it->second.histograms.begin()->second->bounds();
+  out.snapshot.cumulative.assign(out.bounds.size() + 1, 0);
+  for (auto& [l, h] : it->second.histograms) {
+    if (h->bounds() != out.bounds) continue;
+    auto s = h->snapshot();
+    for (std::size_t i = 0; i < s.cumulative.size(); ++i) out.snapshot.cumulative[i] += s.cumulative[i];
+    out.snapshot.sum += s.sum;
+    out.snapshot.count += s.count;
+  }
+  return out;
+}
+
+std::vector<std::string> MetricsRegistry::names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (auto& [n, f] : families_) out.push_back(n);
+  return out;
+}
+
 }  // namespace troupe

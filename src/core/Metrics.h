@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,19 @@ class MetricsRegistry {
 
   // The whole registry in the Prometheus text format (version 0.0.4).
   std::string render() const;
+
+  // Read side for summaries (the /api/stats endpoint). nullopt when no family has that name.
+  // Counters, gauges and collected families: values by label set, and their sum.
+  std::optional<std::vector<std::pair<Labels, double>>> values(const std::string& name) const;
+  std::optional<double> total(const std::string& name) const;
+  // Histograms: counts merged over every label set (children with other bounds are skipped).
+  struct HistogramTotal {
+    std::vector<double> bounds;
+    Histogram::Snapshot snapshot;
+  };
+  std::optional<HistogramTotal> histogram_total(const std::string& name) const;
+  // Family names, sorted.
+  std::vector<std::string> names() const;
 
  private:
   enum class Kind { counter, gauge, histogram, collected };

@@ -147,6 +147,12 @@ asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task>
       break;
     }
     if (beast::websocket::is_upgrade(req) && is_ws_path(req)) {
+      if (auto* budget = state->api.services().memory_budget; budget && budget->shedding()) {
+        budget->count_shed();
+        co_await write_error(stream, http::status::service_unavailable, "unavailable",
+                             budget->reason() + "; try again later", std::chrono::milliseconds(2000));
+        break;
+      }
       task->set_state("websocket");
       co_await WsSession::run(state, task, std::move(stream), std::move(req));
       co_return;

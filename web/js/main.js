@@ -11,6 +11,7 @@ import * as characterView from './views/character.js';
 import * as characterFormView from './views/characterForm.js';
 import * as personasView from './views/personas.js';
 import * as chatView from './views/chat.js';
+import * as dashboardView from './views/dashboard.js';
 
 const ROUTES = [
   { re: /^\/?$/, view: galleryView, nav: 'characters' },
@@ -19,6 +20,7 @@ const ROUTES = [
   { re: /^\/characters\/(\d+)$/, view: characterView, nav: 'characters', params: (m) => ({ id: Number(m[1]) }) },
   { re: /^\/chats\/(\d+)$/, view: chatView, nav: 'characters', params: (m) => ({ id: Number(m[1]) }) },
   { re: /^\/personas$/, view: personasView, nav: 'personas' },
+  { re: /^\/dashboard$/, view: dashboardView, nav: 'dashboard' },
 ];
 
 const main = document.getElementById('main');
