@@ -17,7 +17,7 @@
 #                  directory on tmpfs (/dev/shm), where fsync costs nothing
 #   --profile      one extra 50-user SSE long-chat run with `perf record` on the server
 #   --skip-build   use the binaries already in build/release
-# Environment: DURATION (20) WARMUP (2) HEALTHZ_DURATION (10) REPS (2) USERS ("50 200")
+# Environment: DURATION (20) WARMUP (2) HEALTHZ_DURATION (10) REPS (2) USERS ("50 200") TROUPE_BIN
 #   TRANSPORTS ("sse ws") TURNS_PER_CHAT (20) TARGET_RATE (2000) LIGHT_RATE (200) OUT (results dir)
 # Load goes only to 127.0.0.1; every run is bounded in time and stops by itself.
 set -euo pipefail
@@ -45,7 +45,7 @@ for arg in "$@"; do
   esac
 done
 
-BIN=$ROOT/build/release/src/troupe
+BIN=${TROUPE_BIN:-$ROOT/build/release/src/troupe}  # TROUPE_BIN: compare another build (with --skip-build)
 LOADGEN=$ROOT/build/release/bench/troupe_loadgen
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$ROOT/build/release/bench-results/loadgen-$STAMP}
@@ -57,7 +57,7 @@ RESULTS=$OUT/results.jsonl
 if [[ $BUILD == 1 ]]; then
   echo "== build (release preset)"
   cmake --preset release >"$OUT/configure.log" 2>&1
-  if ! cmake --build build/release --target troupe troupe_loadgen sse_frame_bench >"$OUT/build.log" 2>&1; then
+  if ! cmake --build build/release --target troupe troupe_loadgen sse_frame_bench token_alloc_bench >"$OUT/build.log" 2>&1; then
     tail -30 "$OUT/build.log"
     exit 1
   fi
@@ -280,6 +280,12 @@ if [[ -x $ROOT/build/release/bench/sse_frame_bench ]]; then
   "$ROOT/build/release/bench/sse_frame_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     --benchmark_out="$OUT/sse_frame_bench.json" --benchmark_out_format=json 2>/dev/null | grep -E "median|^Benchmark|^-" |
     tee "$OUT/sse_frame_bench.txt"
+fi
+if [[ -x $ROOT/build/release/bench/token_alloc_bench ]]; then
+  echo
+  echo "== micro-benchmark: heap allocations per streamed token (bench/token_alloc_bench.cpp)"
+  "$ROOT/build/release/bench/token_alloc_bench" 2>/dev/null | grep -E "^BM_|^Benchmark|^-" |
+    tee "$OUT/token_alloc_bench.txt"
 fi
 echo
 echo "targets: >= 2000 turns/s with p99 <= 10 ms (server-added latency: the sim adds no delay)"
