@@ -19,6 +19,7 @@
 #   --skip-build   use the binaries already in build/release
 # Environment: DURATION (20) WARMUP (2) HEALTHZ_DURATION (10) REPS (2) USERS ("50 200") TROUPE_BIN
 #   TRANSPORTS ("sse ws") TURNS_PER_CHAT (20) TARGET_RATE (2000) LIGHT_RATE (200) OUT (results dir)
+#   ONLY (regex on scenario/load/uN/transport/chats/fs) SERVER_SET ("key=value ..." for the server)
 # Load goes only to 127.0.0.1; every run is bounded in time and stops by itself.
 set -euo pipefail
 
@@ -45,6 +46,9 @@ for arg in "$@"; do
   esac
 done
 
+ONLY=${ONLY:-}              # regex on "scenario/load/uN/transport/chats/fs": run only those
+SERVER_SET_ARGS=()           # SERVER_SET="key=value ...": extra --set for every server
+for kv in ${SERVER_SET:-}; do SERVER_SET_ARGS+=(--set "$kv"); done
 BIN=${TROUPE_BIN:-$ROOT/build/release/src/troupe}  # TROUPE_BIN: compare another build (with --skip-build)
 LOADGEN=$ROOT/build/release/bench/troupe_loadgen
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
@@ -93,7 +97,7 @@ start_server() {
   "$BIN" serve --listen 127.0.0.1:0 --data "$DATA_DIR" --set llm.sim_first_token_ms=0 \
     --set llm.sim_token_delay_ms=0 --set llm.sim_reply_tokens=64 \
     --set limits.user_requests_per_second=0 --set limits.user_generations=0 \
-    --set limits.ip_connections=0 >"$log" 2>>"$OUT/server.err" &
+    --set limits.ip_connections=0 "${SERVER_SET_ARGS[@]}" >"$log" 2>>"$OUT/server.err" &
   SERVER_PID=$!
   for _ in $(seq 300); do
     if grep -q "admin token:" "$log" 2>/dev/null; then break; fi
@@ -167,6 +171,9 @@ run_one() {
 }
 
 measure() {  # same arguments as run_one; a fresh server for each measurement
+  local load=closed
+  [[ $7 != 0 ]] && load="paced$7"
+  if [[ -n $ONLY && ! "$1/$load/u$2/$3/$4/$5" =~ $ONLY ]]; then return 0; fi
   start_server "$5"
   run_one "$@"
   stop_server
@@ -177,6 +184,7 @@ echo "== machine"
 {
   echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "commit:    $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (src modified)')"
+  echo "server:    $BIN ${SERVER_SET:-}"
   echo "nproc:     $(nproc)"
   echo "cpu:       $(lscpu | grep 'Model name' | sed 's/Model name:[[:space:]]*//')"
   echo "memory:    $(free -h | awk '/^Mem:/ {print $2}')"
