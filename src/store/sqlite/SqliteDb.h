@@ -25,7 +25,7 @@ namespace troupe::store::sqlite {
 
 struct SqliteOptions {
   int busy_timeout_ms = 5000;  // waiting for the write lock (and for a free connection)
-  int max_connections = 8;     // pool size; ":memory:" always uses exactly one
+  int max_connections = 12;    // pool size (DB threads + the writer); ":memory:" uses one
   int max_write_group = 64;    // write calls sharing one transaction and commit at most
 };
 
