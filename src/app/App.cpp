@@ -113,7 +113,7 @@ int App::serve() {
   metrics_.collect("troupe_db_write_commits", "Write transactions committed (each a group of writes, one fsync).", [this] {
     return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(store_->db().write_groups())}};
   });
-  metrics_.collect("troupe_db_writes_committed", "Writes committed inside those groups.", [this] {
+  metrics_.collect("troupe_db_writes_committed", "Writes carried by those commits (failed ones rolled back to their savepoint included).", [this] {
     return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(store_->db().write_jobs())}};
   });
   const api::Profilers profilers = make_profilers();
