@@ -17,8 +17,9 @@
 #                  directory on tmpfs (/dev/shm), where fsync costs nothing
 #   --profile      one extra 50-user SSE long-chat run with `perf record` on the server
 #   --skip-build   use the binaries already in build/release
-# Environment: DURATION (20) WARMUP (2) HEALTHZ_DURATION (10) REPS (2) USERS ("50 200")
+# Environment: DURATION (20) WARMUP (2) HEALTHZ_DURATION (10) REPS (2) USERS ("50 200") TROUPE_BIN
 #   TRANSPORTS ("sse ws") TURNS_PER_CHAT (20) TARGET_RATE (2000) LIGHT_RATE (200) OUT (results dir)
+#   ONLY (regex on scenario/load/uN/transport/chats/fs) SERVER_SET ("key=value ..." for the server)
 # Load goes only to 127.0.0.1; every run is bounded in time and stops by itself.
 set -euo pipefail
 
@@ -45,7 +46,10 @@ for arg in "$@"; do
   esac
 done
 
-BIN=$ROOT/build/release/src/troupe
+ONLY=${ONLY:-}              # regex on "scenario/load/uN/transport/chats/fs": run only those
+SERVER_SET_ARGS=()           # SERVER_SET="key=value ...": extra --set for every server
+for kv in ${SERVER_SET:-}; do SERVER_SET_ARGS+=(--set "$kv"); done
+BIN=${TROUPE_BIN:-$ROOT/build/release/src/troupe}  # TROUPE_BIN: compare another build (with --skip-build)
 LOADGEN=$ROOT/build/release/bench/troupe_loadgen
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$ROOT/build/release/bench-results/loadgen-$STAMP}
@@ -57,7 +61,7 @@ RESULTS=$OUT/results.jsonl
 if [[ $BUILD == 1 ]]; then
   echo "== build (release preset)"
   cmake --preset release >"$OUT/configure.log" 2>&1
-  if ! cmake --build build/release --target troupe troupe_loadgen sse_frame_bench >"$OUT/build.log" 2>&1; then
+  if ! cmake --build build/release --target troupe troupe_loadgen sse_frame_bench token_alloc_bench >"$OUT/build.log" 2>&1; then
     tail -30 "$OUT/build.log"
     exit 1
   fi
@@ -93,7 +97,7 @@ start_server() {
   "$BIN" serve --listen 127.0.0.1:0 --data "$DATA_DIR" --set llm.sim_first_token_ms=0 \
     --set llm.sim_token_delay_ms=0 --set llm.sim_reply_tokens=64 \
     --set limits.user_requests_per_second=0 --set limits.user_generations=0 \
-    --set limits.ip_connections=0 >"$log" 2>>"$OUT/server.err" &
+    --set limits.ip_connections=0 "${SERVER_SET_ARGS[@]}" >"$log" 2>>"$OUT/server.err" &
   SERVER_PID=$!
   for _ in $(seq 300); do
     if grep -q "admin token:" "$log" 2>/dev/null; then break; fi
@@ -167,6 +171,9 @@ run_one() {
 }
 
 measure() {  # same arguments as run_one; a fresh server for each measurement
+  local load=closed
+  [[ $7 != 0 ]] && load="paced$7"
+  if [[ -n $ONLY && ! "$1/$load/u$2/$3/$4/$5" =~ $ONLY ]]; then return 0; fi
   start_server "$5"
   run_one "$@"
   stop_server
@@ -177,6 +184,7 @@ echo "== machine"
 {
   echo "date:      $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "commit:    $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (src modified)')"
+  echo "server:    $BIN ${SERVER_SET:-}"
   echo "nproc:     $(nproc)"
   echo "cpu:       $(lscpu | grep 'Model name' | sed 's/Model name:[[:space:]]*//')"
   echo "memory:    $(free -h | awk '/^Mem:/ {print $2}')"
@@ -280,6 +288,12 @@ if [[ -x $ROOT/build/release/bench/sse_frame_bench ]]; then
   "$ROOT/build/release/bench/sse_frame_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     --benchmark_out="$OUT/sse_frame_bench.json" --benchmark_out_format=json 2>/dev/null | grep -E "median|^Benchmark|^-" |
     tee "$OUT/sse_frame_bench.txt"
+fi
+if [[ -x $ROOT/build/release/bench/token_alloc_bench ]]; then
+  echo
+  echo "== micro-benchmark: heap allocations per streamed token (bench/token_alloc_bench.cpp)"
+  "$ROOT/build/release/bench/token_alloc_bench" 2>/dev/null | grep -E "^BM_|^Benchmark|^-" |
+    tee "$OUT/token_alloc_bench.txt"
 fi
 echo
 echo "targets: >= 2000 turns/s with p99 <= 10 ms (server-added latency: the sim adds no delay)"

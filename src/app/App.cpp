@@ -13,6 +13,8 @@
 #include "app/Profilers.h"
 #include "llm/BackendFactory.h"
 #include "server/Server.h"
+#include "store/sqlite/SqliteDb.h"
+#include "sync/EventPool.h"
 
 namespace troupe::app {
 
@@ -93,6 +95,26 @@ int App::serve() {
   register_process_metrics(metrics_, tasks_);
   metrics_.collect("troupe_subscribers", "Live event subscriptions (SSE and WebSocket).", [this] {
     return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(bus_->subscriber_count())}};
+  });
+  metrics_.collect("troupe_pool_acquires", "Pool acquires served from the free list (hit) or the heap (miss).", [] {
+    auto& p = sync::EventPool::instance();
+    return std::vector<std::pair<MetricsRegistry::Labels, double>>{
+        {{{"pool", "event_blocks"}, {"result", "hit"}}, double(p.block_hits())},
+        {{{"pool", "event_blocks"}, {"result", "miss"}}, double(p.block_misses())},
+        {{{"pool", "event_buffers"}, {"result", "hit"}}, double(p.buffers().hits())},
+        {{{"pool", "event_buffers"}, {"result", "miss"}}, double(p.buffers().misses())}};
+  });
+  metrics_.collect("troupe_pool_free_items", "Items waiting in each pool's free list.", [] {
+    auto& p = sync::EventPool::instance();
+    return std::vector<std::pair<MetricsRegistry::Labels, double>>{
+        {{{"pool", "event_blocks"}}, double(p.free_blocks())},
+        {{{"pool", "event_buffers"}}, double(p.buffers().size())}};
+  });
+  metrics_.collect("troupe_db_write_commits", "Write transactions committed (each a group of writes, one fsync).", [this] {
+    return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(store_->db().write_groups())}};
+  });
+  metrics_.collect("troupe_db_writes_committed", "Writes carried by those commits (failed ones rolled back to their savepoint included).", [this] {
+    return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(store_->db().write_jobs())}};
   });
   const api::Profilers profilers = make_profilers();
   api::Api api(api::Services{config_, *auth_, *characters_, *chats_, *turns_, ready_, &metrics_, &tasks_,

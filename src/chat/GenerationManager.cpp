@@ -236,8 +236,17 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   store::Id until = is_continue ? reply.id : reply.parent_id;
   std::vector<store::Message> history;
   if (until != 0) {
-    auto h = co_await offload(d.db_pool, [&d, &gen, until] {
-      return d.chats.path_to(gen.chat_id, until, 2000);
+    // Only the newest messages the prompt can hold: read upwards from `until` until their cost
+    // exceeds the budget (PromptBuilder keeps a suffix within it), so a turn's cost does not
+    // grow with the chat's length.
+    const PromptBuilder& prompts = self->prompts_;
+    auto h = co_await offload(d.db_pool, [&d, &gen, &prompts, until] {
+      const int budget = prompts.history_budget();
+      int used = 0;
+      return d.chats.path_tail(gen.chat_id, until, 2000, [&](const store::Message& m) {
+        used += prompts.message_cost(m.content);
+        return used > budget;
+      });
     });
     if (h.ok()) history = std::move(h).value();
   }

@@ -72,17 +72,16 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
                          : trim(expand_macros(ch.post_history_instructions,
                                               MacroValues{ch.name, in.user_name, ""}));
 
-  const int budget = std::max(256, settings_.context_size - settings_.max_tokens);
-  const int per_message_overhead = 4;
-  int used = counter_.count(system) + per_message_overhead;
-  if (!post.empty()) used += counter_.count(post) + per_message_overhead;
+  const int budget = history_budget();
+  int used = message_cost(system);
+  if (!post.empty()) used += message_cost(post);
 
   // The newest message always goes in; then the example dialogues (in order, as many as fit);
   // then older history, newest first, while it fits. So the budget drops the oldest history
   // first and example dialogues only after that.
   std::vector<const store::Message*> kept;
   if (!in.history.empty()) {
-    used += counter_.count(in.history.back().content) + per_message_overhead;
+    used += message_cost(in.history.back().content);
     kept.push_back(&in.history.back());
   }
 
@@ -100,7 +99,7 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
 
   for (std::size_t i = in.history.size(); i-- > 1;) {
     const store::Message& m = in.history[i - 1];
-    int cost = counter_.count(m.content) + per_message_overhead;
+    int cost = message_cost(m.content);
     if (used + cost > budget) break;
     used += cost;
     kept.push_back(&m);

@@ -5,7 +5,9 @@
 // Thread-safety: stateless after construction; build() may run on any thread concurrently.
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chat/TokenCounter.h"
@@ -43,6 +45,10 @@ class PromptBuilder {
       : settings_(std::move(settings)), counter_(counter) {}
 
   llm::Request build(const PromptInput& in, PromptReport* report = nullptr) const;
+  // The budget build() fits the prompt into, and what one history message costs in it: a history
+  // suffix whose costs add up to more than the budget holds everything build() can keep.
+  int history_budget() const { return std::max(256, settings_.context_size - settings_.max_tokens); }
+  int message_cost(std::string_view content) const { return counter_.count(content) + 4; }
   // Splits a mes_example text into dialogue blocks at each <START> marker.
   static std::vector<std::string> split_examples(const std::string& mes_example);
 

@@ -39,7 +39,7 @@ struct LimitsConfig {
 
 struct StoreConfig {
   std::string data_dir = "./data";
-  int db_threads = 2;
+  int db_threads = 8;  // mostly waiting: a write waits for its group commit
 };
 
 struct LlmConfig {

@@ -37,12 +37,22 @@ asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* st
   const auto write_timeout = std::chrono::milliseconds(state->config.server.idle_timeout_ms);
   std::string out;
   for (;;) {
-    task->set_state("sse: awaiting event");
-    keepalive.expires_after(interval);
-    auto r = co_await (sub->next() || keepalive.async_wait(asio::as_tuple(asio::use_awaitable)));
     out.clear();
-    if (r.index() == 0) {
-      auto ev = std::get<0>(std::move(r));
+    // An event already queued is taken at once; only an idle stream awaits the next event
+    // against the keep-alive timer (an Asio parallel group, too costly to build per event).
+    sync::EventPtr ev = sub->try_next();
+    bool idle = false;
+    if (!ev) {
+      task->set_state("sse: awaiting event");
+      keepalive.expires_after(interval);
+      auto r = co_await (sub->next() || keepalive.async_wait(asio::as_tuple(asio::use_awaitable)));
+      if (r.index() == 0) {
+        ev = std::get<0>(std::move(r));
+      } else {
+        idle = true;
+      }
+    }
+    if (!idle) {
       if (!ev) {
         if (sub->overflowed()) {
           out = "event: error\ndata: {\"type\":\"error\",\"code\":\"overflow\",\"message\":\"subscriber fell behind; reconnect with Last-Event-ID\"}\n\n";

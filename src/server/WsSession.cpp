@@ -1,6 +1,7 @@
 #include "server/WsSession.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -31,18 +32,33 @@ struct Connection {
   OutChannel out;
   std::map<std::int64_t, std::shared_ptr<sync::Subscription>> subs;
   std::shared_ptr<TaskScope> pumps;
+  int unanswered_pings = 0;  // pings sent since the last pong (strand only)
   Connection(beast::tcp_stream s, const asio::any_io_executor& ex, TaskRegistry& reg)
       : ws(std::move(s)), out(ex, kOutQueue), pumps(TaskScope::create(reg, "ws.pumps")) {}
 };
 
 Frame make_frame(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
 
+// Writer commands besides data frames, told apart by identity (a null frame is shutdown).
+const Frame& ping_command() {
+  static const Frame f = make_frame("ping");
+  return f;
+}
+const Frame& close_command() {
+  static const Frame f = make_frame("close");
+  return f;
+}
+
 asio::awaitable<void> pump(std::shared_ptr<Connection> conn, std::shared_ptr<sync::Subscription> sub,
                            std::shared_ptr<Task> task) {
   co_await asio::this_coro::throw_if_cancelled(false);
   for (;;) {
-    task->set_state("awaiting event");
-    auto ev = co_await sub->next();
+    // Queued events are taken (and handed to the writer) without suspending.
+    auto ev = sub->try_next();
+    if (!ev) {
+      task->set_state("awaiting event");
+      ev = co_await sub->next();
+    }
     if (!ev) {
       if (sub->overflowed()) {
         std::string msg = R"({"type":"error","code":"overflow","chat_id":)" + std::to_string(sub->chat_id()) +
@@ -51,9 +67,11 @@ asio::awaitable<void> pump(std::shared_ptr<Connection> conn, std::shared_ptr<syn
       }
       break;
     }
-    task->set_state("queueing event");
     // Share the serialized event: no copy per subscriber.
     auto frame = std::shared_ptr<const std::string>(ev, &ev->json);
+    if (conn->out.try_send(boost::system::error_code{}, frame)) continue;
+    if (!conn->out.is_open()) break;
+    task->set_state("queueing event");
     auto [ec] = co_await conn->out.async_send({}, std::move(frame), asio::as_tuple(asio::use_awaitable));
     if (ec) break;
   }
@@ -62,8 +80,13 @@ asio::awaitable<void> pump(std::shared_ptr<Connection> conn, std::shared_ptr<syn
 
 asio::awaitable<void> writer(std::shared_ptr<Connection> conn) {
   for (;;) {
-    auto [ec, frame] = co_await conn->out.async_receive(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
+    Frame frame;
+    bool have = conn->out.try_receive([&](boost::system::error_code, Frame f) { frame = std::move(f); });
+    if (!have) {
+      auto [ec, f] = co_await conn->out.async_receive(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      frame = std::move(f);
+    }
     if (!frame) {
       // Shutdown: close with 1001 while the reader is still pending; it then ends with `closed`.
       beast::get_lowest_layer(conn->ws).expires_after(std::chrono::milliseconds(1000));
@@ -71,9 +94,45 @@ asio::awaitable<void> writer(std::shared_ptr<Connection> conn) {
                                     asio::as_tuple(asio::use_awaitable));
       co_return;
     }
+    if (frame == ping_command()) {
+      auto [pec] = co_await conn->ws.async_ping({}, asio::as_tuple(asio::use_awaitable));
+      if (pec) co_return;
+      continue;
+    }
+    if (frame == close_command()) {
+      // The client stopped answering pings: close (1008); the pinger drops the socket if the
+      // client does not answer within a second.
+      co_await conn->ws.async_close(websocket::close_reason(websocket::close_code::policy_error, "ping timeout"),
+                                    asio::as_tuple(asio::use_awaitable));
+      co_return;
+    }
     conn->ws.text(true);
     auto [wec, n] = co_await conn->ws.async_write(asio::buffer(*frame), asio::as_tuple(asio::use_awaitable));
     if (wec) co_return;
+  }
+}
+
+// Pings every `interval`; after two pings in a row went without a pong, closes the connection.
+asio::awaitable<void> pinger(std::shared_ptr<Connection> conn, std::chrono::milliseconds interval) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(interval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (conn->unanswered_pings >= 2) {
+      // The writer sends a close frame (unless its queue is full); a peer that does not answer
+      // that within a second loses the socket. Either way the reader then ends the session.
+      if (conn->out.try_send(boost::system::error_code{}, close_command())) {
+        timer.expires_after(std::chrono::milliseconds(1000));
+        auto [cec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (cec) co_return;
+      }
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(conn->ws).socket().close(ignored);
+      co_return;
+    }
+    ++conn->unanswered_pings;
+    (void)conn->out.try_send(boost::system::error_code{}, ping_command());  // full queue: missed
   }
 }
 
@@ -136,10 +195,13 @@ asio::awaitable<void> WsSession::run(ServerState* state, std::shared_ptr<Task> t
   beast::get_lowest_layer(conn->ws).expires_never();
   websocket::stream_base::timeout opt{};
   opt.handshake_timeout = std::chrono::milliseconds(cfg.handshake_timeout_ms);
-  // Beast pings after half the idle timeout and closes when the ping goes unanswered.
-  opt.idle_timeout = std::chrono::milliseconds(cfg.keepalive_interval_ms * 2);
-  opt.keep_alive_pings = true;
+  // Keep-alive is ours (pinger): a ping every keepalive interval, closed after two go unanswered.
+  opt.idle_timeout = websocket::stream_base::none();
+  opt.keep_alive_pings = false;
   conn->ws.set_option(opt);
+  conn->ws.control_callback([c = conn.get()](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::pong) c->unanswered_pings = 0;
+  });
   conn->ws.read_message_max(cfg.ws_max_message_bytes);
   auto [aec] = co_await conn->ws.async_accept(req, asio::as_tuple(asio::use_awaitable));
   if (aec) co_return;
@@ -152,7 +214,8 @@ asio::awaitable<void> WsSession::run(ServerState* state, std::shared_ptr<Task> t
     });
   });
   state->ws_connections->add(1);
-  co_await (reader(state, conn, &protocol, task) || writer(conn));
+  const auto ping_every = std::chrono::milliseconds(std::max<std::uint32_t>(cfg.keepalive_interval_ms, 10));
+  co_await (reader(state, conn, &protocol, task) || writer(conn) || pinger(conn, ping_every));
   state->ws_connections->add(-1);
   state->shutdown_hooks.remove(hook);
 

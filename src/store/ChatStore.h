@@ -3,6 +3,7 @@
 // Thread-safety: implementations are safe for concurrent use from any non-I/O thread (blocking).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,13 @@ class ChatStore {
   // The whole selected path up to (and including) `until` (0 = leaf), oldest first, at most
   // `max_messages` of the newest.
   virtual Result<std::vector<Message>> path_to(Id chat_id, Id until, int max_messages) = 0;
+  // The newest part of the selected path ending at `until` (0 = leaf), oldest first, read from
+  // `until` upwards and stopping after the first message for which `enough(message)` is true (it
+  // sees them newest first) or after `max_messages`. Swipe fields are left at their defaults.
+  // Costs O(messages returned), whatever the chat's length: the prompt's history loader.
+  virtual Result<std::vector<Message>> path_tail(
+      Id chat_id, Id until, int max_messages,
+      const std::function<bool(const Message&)>& enough) = 0;
   virtual Result<Message> get_message(Id user_id, Id id) = 0;
 
   // One transaction: user message under the current leaf, a running generation and its

@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <charconv>
 
+#include "sync/EventPool.h"
+
 namespace troupe::sync {
 
 namespace {
 
-std::string build_event_json(std::string_view type, std::int64_t chat_id, std::int64_t seq,
-                             std::string_view fields) {
-  std::string out;
+void build_event_json(std::string& out, std::string_view type, std::int64_t chat_id, std::int64_t seq,
+                      std::string_view fields) {
   out.reserve(48 + type.size() + fields.size());
   out += "{\"type\":\"";
   out += type;  // event types are fixed identifiers, never user text
@@ -25,6 +26,12 @@ std::string build_event_json(std::string_view type, std::int64_t chat_id, std::i
     out += fields;
   }
   out += '}';
+}
+
+std::string build_event_json(std::string_view type, std::int64_t chat_id, std::int64_t seq,
+                             std::string_view fields) {
+  std::string out;
+  build_event_json(out, type, chat_id, seq, fields);
   return out;
 }
 
@@ -89,11 +96,11 @@ Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view ty
   auto s = stream(chat_id);
   std::lock_guard lock(s->mu);
   TROUPE_TRY_STATUS(ensure_range(*s, chat_id));
-  auto ev = std::make_shared<Event>();
+  auto ev = EventPool::instance().make();  // pooled block and JSON buffer
   ev->chat_id = chat_id;
   ev->seq = ++s->last;
-  ev->type = std::string(type);
-  ev->json = build_event_json(type, chat_id, ev->seq, fields);
+  ev->type = type;
+  build_event_json(ev->json, type, chat_id, ev->seq, fields);
   s->ring.push_back(ev);
   while (s->ring.size() > opts_.replay_events) s->ring.pop_front();
   // Deliver in seq order (the stream lock is held; channel completions are posted, never inline).

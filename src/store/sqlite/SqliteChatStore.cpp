@@ -146,6 +146,31 @@ Result<std::vector<Message>> SqliteChatStore::path_to(Id chat_id, Id until, int 
   });
 }
 
+Result<std::vector<Message>> SqliteChatStore::path_tail(
+    Id chat_id, Id until, int max_messages, const std::function<bool(const Message&)>& enough) {
+  if (max_messages <= 0) return make_error(Errc::bad_request, "max_messages must be positive");
+  return db_.snapshot([&](Connection& c) -> Result<std::vector<Message>> {
+    Id id = until;
+    if (id == 0) {
+      auto chat = load_chat_any(c, chat_id);
+      if (!chat.ok()) return chat.error();
+      id = chat->leaf_id;
+    }
+    // One primary-key lookup per message (a cached statement), newest first.
+    std::vector<Message> out;
+    while (id != 0 && static_cast<int>(out.size()) < max_messages) {
+      auto m = load_message_any(c, id);
+      if (!m.ok()) return m.error();
+      if (m->chat_id != chat_id) return make_error(Errc::not_found, "message not found");
+      id = m->parent_id;
+      out.push_back(std::move(*m));
+      if (enough && enough(out.back())) break;
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  });
+}
+
 Result<Message> SqliteChatStore::get_message(Id user_id, Id id) {
   return db_.read([&](Connection& c) -> Result<Message> {
     auto m = load_message(c, user_id, id);

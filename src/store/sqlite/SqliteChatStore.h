@@ -1,6 +1,7 @@
-// SqliteChatStore: ChatStore on SqliteDb. Every mutating call is one BEGIN IMMEDIATE transaction,
-// durable on return (WAL, synchronous=FULL). Calls taking a user_id answer not_found for another
-// user's ids; path_page/path_to/save_partial/finish_generation/reserve_seq trust an id the caller
+// SqliteChatStore: ChatStore on SqliteDb. Every mutating call is one SqliteDb::write (its own
+// savepoint in a group-committed BEGIN IMMEDIATE transaction), durable on return (WAL,
+// synchronous=FULL). Calls taking a user_id answer not_found for another user's ids;
+// path_page/path_to/path_tail/save_partial/finish_generation/reserve_seq trust an id the caller
 // has already authorized. At most one generation per chat is "running" (else conflict).
 // begin_generation: "regenerate" with an assistant target adds a sibling of it (a swipe; greetings
 // included), with a user target a new reply below it; "continue" reopens the assistant target.
@@ -27,6 +28,9 @@ class SqliteChatStore final : public ChatStore {
 
   Result<PathPage> path_page(Id chat_id, Id before, int limit) override;
   Result<std::vector<Message>> path_to(Id chat_id, Id until, int max_messages) override;
+  Result<std::vector<Message>> path_tail(
+      Id chat_id, Id until, int max_messages,
+      const std::function<bool(const Message&)>& enough) override;
   Result<Message> get_message(Id user_id, Id id) override;
 
   // Defined in SqliteChatTurns.cpp.

@@ -16,14 +16,25 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, Sqlite
         if (opts.max_connections < 1) opts.max_connections = 1;
         if (opts.busy_timeout_ms < 0) opts.busy_timeout_ms = 0;
         std::unique_ptr<SqliteDb> db(new SqliteDb(path, opts));
-        auto lease = db->acquire();
-        if (!lease.ok()) return lease.error();
-        TROUPE_TRY_STATUS(migrate(**lease));
+        {
+          auto lease = db->acquire();
+          if (!lease.ok()) return lease.error();
+          TROUPE_TRY_STATUS(migrate(**lease));
+        }  // back to the pool before the writer starts
+        SqliteDb* raw = db.get();
+        db->writer_ = std::make_unique<WriteQueue>(
+            [raw](const std::function<Status(Connection&)>& group) -> Status {
+              auto l = raw->acquire();
+              if (!l.ok()) return l.error();
+              return group(**l);
+            },
+            opts.max_write_group);
         return db;
       });
 }
 
 SqliteDb::~SqliteDb() {
+  writer_.reset();
   std::lock_guard lock(mu_);
   assert(static_cast<int>(idle_.size()) == open_count_ && "SqliteDb destroyed with calls running");
   idle_.clear();

@@ -1,6 +1,8 @@
-// SqliteDb: one database file and a small pool of configured connections. Each call borrows a
+// SqliteDb: one database file and a small pool of configured connections. Each read borrows a
 // connection for its duration, so every calling thread works on its own connection (WAL lets
-// readers run beside the single writer); writes run in BEGIN IMMEDIATE transactions.
+// readers run beside the single writer). Writes go to one writer thread (WriteQueue) that runs
+// whatever is queued in one BEGIN IMMEDIATE transaction and one commit (group commit); write()
+// returns only after its group's commit is durable.
 // Thread-safety: safe for concurrent use from any number of threads; calls block (run them on the
 // DB pool, never on an I/O thread). Destroy only after every call has returned.
 #pragma once
@@ -8,6 +10,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -16,12 +19,14 @@
 #include "store/sqlite/Connection.h"
 #include "store/sqlite/SqliteError.h"
 #include "store/sqlite/Transaction.h"
+#include "store/sqlite/WriteQueue.h"
 
 namespace troupe::store::sqlite {
 
 struct SqliteOptions {
   int busy_timeout_ms = 5000;  // waiting for the write lock (and for a free connection)
-  int max_connections = 8;     // pool size; ":memory:" always uses exactly one
+  int max_connections = 12;    // pool size (DB threads + the writer); ":memory:" uses one
+  int max_write_group = 64;    // write calls sharing one transaction and commit at most
 };
 
 class SqliteDb {
@@ -60,11 +65,28 @@ class SqliteDb {
     });
   }
 
-  // Runs f(Connection&) -> Result<T> inside one write transaction; commits only if f succeeded.
+  // Runs f(Connection&) -> Result<T> on the writer thread inside a write transaction (shared with
+  // other queued writes, in a savepoint of its own); its changes are kept only if f succeeded, and
+  // the call returns once they are committed. f must not call write() itself.
   template <class F>
   std::invoke_result_t<F, Connection&> write(F&& f) {
-    return in_transaction(Transaction::Mode::write, std::forward<F>(f));
+    using R = std::invoke_result_t<F, Connection&>;
+    return guarded<R>([&]() -> R {
+      std::optional<R> out;
+      const std::function<bool(Connection&)> job = [&](Connection& c) {
+        out.emplace(f(c));
+        return out->ok();
+      };
+      Status s = writer_->submit(job);
+      if (!s.ok()) return s.error();
+      if (!out) return make_error(Errc::internal, "write did not run");
+      return std::move(*out);
+    });
   }
+
+  // Group-commit figures: commits and the writes they carried.
+  std::uint64_t write_groups() const { return writer_->groups(); }
+  std::uint64_t write_jobs() const { return writer_->jobs(); }
 
   // Runs f(Connection&) -> Result<T> on one consistent read snapshot (several statements).
   template <class F>
@@ -99,6 +121,7 @@ class SqliteDb {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
   int open_count_ = 0;                             // guarded by mu_; idle + lent + opening
+  std::unique_ptr<WriteQueue> writer_;             // last: stops before the pool goes
 };
 
 }  // namespace troupe::store::sqlite

@@ -129,4 +129,49 @@ TEST_F(LongChatTest, TenThousandMessagesPageCorrectly) {
   EXPECT_EQ(short_path->size(), 151u);
 }
 
+TEST_F(LongChatTest, PathTailStopsWhereTheCallerHasEnough) {
+  constexpr int kMessages = 3'000;
+  User u = make_user("alice");
+  Character ch = make_character(u.id, "Aria");
+  Chat c = make_chat(u.id, ch.id, {});
+  build(c.id, kMessages);
+
+  // From the leaf, newest first to the callback, oldest first in the result.
+  std::vector<Id> seen;
+  auto tail = chats().path_tail(c.id, 0, 2000, [&](const Message& m) {
+    seen.push_back(m.id);
+    return seen.size() == 25;
+  });
+  ASSERT_OK(tail);
+  ASSERT_EQ(tail->size(), 25u);
+  ASSERT_EQ(seen.size(), 25u);
+  EXPECT_EQ(seen.front(), expected_.back().id);
+  for (int i = 0; i < 25; ++i) {
+    EXPECT_EQ((*tail)[i].id, expected_[kMessages - 25 + i].id) << i;
+    EXPECT_EQ(seen[24 - i], (*tail)[i].id);
+  }
+  EXPECT_EQ(tail->back().content, "message " + std::to_string(kMessages - 1));
+
+  // From a message in the middle; the same messages path_to gives, without the callback's stop.
+  const Id mid = expected_[1234].id;
+  auto upto = chats().path_tail(c.id, mid, 100, nullptr);
+  auto ref = chats().path_to(c.id, mid, 100);
+  ASSERT_OK(upto);
+  ASSERT_OK(ref);
+  ASSERT_EQ(upto->size(), ref->size());
+  for (std::size_t i = 0; i < ref->size(); ++i) {
+    EXPECT_EQ((*upto)[i].id, (*ref)[i].id);
+    EXPECT_EQ((*upto)[i].content, (*ref)[i].content);
+  }
+
+  // Reaching the root ends the walk; max_messages caps it; bad arguments are errors.
+  auto all = chats().path_tail(c.id, expected_[9].id, 2000, [](const Message&) { return false; });
+  ASSERT_OK(all);
+  EXPECT_EQ(all->size(), 10u);
+  EXPECT_EQ(all->front().parent_id, 0);
+  EXPECT_ERRC(chats().path_tail(c.id, 0, 0, nullptr), Errc::bad_request);
+  Chat other = make_chat(u.id, ch.id, {});
+  EXPECT_ERRC(chats().path_tail(other.id, mid, 10, nullptr), Errc::not_found);
+}
+
 }  // namespace troupe::store::sqlite::testing

@@ -1,5 +1,9 @@
 #include <sqlite3.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "StoreTestUtil.h"
 #include "store/sqlite/Migrations.h"
 #include "store/sqlite/SqliteDb.h"
@@ -123,6 +127,68 @@ TEST(SqliteDb, WriteRollsBackOnError) {
   });
   ASSERT_OK(n);
   EXPECT_EQ(*n, 0);
+}
+
+TEST(SqliteDb, GroupCommitKeepsEachWriteOnItsOwn) {
+  TempDir dir;
+  auto db = SqliteDb::open(dir.path() + "/g.db");
+  ASSERT_TRUE(db.ok());
+  SqliteDb& d = **db;
+  auto insert = [&](const std::string& name, bool fail) {
+    return d.write([&](Connection& c) -> Status {
+      auto st = c.prepare("INSERT INTO users(name, created_at) VALUES(?1, 1)");
+      if (!st.ok()) return st.error();
+      st->bind_text(1, name);
+      TROUPE_TRY_STATUS(st->run());
+      if (fail) return make_error(Errc::bad_request, "abort " + name);
+      return {};
+    });
+  };
+  // The first write holds the writer until the others have queued behind it, so they share the
+  // next transaction; every third of them fails and must leave nothing behind.
+  constexpr int kWriters = 9;
+  std::atomic<int> started{0};
+  std::thread first([&] {
+    auto r = d.write([&](Connection& c) -> Status {
+      while (started.load() < kWriters) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      return c.exec("INSERT INTO users(name, created_at) VALUES('first', 1)");
+    });
+    EXPECT_TRUE(r.ok());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the first write is running
+  std::vector<std::thread> writers;
+  std::vector<Status> results(kWriters);
+  for (int i = 0; i < kWriters; ++i) {
+    writers.emplace_back([&, i] {
+      started.fetch_add(1);
+      results[i] = insert("w" + std::to_string(i), i % 3 == 0);
+    });
+  }
+  first.join();
+  for (auto& t : writers) t.join();
+  for (int i = 0; i < kWriters; ++i) {
+    if (i % 3 == 0) {
+      EXPECT_ERRC(results[i], Errc::bad_request);
+    } else {
+      EXPECT_TRUE(results[i].ok()) << i;
+    }
+  }
+  auto names = d.read([](Connection& c) -> Result<std::vector<std::string>> {
+    auto st = c.prepare("SELECT name FROM users ORDER BY name");
+    if (!st.ok()) return st.error();
+    std::vector<std::string> out;
+    for (;;) {
+      auto row = st->step();
+      if (!row.ok()) return row.error();
+      if (!*row) return out;
+      out.push_back(st->col_text(0));
+    }
+  });
+  ASSERT_OK(names);
+  EXPECT_EQ(*names, (std::vector<std::string>{"first", "w1", "w2", "w4", "w5", "w7", "w8"}));
+  EXPECT_EQ(d.write_jobs(), 1u + kWriters);
+  EXPECT_LE(d.write_groups(), 3u);  // the first alone, then the queued ones together
 }
 
 TEST(SqliteDb, ExceptionsBecomeInternalErrors) {

@@ -1,0 +1,48 @@
+#include "core/BufferPool.h"
+
+#include <utility>
+
+namespace troupe {
+
+BufferPool::BufferPool(std::size_t max_buffers, std::size_t max_capacity)
+    : max_buffers_(max_buffers), max_capacity_(max_capacity) {
+  free_.reserve(max_buffers_);  // release() never grows the vector
+}
+
+std::string BufferPool::acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!free_.empty()) {
+      std::string b = std::move(free_.back());
+      free_.pop_back();
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      b.clear();
+      return b;
+    }
+  }
+  misses_.fetch_add(1, std::memory_order_relaxed);
+  return {};
+}
+
+void BufferPool::release(std::string&& buf) noexcept {
+  if (buf.capacity() > max_capacity_ || buf.capacity() <= std::string().capacity()) return;
+  std::string keep = std::move(buf);
+  std::lock_guard lock(mu_);
+  if (free_.size() < max_buffers_) free_.push_back(std::move(keep));
+}  // not kept: freed here, outside the caller's data
+
+void BufferPool::trim() {
+  std::vector<std::string> drop;
+  {
+    std::lock_guard lock(mu_);
+    drop.swap(free_);
+    free_.reserve(max_buffers_);
+  }
+}
+
+std::size_t BufferPool::size() const {
+  std::lock_guard lock(mu_);
+  return free_.size();
+}
+
+}  // namespace troupe

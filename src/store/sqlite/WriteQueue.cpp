@@ -1,0 +1,109 @@
+#include "store/sqlite/WriteQueue.h"
+
+#include <cassert>
+#include <exception>
+
+#include "store/sqlite/Connection.h"
+
+namespace troupe::store::sqlite {
+namespace {
+
+thread_local bool t_is_writer = false;
+
+Status run_sql(Connection& c, const char* sql) {
+  auto st = c.prepare(sql);
+  if (!st.ok()) return st.error();
+  return st->run();
+}
+
+}  // namespace
+
+WriteQueue::WriteQueue(Runner run_on_connection, int max_group)
+    : run_(std::move(run_on_connection)), max_group_(max_group < 1 ? 1 : max_group) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+WriteQueue::~WriteQueue() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  thread_.join();
+}
+
+Status WriteQueue::submit(const std::function<bool(Connection&)>& job) {
+  assert(!t_is_writer && "a write job must not submit another write");
+  Job j{&job, {}, false};
+  std::unique_lock lock(mu_);
+  if (stopping_) return make_error(Errc::unavailable, "database is closing");
+  queue_.push_back(&j);
+  lock.unlock();
+  work_cv_.notify_one();
+  lock.lock();
+  done_cv_.wait(lock, [&] { return j.done; });
+  return j.result;
+}
+
+void WriteQueue::loop() {
+  t_is_writer = true;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping and drained
+    std::deque<Job*> group;
+    while (!queue_.empty() && static_cast<int>(group.size()) < max_group_) {
+      group.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lock.unlock();
+    Status s = run_([&](Connection& c) { return run_group(c, group); });
+    lock.lock();
+    for (Job* j : group) {
+      if (!s.ok()) j->result = s;
+      j->done = true;
+    }
+    if (s.ok()) {
+      groups_.fetch_add(1, std::memory_order_relaxed);
+      jobs_.fetch_add(group.size(), std::memory_order_relaxed);
+    }
+    done_cv_.notify_all();
+  }
+}
+
+Status WriteQueue::run_group(Connection& c, std::deque<Job*>& group) {
+  TROUPE_TRY_STATUS(run_sql(c, "BEGIN IMMEDIATE"));
+  for (Job* j : group) {
+    Status sp = run_sql(c, "SAVEPOINT job");
+    if (!sp.ok()) {
+      if (c.in_transaction()) (void)run_sql(c, "ROLLBACK");
+      return sp;
+    }
+    bool keep = false;
+    try {
+      keep = (*j->fn)(c);
+    } catch (const std::exception& e) {
+      j->result = Error{Errc::internal, std::string("store: ") + e.what()};
+    } catch (...) {
+      j->result = Error{Errc::internal, "store: unknown exception"};
+    }
+    if (!c.in_transaction()) {
+      // SQLite rolled the whole transaction back (e.g. disk full): the earlier jobs' work is gone.
+      return make_error(Errc::unavailable, "write transaction rolled back by the database");
+    }
+    Status end = keep ? run_sql(c, "RELEASE job")
+                      : [&] {
+                          Status r = run_sql(c, "ROLLBACK TO job");
+                          return r.ok() ? run_sql(c, "RELEASE job") : r;
+                        }();
+    if (!end.ok()) {
+      if (c.in_transaction()) (void)run_sql(c, "ROLLBACK");
+      return end;
+    }
+  }
+  Status commit = run_sql(c, "COMMIT");
+  if (!commit.ok() && c.in_transaction()) (void)run_sql(c, "ROLLBACK");
+  return commit;
+}
+
+}  // namespace troupe::store::sqlite

@@ -1,0 +1,67 @@
+// WriteQueue: the single writer of a database. Callers hand it a write job and block; its thread
+// takes every job queued at that moment (up to a group limit) and runs them in ONE BEGIN IMMEDIATE
+// transaction, each job inside its own SAVEPOINT, then commits once: several turns share one WAL
+// fsync (group commit). A job whose function fails is rolled back to its savepoint alone; the
+// others still commit. Every caller is released only after the COMMIT of its group returned
+// (synchronous=FULL: durable), or with the error when the group could not commit (then nothing of
+// the group was stored). With one writer, writers never wait on each other in the busy handler.
+// Thread-safety: submit() from any thread except the writer thread itself (a job must not submit
+// another write); blocks the caller. Construct and destroy from one owning thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "core/Result.h"
+
+namespace troupe::store::sqlite {
+
+class Connection;
+
+class WriteQueue {
+ public:
+  // `run_on_connection(group)` lends the writer a connection for one group and calls group(c) on
+  // it, returning its status (or the error when no connection is available). At most `max_group`
+  // jobs share a transaction.
+  using Runner = std::function<Status(const std::function<Status(Connection&)>& group)>;
+  WriteQueue(Runner run_on_connection, int max_group);
+  ~WriteQueue();  // runs what is queued, then stops the thread
+  WriteQueue(const WriteQueue&) = delete;
+  WriteQueue& operator=(const WriteQueue&) = delete;
+
+  // Runs job(c) inside a savepoint of the writer's transaction; job returns true when its work
+  // should be kept. Returns once the group holding it committed (ok) or failed (the error). The
+  // job itself reports its own failure through its captures (it returned false).
+  Status submit(const std::function<bool(Connection&)>& job);
+
+  // Figures for metrics: groups committed and jobs in them.
+  std::uint64_t groups() const { return groups_.load(std::memory_order_relaxed); }
+  std::uint64_t jobs() const { return jobs_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Job {
+    const std::function<bool(Connection&)>* fn;
+    Status result;
+    bool done = false;
+  };
+  void loop();
+  Status run_group(Connection& c, std::deque<Job*>& group);
+
+  Runner run_;
+  const int max_group_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  std::deque<Job*> queue_;  // guarded by mu_
+  bool stopping_ = false;   // guarded by mu_
+  std::atomic<std::uint64_t> groups_{0};
+  std::atomic<std::uint64_t> jobs_{0};
+  std::thread thread_;
+};
+
+}  // namespace troupe::store::sqlite
