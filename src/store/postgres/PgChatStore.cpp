@@ -216,7 +216,7 @@ Result<Chat> PgChatStore::branch_from(Id user_id, Id id) {
 Result<std::int64_t> PgChatStore::reserve_seq(Id chat_id, std::int64_t count) {
   if (count < 0) return make_error(Errc::bad_request, "count must not be negative");
   // One statement: the row lock makes concurrent reservations (from any node) queue up.
-  return db_.read([&](PgConnection& c) -> Result<std::int64_t> {
+  return db_.write([&](PgConnection& c) -> Result<std::int64_t> {
     auto r = c.query(
         "UPDATE chats SET seq_reserved = seq_reserved + $2 WHERE id = $1 RETURNING seq_reserved",
         {chat_id, count});

@@ -18,6 +18,8 @@ Result<std::unique_ptr<PgConnection>> PgConnection::open(const std::string& conn
   PGconn* c = PQconnectdbParams(keys, values, 1);
   if (c == nullptr) return make_error(Errc::unavailable, "postgres: out of memory");
   std::unique_ptr<PgConnection> conn(new PgConnection(c));
+  // Server notices (e.g. "relation already exists, skipping") are not errors: keep stderr quiet.
+  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
   if (PQstatus(c) != CONNECTION_OK) {
     return pg_error("", PQerrorMessage(c), "postgres connect");
   }

@@ -51,14 +51,19 @@ class PgDb {
   };
   Result<Lease> acquire();
 
-  // Runs f(PgConnection&) -> Result<T> on a borrowed connection (autocommit statements).
+  // Runs f(PgConnection&) -> Result<T> on a borrowed connection (autocommit statements). `f` must
+  // only read: when the pooled connection turns out to be dead (server restarted, idle timeout)
+  // it runs once more on a fresh one.
   template <class F>
   std::invoke_result_t<F, PgConnection&> read(F&& f) {
     using R = std::invoke_result_t<F, PgConnection&>;
     return pg_guarded<R>([&]() -> R {
-      auto lease = acquire();
-      if (!lease.ok()) return lease.error();
-      return f(**lease);
+      for (int attempt = 1;; ++attempt) {
+        auto lease = acquire();
+        if (!lease.ok()) return lease.error();
+        R r = f(**lease);
+        if (r.ok() || !(*lease)->broken() || attempt >= 2) return r;
+      }
     });
   }
 
@@ -87,18 +92,23 @@ class PgDb {
         if (!lease.ok()) return lease.error();
         PgConnection& c = **lease;
         c.clear_sqlstate();
-        R r = run_once(c, begin, f);
-        if (r.ok() || !pg_retryable(c.last_sqlstate()) || attempt >= opts_.max_attempts) return r;
+        bool began = false;
+        R r = run_once(c, begin, f, began);
+        if (r.ok() || attempt >= opts_.max_attempts) return r;
+        // A connection found dead at BEGIN ran nothing: try a fresh one at once.
+        if (!began && c.broken()) continue;
+        if (!pg_retryable(c.last_sqlstate())) return r;
         backoff(attempt);
       }
     });
   }
 
   template <class F>
-  static std::invoke_result_t<F, PgConnection&> run_once(PgConnection& c, const char* begin,
-                                                         F& f) {
+  static std::invoke_result_t<F, PgConnection&> run_once(PgConnection& c, const char* begin, F& f,
+                                                         bool& began) {
     using R = std::invoke_result_t<F, PgConnection&>;
     if (auto b = c.exec(begin); !b.ok()) return b.error();
+    began = true;
     R r = f(c);
     if (r.ok()) {
       if (auto cm = c.exec("COMMIT"); !cm.ok()) return cm.error();
