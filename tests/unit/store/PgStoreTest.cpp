@@ -150,6 +150,19 @@ TEST_F(PgStoreTest, LostConnectionIsUnavailableThenReconnects) {
   ASSERT_OK(users().user_by_name("alice"));
 }
 
+TEST_F(PgStoreTest, ServerDownFailsFastWithUnavailableThenRecovers) {
+  User u = make_user("alice");
+  ASSERT_OK(store::testing::PgTestServer::pause());
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_ERRC(users().user_by_name("alice"), Errc::unavailable);
+  EXPECT_ERRC(chats().reserve_seq(1, 1), Errc::unavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  ASSERT_OK(store::testing::PgTestServer::resume());
+  auto again = users().user_by_name("alice");
+  ASSERT_OK(again);
+  EXPECT_EQ(again->id, u.id);
+}
+
 TEST_F(PgStoreTest, SerializationFailuresAreRetriedABoundedNumberOfTimes) {
   int runs = 0;
   auto once = pg_store_->db().write([&](PgConnection& c) -> Status {

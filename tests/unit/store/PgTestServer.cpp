@@ -102,7 +102,16 @@ class Server {
 
   Result<std::string> create_database() {
     std::lock_guard lock(mu_);
-    if (pid_ <= 0) TROUPE_TRY_STATUS(start());
+    if (pid_ <= 0) {
+      if (!dir_.empty()) return make_error(Errc::unavailable, "test server is paused");
+      if (auto st = start(); !st.ok()) {
+        shutdown();
+        std::error_code ec;
+        if (!dir_.empty()) fs::remove_all(dir_, ec);
+        dir_.clear();
+        return st.error();
+      }
+    }
     const std::string name = "t" + std::to_string(++databases_);
     PGconn* c = PQconnectdb(conninfo("postgres").c_str());
     if (PQstatus(c) != CONNECTION_OK) {
@@ -120,14 +129,23 @@ class Server {
     return "postgres://troupe@127.0.0.1:" + std::to_string(port_) + "/" + name;
   }
 
+  Status pause() {
+    std::lock_guard lock(mu_);
+    if (pid_ <= 0) return make_error(Errc::internal, "test server is not running");
+    shutdown();
+    return {};
+  }
+
+  Status resume() {
+    std::lock_guard lock(mu_);
+    if (pid_ > 0 || dir_.empty()) return make_error(Errc::internal, "test server is not paused");
+    if (launch()) return {};
+    return make_error(Errc::internal, "postgres did not restart: " + read_file(dir_ + "/server.log"));
+  }
+
   void stop() {
     std::lock_guard lock(mu_);
-    if (pid_ > 0) {
-      kill(pid_, SIGINT);  // "fast" shutdown: disconnects clients, then exits
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
+    shutdown();
     if (!dir_.empty()) {
       std::error_code ec;
       fs::remove_all(dir_, ec);
@@ -136,6 +154,28 @@ class Server {
   }
 
  private:
+  void shutdown() {
+    if (pid_ > 0) {
+      kill(pid_, SIGINT);  // "fast" shutdown: disconnects clients, then exits
+      int status = 0;
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+    }
+  }
+
+  // Starts postgres on dir_/data and port_; true once it accepts connections.
+  bool launch() {
+    pid_ = spawn({bin_ + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-p",
+                  std::to_string(port_), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                  "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
+                  "max_connections=200"},
+                 id_, dir_ + "/server.log");
+    if (pid_ < 0) return false;
+    if (wait_ready()) return true;
+    shutdown();
+    return false;
+  }
+
   std::string conninfo(const std::string& db) const {
     return "host=127.0.0.1 port=" + std::to_string(port_) + " user=troupe dbname=" + db +
            " connect_timeout=5";
@@ -159,6 +199,8 @@ class Server {
       }
       id = Identity{true, pw->pw_uid, pw->pw_gid};
     }
+    bin_ = bin;
+    id_ = id;
     std::string tmpl = "/tmp/troupe-pg-test-XXXXXX";
     if (mkdtemp(tmpl.data()) == nullptr) return make_error(Errc::internal, "mkdtemp failed");
     dir_ = tmpl;
@@ -181,16 +223,7 @@ class Server {
     for (int attempt = 0; attempt < 3; ++attempt) {
       port_ = free_port();
       if (port_ <= 0) return make_error(Errc::internal, "no free port");
-      pid_ = spawn({bin + "/postgres", "-D", data, "-k", dir_, "-p", std::to_string(port_), "-c",
-                    "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                    "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
-                    "max_connections=200"},
-                   id, log);
-      if (pid_ < 0) return make_error(Errc::internal, "fork failed");
-      if (wait_ready()) return {};
-      kill(pid_, SIGINT);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
+      if (launch()) return {};  // else the port was taken meanwhile: another one
     }
     return make_error(Errc::internal, "postgres did not start: " + read_file(log));
   }
@@ -207,6 +240,8 @@ class Server {
   }
 
   std::mutex mu_;
+  std::string bin_;
+  Identity id_;
   pid_t pid_ = -1;
   int port_ = 0;
   int databases_ = 0;
@@ -229,6 +264,10 @@ class StopAtEnd : public ::testing::Environment {
 }  // namespace
 
 Result<std::string> PgTestServer::create_database() { return server().create_database(); }
+
+Status PgTestServer::pause() { return server().pause(); }
+
+Status PgTestServer::resume() { return server().resume(); }
 
 void PgTestServer::stop() { server().stop(); }
 

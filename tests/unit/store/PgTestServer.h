@@ -29,6 +29,10 @@ class PgTestServer {
   static Result<std::string> create_database();
   // Stops the server if it runs (also done automatically at exit).
   static void stop();
+  // Stops the running server but keeps its data; resume() starts it again on the same port.
+  // For tests of an unreachable database.
+  static Status pause();
+  static Status resume();
 };
 
 }  // namespace troupe::store::testing
