@@ -35,7 +35,10 @@ struct Identity {
 };
 
 std::string find_bin_dir() {
-  if (const char* env = std::getenv("TROUPE_PG_BIN"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("TROUPE_PG_BIN"); env != nullptr && *env != '\0') {
+    const std::string bin = env;
+    return fs::exists(bin + "/initdb") && fs::exists(bin + "/postgres") ? bin : std::string();
+  }
   std::string best;
   int best_version = -1;
   std::error_code ec;
@@ -216,8 +219,9 @@ class Server {
       int status = 0;
       if (p < 0 || waitpid(p, &status, 0) != p || !WIFEXITED(status) ||
           WEXITSTATUS(status) != 0) {
-        return make_error(Errc::internal,
-                          "initdb failed: " + read_file(dir_ + "/initdb.log"));
+        return make_error(Errc::internal, "initdb failed (exit status " +
+                                              std::to_string(WEXITSTATUS(status)) +
+                                              "): " + read_file(dir_ + "/initdb.log"));
       }
     }
     for (int attempt = 0; attempt < 3; ++attempt) {

@@ -57,6 +57,10 @@ class TempDir {
 
 enum class Backend { sqlite, postgres };
 
+inline void PrintTo(Backend b, std::ostream* os) {
+  *os << (b == Backend::sqlite ? "sqlite" : "postgres");
+}
+
 inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::sqlite ? "sqlite" : "postgres";
 }
