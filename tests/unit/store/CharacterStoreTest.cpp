@@ -2,7 +2,8 @@
 
 namespace troupe::store::sqlite::testing {
 
-using CharacterStoreTest = StoreTest;
+using CharacterStoreTest = StoreBackendTest;
+TROUPE_STORE_BACKENDS(CharacterStoreTest);
 
 namespace {
 
@@ -57,7 +58,7 @@ void expect_same_content(const Character& a, const Character& b) {
 
 }  // namespace
 
-TEST_F(CharacterStoreTest, RoundTripPreservesEveryByte) {
+TEST_P(CharacterStoreTest, RoundTripPreservesEveryByte) {
   User u = make_user("alice");
   Character in = full_character(u.id);
   ASSERT_EQ(in.avatar_png.size(), 18u);
@@ -75,7 +76,7 @@ TEST_F(CharacterStoreTest, RoundTripPreservesEveryByte) {
   EXPECT_EQ(got->updated_at, created->updated_at);
 }
 
-TEST_F(CharacterStoreTest, EmptyFieldsRoundTrip) {
+TEST_P(CharacterStoreTest, EmptyFieldsRoundTrip) {
   User u = make_user("alice");
   Character in;
   in.user_id = u.id;
@@ -90,7 +91,7 @@ TEST_F(CharacterStoreTest, EmptyFieldsRoundTrip) {
   EXPECT_TRUE(got->alternate_greetings.empty());
 }
 
-TEST_F(CharacterStoreTest, UpdateKeepsCreatedAtAndIsScoped) {
+TEST_P(CharacterStoreTest, UpdateKeepsCreatedAtAndIsScoped) {
   User a = make_user("alice");
   User b = make_user("bob");
   auto created = characters().create_character(full_character(a.id));
@@ -120,7 +121,7 @@ TEST_F(CharacterStoreTest, UpdateKeepsCreatedAtAndIsScoped) {
   EXPECT_ERRC(characters().update_character(missing), Errc::not_found);
 }
 
-TEST_F(CharacterStoreTest, ListCursorAndSearch) {
+TEST_P(CharacterStoreTest, ListCursorAndSearch) {
   User a = make_user("alice");
   User b = make_user("bob");
   std::vector<Id> ids;
@@ -168,7 +169,7 @@ TEST_F(CharacterStoreTest, ListCursorAndSearch) {
   EXPECT_EQ(one->size(), 1u);
 }
 
-TEST_F(CharacterStoreTest, DeleteCharacterDeletesItsChats) {
+TEST_P(CharacterStoreTest, DeleteCharacterDeletesItsChats) {
   User a = make_user("alice");
   Character c1 = make_character(a.id, "One");
   Character c2 = make_character(a.id, "Two");
@@ -184,7 +185,7 @@ TEST_F(CharacterStoreTest, DeleteCharacterDeletesItsChats) {
   EXPECT_ERRC(characters().delete_character(a.id, c1.id), Errc::not_found);
 }
 
-TEST_F(CharacterStoreTest, PersonasAndTheDefault) {
+TEST_P(CharacterStoreTest, PersonasAndTheDefault) {
   User a = make_user("alice");
   User b = make_user("bob");
   EXPECT_ERRC(characters().default_persona(a.id), Errc::not_found);
@@ -238,7 +239,7 @@ TEST_F(CharacterStoreTest, PersonasAndTheDefault) {
   EXPECT_TRUE(blist->empty());
 }
 
-TEST_F(CharacterStoreTest, DeletingAPersonaResetsChatsToDefault) {
+TEST_P(CharacterStoreTest, DeletingAPersonaResetsChatsToDefault) {
   User a = make_user("alice");
   Character c = make_character(a.id, "C");
   auto p = characters().create_persona(Persona{0, a.id, "Sam", "", false});

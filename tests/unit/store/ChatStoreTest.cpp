@@ -2,10 +2,11 @@
 
 namespace troupe::store::sqlite::testing {
 
-class ChatStoreTest : public StoreTest {
+class ChatStoreTest : public StoreBackendTest {
  protected:
   void SetUp() override {
-    StoreTest::SetUp();
+    StoreBackendTest::SetUp();
+    if (HasFatalFailure()) return;
     alice_ = make_user("alice");
     bob_ = make_user("bob");
     aria_ = make_character(alice_.id, "Aria");
@@ -13,8 +14,9 @@ class ChatStoreTest : public StoreTest {
   User alice_, bob_;
   Character aria_;
 };
+TROUPE_STORE_BACKENDS(ChatStoreTest);
 
-TEST_F(ChatStoreTest, CreateChatWithGreetings) {
+TEST_P(ChatStoreTest, CreateChatWithGreetings) {
   Chat c = make_chat(alice_.id, aria_.id, {"Hi!", "Hello!", "Yo!"}, "first");
   EXPECT_GT(c.id, 0);
   EXPECT_EQ(c.title, "first");
@@ -44,7 +46,7 @@ TEST_F(ChatStoreTest, CreateChatWithGreetings) {
   EXPECT_TRUE(none->messages.empty());
 }
 
-TEST_F(ChatStoreTest, CreateChatChecksOwnership) {
+TEST_P(ChatStoreTest, CreateChatChecksOwnership) {
   Chat in;
   in.user_id = bob_.id;
   in.character_id = aria_.id;  // alice's
@@ -59,7 +61,7 @@ TEST_F(ChatStoreTest, CreateChatChecksOwnership) {
   ASSERT_OK(chats().create_chat(in, {"x"}));
 }
 
-TEST_F(ChatStoreTest, ListAndDeleteChats) {
+TEST_P(ChatStoreTest, ListAndDeleteChats) {
   Character other = make_character(alice_.id, "Other");
   std::vector<Id> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(make_chat(alice_.id, i % 2 ? other.id : aria_.id).id);
@@ -88,7 +90,7 @@ TEST_F(ChatStoreTest, ListAndDeleteChats) {
   EXPECT_ERRC(chats().delete_chat(alice_.id, ids[0]), Errc::not_found);
 }
 
-TEST_F(ChatStoreTest, BeginTurnBuildsTheTree) {
+TEST_P(ChatStoreTest, BeginTurnBuildsTheTree) {
   Chat c = make_chat(alice_.id, aria_.id);
   const Id greeting = c.leaf_id;
   clock_.advance_ms(10);
@@ -150,7 +152,7 @@ TEST_F(ChatStoreTest, BeginTurnBuildsTheTree) {
   EXPECT_EQ(t2->user_message.parent_id, t->reply.id);
 }
 
-TEST_F(ChatStoreTest, FinishRecordsFailureAndRejectsBadStatus) {
+TEST_P(ChatStoreTest, FinishRecordsFailureAndRejectsBadStatus) {
   Chat c = make_chat(alice_.id, aria_.id);
   auto t = chats().begin_turn(alice_.id, c.id, "hi", "", "openai");
   ASSERT_OK(t);
@@ -168,7 +170,7 @@ TEST_F(ChatStoreTest, FinishRecordsFailureAndRejectsBadStatus) {
   EXPECT_EQ(m->content, "half");
 }
 
-TEST_F(ChatStoreTest, TurnInAnEmptyChatIsRootLevel) {
+TEST_P(ChatStoreTest, TurnInAnEmptyChatIsRootLevel) {
   Chat c = make_chat(alice_.id, aria_.id, {});
   auto t = chats().begin_turn(alice_.id, c.id, "first!", "", "sim");
   ASSERT_OK(t);
@@ -179,7 +181,7 @@ TEST_F(ChatStoreTest, TurnInAnEmptyChatIsRootLevel) {
   EXPECT_EQ(path_ids(c.id), (std::vector<Id>{t->user_message.id, t->reply.id}));
 }
 
-TEST_F(ChatStoreTest, IdempotentBeginTurn) {
+TEST_P(ChatStoreTest, IdempotentBeginTurn) {
   Chat c = make_chat(alice_.id, aria_.id);
   Chat c2 = make_chat(alice_.id, aria_.id);
   auto t = chats().begin_turn(alice_.id, c.id, "hello", "key-1", "sim");
@@ -221,7 +223,7 @@ TEST_F(ChatStoreTest, IdempotentBeginTurn) {
   EXPECT_FALSE(empty->has_value());
 }
 
-TEST_F(ChatStoreTest, IsolationAnswersNotFound) {
+TEST_P(ChatStoreTest, IsolationAnswersNotFound) {
   Chat c = make_chat(alice_.id, aria_.id);
   Turn t = finished_turn(alice_.id, c.id, "secret");
   const Id b = bob_.id;
@@ -253,7 +255,7 @@ TEST_F(ChatStoreTest, IsolationAnswersNotFound) {
   EXPECT_EQ(path_ids(c.id).size(), 3u);
 }
 
-TEST_F(ChatStoreTest, UnknownIdsAreNotFound) {
+TEST_P(ChatStoreTest, UnknownIdsAreNotFound) {
   EXPECT_ERRC(chats().get_chat(alice_.id, 4242), Errc::not_found);
   EXPECT_ERRC(chats().path_page(4242, 0, 10), Errc::not_found);
   EXPECT_ERRC(chats().path_to(4242, 0, 10), Errc::not_found);
@@ -267,7 +269,7 @@ TEST_F(ChatStoreTest, UnknownIdsAreNotFound) {
   EXPECT_ERRC(chats().path_to(c.id, 0, 0), Errc::bad_request);
 }
 
-TEST_F(ChatStoreTest, EditMessage) {
+TEST_P(ChatStoreTest, EditMessage) {
   Chat c = make_chat(alice_.id, aria_.id);
   Turn t = finished_turn(alice_.id, c.id, "hello");
   clock_.advance_ms(7);
@@ -286,7 +288,7 @@ TEST_F(ChatStoreTest, EditMessage) {
   ASSERT_OK(chats().edit_message(alice_.id, t2->user_message.id, "more!"));
 }
 
-TEST_F(ChatStoreTest, InterruptRunning) {
+TEST_P(ChatStoreTest, InterruptRunning) {
   Chat c1 = make_chat(alice_.id, aria_.id);
   Chat c2 = make_chat(alice_.id, aria_.id);
   Chat c3 = make_chat(alice_.id, aria_.id);
@@ -315,7 +317,7 @@ TEST_F(ChatStoreTest, InterruptRunning) {
   ASSERT_OK(chats().begin_turn(alice_.id, c1.id, "next", "", "sim"));
 }
 
-TEST_F(ChatStoreTest, ReserveSeqIsMonotonicAcrossReopen) {
+TEST_P(ChatStoreTest, ReserveSeqIsMonotonicAcrossReopen) {
   Chat c = make_chat(alice_.id, aria_.id);
   auto a = chats().reserve_seq(c.id, 100);
   ASSERT_OK(a);
@@ -334,7 +336,7 @@ TEST_F(ChatStoreTest, ReserveSeqIsMonotonicAcrossReopen) {
   EXPECT_ERRC(chats().reserve_seq(c.id, -1), Errc::bad_request);
 }
 
-TEST_F(ChatStoreTest, DataSurvivesReopen) {
+TEST_P(ChatStoreTest, DataSurvivesReopen) {
   Chat c = make_chat(alice_.id, aria_.id, {"greet"}, "durable");
   Turn t = finished_turn(alice_.id, c.id, "remember me");
   auto pending = chats().begin_turn(alice_.id, c.id, "pending", "k", "sim");

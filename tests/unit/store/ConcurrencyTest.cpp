@@ -7,9 +7,10 @@
 
 namespace troupe::store::sqlite::testing {
 
-using ConcurrencyTest = StoreTest;
+using ConcurrencyTest = StoreBackendTest;
+TROUPE_STORE_BACKENDS(ConcurrencyTest);
 
-TEST_F(ConcurrencyTest, FourWriterThreads) {
+TEST_P(ConcurrencyTest, FourWriterThreads) {
   constexpr int kThreads = 4;
   constexpr int kTurns = 20;
   constexpr int kReserves = 40;
@@ -80,7 +81,7 @@ TEST_F(ConcurrencyTest, FourWriterThreads) {
   EXPECT_EQ(chat(shared_user.id, shared.id).seq_reserved, kThreads * kReserves);
 }
 
-TEST_F(ConcurrencyTest, SameIdempotencyKeyFromManyThreadsCreatesOneTurn) {
+TEST_P(ConcurrencyTest, SameIdempotencyKeyFromManyThreadsCreatesOneTurn) {
   User u = make_user("alice");
   Character ch = make_character(u.id, "Aria");
   Chat c = make_chat(u.id, ch.id);

@@ -1,14 +1,15 @@
 // A 10,000-message chat: every page of the selected path is correct and the pages cover the path
-// exactly once. The chat is built in one transaction through MessageTree (one durable write per
+// exactly once. The chat is built in one transaction through the backend's message tree (one durable write per
 // message would only slow the test down).
 #include <set>
 
 #include "StoreTestUtil.h"
+#include "store/postgres/PgMessageTree.h"
 #include "store/sqlite/MessageTree.h"
 
 namespace troupe::store::sqlite::testing {
 
-class LongChatTest : public StoreTest {
+class LongChatTest : public StoreBackendTest {
  protected:
   struct Expected {
     Id id;
@@ -19,39 +20,54 @@ class LongChatTest : public StoreTest {
   // A chain of `n` selected messages; every 100th level has an unselected older sibling, so the
   // selected one there is swipe 1 of 2.
   void build(Id chat_id, int n) {
-    auto r = store_->db().write([&](Connection& c) -> Status {
-      MessageTree tree(c, clock_.now_ms());
-      Id parent = 0;
-      for (int i = 0; i < n; ++i) {
-        Message m;
-        m.chat_id = chat_id;
-        m.parent_id = parent;
-        m.role = i % 2 ? "assistant" : "user";
-        m.content = "message " + std::to_string(i);
-        int index = 0, count = 1;
-        if (i % 100 == 50) {
-          Message other = m;
-          other.content = "unselected " + std::to_string(i);
-          auto o = tree.insert(other);
-          if (!o.ok()) return o.error();
-          index = 1;
-          count = 2;
-        }
-        auto ins = tree.insert(m);
-        if (!ins.ok()) return ins.error();
-        TROUPE_TRY_STATUS(tree.set_active_child(chat_id, parent, ins->id));
-        expected_.push_back({ins->id, index, count});
-        parent = ins->id;
-      }
-      return tree.set_leaf(chat_id, parent);
-    });
+    Status r;
+    if (pg_store_) {
+      r = pg_store_->db().write([&](postgres::PgConnection& c) -> Status {
+        postgres::PgMessageTree tree(c, clock_.now_ms());
+        return build_with(tree, chat_id, n);
+      });
+    } else {
+      r = store_->db().write([&](Connection& c) -> Status {
+        MessageTree tree(c, clock_.now_ms());
+        return build_with(tree, chat_id, n);
+      });
+    }
     ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+
+  template <class Tree>
+  Status build_with(Tree& tree, Id chat_id, int n) {
+    expected_.clear();  // a retried transaction starts over
+    Id parent = 0;
+    for (int i = 0; i < n; ++i) {
+      Message m;
+      m.chat_id = chat_id;
+      m.parent_id = parent;
+      m.role = i % 2 ? "assistant" : "user";
+      m.content = "message " + std::to_string(i);
+      int index = 0, count = 1;
+      if (i % 100 == 50) {
+        Message other = m;
+        other.content = "unselected " + std::to_string(i);
+        auto o = tree.insert(other);
+        if (!o.ok()) return o.error();
+        index = 1;
+        count = 2;
+      }
+      auto ins = tree.insert(m);
+      if (!ins.ok()) return ins.error();
+      TROUPE_TRY_STATUS(tree.set_active_child(chat_id, parent, ins->id));
+      expected_.push_back({ins->id, index, count});
+      parent = ins->id;
+    }
+    return tree.set_leaf(chat_id, parent);
   }
 
   std::vector<Expected> expected_;
 };
+TROUPE_STORE_BACKENDS(LongChatTest);
 
-TEST_F(LongChatTest, TenThousandMessagesPageCorrectly) {
+TEST_P(LongChatTest, TenThousandMessagesPageCorrectly) {
   constexpr int kMessages = 10'000;
   User u = make_user("alice");
   Character ch = make_character(u.id, "Aria");

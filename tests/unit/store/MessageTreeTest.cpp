@@ -3,10 +3,11 @@
 
 namespace troupe::store::sqlite::testing {
 
-class MessageTreeTest : public StoreTest {
+class MessageTreeTest : public StoreBackendTest {
  protected:
   void SetUp() override {
-    StoreTest::SetUp();
+    StoreBackendTest::SetUp();
+    if (HasFatalFailure()) return;
     alice_ = make_user("alice");
     aria_ = make_character(alice_.id, "Aria");
   }
@@ -28,8 +29,9 @@ class MessageTreeTest : public StoreTest {
   User alice_;
   Character aria_;
 };
+TROUPE_STORE_BACKENDS(MessageTreeTest);
 
-TEST_F(MessageTreeTest, RegenerateAddsSelectedSwipes) {
+TEST_P(MessageTreeTest, RegenerateAddsSelectedSwipes) {
   Chat c = make_chat(alice_.id, aria_.id);
   const Id g = c.leaf_id;
   Turn t1 = finished_turn(alice_.id, c.id, "hi");
@@ -88,7 +90,7 @@ TEST_F(MessageTreeTest, RegenerateAddsSelectedSwipes) {
   EXPECT_EQ(path_ids(c.id), (std::vector<Id>{g, u1, r1, t4.user_message.id, t4.reply.id}));
 }
 
-TEST_F(MessageTreeTest, SelectDeepInAnotherBranchSelectsItsAncestors) {
+TEST_P(MessageTreeTest, SelectDeepInAnotherBranchSelectsItsAncestors) {
   Chat c = make_chat(alice_.id, aria_.id);
   const Id g = c.leaf_id;
   Turn t1 = finished_turn(alice_.id, c.id, "one");
@@ -102,7 +104,7 @@ TEST_F(MessageTreeTest, SelectDeepInAnotherBranchSelectsItsAncestors) {
                                              t2.user_message.id, t2.reply.id}));
 }
 
-TEST_F(MessageTreeTest, GreetingSwipes) {
+TEST_P(MessageTreeTest, GreetingSwipes) {
   Chat c = make_chat(alice_.id, aria_.id, {"g1", "g2", "g3"});
   const Id g1 = c.root_active_id;
   Turn t = finished_turn(alice_.id, c.id, "hi");
@@ -135,7 +137,7 @@ TEST_F(MessageTreeTest, GreetingSwipes) {
   EXPECT_EQ(sel->leaf_id, t.reply.id);
 }
 
-TEST_F(MessageTreeTest, ContinueReopensTheMessage) {
+TEST_P(MessageTreeTest, ContinueReopensTheMessage) {
   Chat c = make_chat(alice_.id, aria_.id);
   Turn t = finished_turn(alice_.id, c.id, "hi");
   auto ct = chats().begin_generation(alice_.id, c.id, "continue", t.reply.id, "sim");
@@ -161,7 +163,7 @@ TEST_F(MessageTreeTest, ContinueReopensTheMessage) {
   EXPECT_EQ(cg->user_message.id, 0);
 }
 
-TEST_F(MessageTreeTest, DeleteSelectedSwipeMovesToNewestSibling) {
+TEST_P(MessageTreeTest, DeleteSelectedSwipeMovesToNewestSibling) {
   Chat c = make_chat(alice_.id, aria_.id);
   const Id g = c.leaf_id;
   Turn t1 = finished_turn(alice_.id, c.id, "hi");
@@ -181,7 +183,7 @@ TEST_F(MessageTreeTest, DeleteSelectedSwipeMovesToNewestSibling) {
   EXPECT_EQ(r3.swipe_count, 2);
 }
 
-TEST_F(MessageTreeTest, DeleteOffPathKeepsTheLeaf) {
+TEST_P(MessageTreeTest, DeleteOffPathKeepsTheLeaf) {
   Chat c = make_chat(alice_.id, aria_.id);
   Turn t1 = finished_turn(alice_.id, c.id, "hi");
   Turn t2 = regenerate(c.id, t1.reply.id, "two");
@@ -194,7 +196,7 @@ TEST_F(MessageTreeTest, DeleteOffPathKeepsTheLeaf) {
   EXPECT_EQ(msg(t1.user_message.id).active_child_id, t1.reply.id);
 }
 
-TEST_F(MessageTreeTest, DeleteMidPathRepairsLeaf) {
+TEST_P(MessageTreeTest, DeleteMidPathRepairsLeaf) {
   Chat c = make_chat(alice_.id, aria_.id);
   const Id g = c.leaf_id;
   Turn t1 = finished_turn(alice_.id, c.id, "one");
@@ -208,7 +210,7 @@ TEST_F(MessageTreeTest, DeleteMidPathRepairsLeaf) {
   EXPECT_EQ(t3.user_message.parent_id, g);
 }
 
-TEST_F(MessageTreeTest, DeleteRootsMovesRootActive) {
+TEST_P(MessageTreeTest, DeleteRootsMovesRootActive) {
   Chat c = make_chat(alice_.id, aria_.id, {"g1", "g2", "g3"});
   const Id g1 = c.root_active_id, g3 = g1 + 2;
   finished_turn(alice_.id, c.id, "hi");
@@ -229,7 +231,7 @@ TEST_F(MessageTreeTest, DeleteRootsMovesRootActive) {
   EXPECT_EQ(chat(alice_.id, c.id).root_active_id, t.user_message.id);
 }
 
-TEST_F(MessageTreeTest, DeleteRefusesARunningGeneration) {
+TEST_P(MessageTreeTest, DeleteRefusesARunningGeneration) {
   Chat c = make_chat(alice_.id, aria_.id);
   const Id g = c.leaf_id;
   Turn t1 = finished_turn(alice_.id, c.id, "one");
@@ -246,7 +248,7 @@ TEST_F(MessageTreeTest, DeleteRefusesARunningGeneration) {
   EXPECT_EQ(chat(alice_.id, c.id).leaf_id, t1.reply.id);
 }
 
-TEST_F(MessageTreeTest, BranchCopiesThePath) {
+TEST_P(MessageTreeTest, BranchCopiesThePath) {
   Chat c = make_chat(alice_.id, aria_.id, {"g1", "g2"}, "Tavern");
   Turn t1 = finished_turn(alice_.id, c.id, "one");
   Turn alt = regenerate(c.id, t1.reply.id, "alt one");
@@ -292,7 +294,7 @@ TEST_F(MessageTreeTest, BranchCopiesThePath) {
   (void)alt;
 }
 
-TEST_F(MessageTreeTest, BranchThroughAStreamingMessage) {
+TEST_P(MessageTreeTest, BranchThroughAStreamingMessage) {
   Chat c = make_chat(alice_.id, aria_.id, {"g"}, "t");
   auto run = chats().begin_turn(alice_.id, c.id, "go", "", "sim");
   ASSERT_OK(run);
@@ -312,7 +314,7 @@ TEST_F(MessageTreeTest, BranchThroughAStreamingMessage) {
   EXPECT_EQ(path_ids(from_greeting->id).size(), 1u);
 }
 
-TEST_F(MessageTreeTest, PathPagesWithCursor) {
+TEST_P(MessageTreeTest, PathPagesWithCursor) {
   Chat c = make_chat(alice_.id, aria_.id);
   const Id g = c.leaf_id;
   Turn t1 = finished_turn(alice_.id, c.id, "one");

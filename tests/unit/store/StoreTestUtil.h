@@ -1,5 +1,8 @@
-// Shared fixture for the SQLite store tests: a temp directory under /tmp, a fake clock and helpers
-// that create a user, a character and a chat.
+// Shared fixture for the store tests: a fake clock, helpers that create a user, a character and a
+// chat, and the store under test. StoreTest opens the embedded SQLite store (in a temp directory
+// under /tmp); StoreBackendTest is the same fixture parametrised by backend, so one test body runs
+// against SQLite and against PostgreSQL (a fresh database on the private server of
+// PgTestServer.h). Register a suite for both with TROUPE_STORE_BACKENDS(SuiteName).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +15,8 @@
 
 #include "core/Clock.h"
 #include "core/Crypto.h"
+#include "PgTestServer.h"
+#include "store/postgres/PgStore.h"
 #include "store/sqlite/SqliteStore.h"
 
 namespace troupe::store::sqlite::testing {
@@ -50,24 +55,53 @@ class TempDir {
     }                                                                  \
   } while (0)
 
+enum class Backend { sqlite, postgres };
+
+inline void PrintTo(Backend b, std::ostream* os) {
+  *os << (b == Backend::sqlite ? "sqlite" : "postgres");
+}
+
+inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::sqlite ? "sqlite" : "postgres";
+}
+
 class StoreTest : public ::testing::Test {
  protected:
+  // The backend this fixture opens; StoreBackendTest answers its test parameter.
+  virtual Backend backend() const { return Backend::sqlite; }
+
   void SetUp() override {
-    ASSERT_FALSE(dir_.path().empty());
-    db_path_ = dir_.path() + "/troupe.db";
+    if (backend() == Backend::postgres) {
+      auto url = store::testing::PgTestServer::create_database();
+      ASSERT_TRUE(url.ok()) << "PostgreSQL test server: " << url.error().message;
+      pg_url_ = *url;
+    } else {
+      ASSERT_FALSE(dir_.path().empty());
+      db_path_ = dir_.path() + "/troupe.db";
+    }
     reopen();
   }
 
+  // Closes and reopens the store on the same database (data must come back from storage).
   void reopen() {
     store_.reset();
-    auto s = SqliteStore::open(db_path_, clock_);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store_ = std::move(*s);
+    pg_store_.reset();
+    if (backend() == Backend::postgres) {
+      auto s = postgres::PgStore::open(pg_url_, clock_, 8);
+      ASSERT_TRUE(s.ok()) << s.error().message;
+      pg_store_ = std::move(*s);
+    } else {
+      auto s = SqliteStore::open(db_path_, clock_);
+      ASSERT_TRUE(s.ok()) << s.error().message;
+      store_ = std::move(*s);
+    }
   }
 
-  UserStore& users() { return store_->users(); }
-  CharacterStore& characters() { return store_->characters(); }
-  ChatStore& chats() { return store_->chats(); }
+  UserStore& users() { return pg_store_ ? pg_store_->users() : store_->users(); }
+  CharacterStore& characters() {
+    return pg_store_ ? pg_store_->characters() : store_->characters();
+  }
+  ChatStore& chats() { return pg_store_ ? pg_store_->chats() : store_->chats(); }
 
   User make_user(const std::string& name) {
     auto u = users().create_user(name, false, sha256_hex("token-" + name));
@@ -125,8 +159,19 @@ class StoreTest : public ::testing::Test {
 
   TempDir dir_;
   std::string db_path_;
+  std::string pg_url_;
   FakeClock clock_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<SqliteStore> store_;             // Backend::sqlite
+  std::unique_ptr<postgres::PgStore> pg_store_;  // Backend::postgres
 };
+
+class StoreBackendTest : public StoreTest, public ::testing::WithParamInterface<Backend> {
+ protected:
+  Backend backend() const override { return GetParam(); }
+};
+
+#define TROUPE_STORE_BACKENDS(suite)                                                     \
+  INSTANTIATE_TEST_SUITE_P(Backends, suite,                                               \
+                           ::testing::Values(Backend::sqlite, Backend::postgres), backend_name)
 
 }  // namespace troupe::store::sqlite::testing

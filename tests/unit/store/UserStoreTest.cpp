@@ -2,9 +2,10 @@
 
 namespace troupe::store::sqlite::testing {
 
-using UserStoreTest = StoreTest;
+using UserStoreTest = StoreBackendTest;
+TROUPE_STORE_BACKENDS(UserStoreTest);
 
-TEST_F(UserStoreTest, CreateLookupAndCount) {
+TEST_P(UserStoreTest, CreateLookupAndCount) {
   auto n0 = users().count_users();
   ASSERT_OK(n0);
   EXPECT_EQ(*n0, 0);
@@ -32,7 +33,7 @@ TEST_F(UserStoreTest, CreateLookupAndCount) {
   EXPECT_EQ(*n1, 1);
 }
 
-TEST_F(UserStoreTest, NamesAndTokensAreUnique) {
+TEST_P(UserStoreTest, NamesAndTokensAreUnique) {
   ASSERT_OK(users().create_user("alice", false, sha256_hex("a")));
   EXPECT_ERRC(users().create_user("alice", false, sha256_hex("b")), Errc::conflict);
   EXPECT_ERRC(users().create_user("bob", false, sha256_hex("a")), Errc::conflict);
@@ -43,7 +44,7 @@ TEST_F(UserStoreTest, NamesAndTokensAreUnique) {
   EXPECT_EQ(*n, 1);
 }
 
-TEST_F(UserStoreTest, AddToken) {
+TEST_P(UserStoreTest, AddToken) {
   auto u = users().create_user("alice", false, sha256_hex("a"));
   ASSERT_OK(u);
   ASSERT_OK(users().add_token(u->id, sha256_hex("a2")));
@@ -54,7 +55,7 @@ TEST_F(UserStoreTest, AddToken) {
   EXPECT_ERRC(users().add_token(u->id + 100, sha256_hex("x")), Errc::not_found);
 }
 
-TEST_F(UserStoreTest, OnlyHashesAreStored) {
+TEST_P(UserStoreTest, OnlyHashesAreStored) {
   EXPECT_ERRC(users().create_user("alice", false, "trp_raw_token"), Errc::bad_request);
   EXPECT_ERRC(users().create_user("alice", false, std::string(64, 'A')), Errc::bad_request);
   EXPECT_ERRC(users().create_user("", false, sha256_hex("x")), Errc::bad_request);

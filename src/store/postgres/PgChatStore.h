@@ -1,0 +1,57 @@
+// PgChatStore: ChatStore on PgDb, with the embedded store's semantics. Every mutating call is one
+// transaction, durable on return; calls that change a chat's tree first lock the chat row
+// (SELECT ... FOR UPDATE), so changes of one chat are serialized across connections and nodes
+// while different chats proceed in parallel. Calls taking a user_id answer not_found for another
+// user's ids; path_page/path_to/save_partial/finish_generation/reserve_seq trust an id the caller
+// has already authorized. At most one generation per chat is "running" (else conflict).
+// reserve_seq is one atomic UPDATE ... RETURNING: numbers are never handed out twice, whichever
+// node asks.
+// Thread-safety: safe for concurrent use from any non-I/O thread (blocking).
+#pragma once
+
+#include "core/Clock.h"
+#include "store/ChatStore.h"
+
+namespace troupe::store::postgres {
+
+class PgDb;
+
+class PgChatStore final : public ChatStore {
+ public:
+  PgChatStore(PgDb& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  Result<Chat> create_chat(const Chat& c, const std::vector<std::string>& greetings) override;
+  Result<Chat> get_chat(Id user_id, Id id) override;
+  Result<std::vector<Chat>> list_chats(Id user_id, Id character_id, Id after_id,
+                                       int limit) override;
+  Status delete_chat(Id user_id, Id id) override;
+
+  Result<PathPage> path_page(Id chat_id, Id before, int limit) override;
+  Result<std::vector<Message>> path_to(Id chat_id, Id until, int max_messages) override;
+  Result<Message> get_message(Id user_id, Id id) override;
+
+  // Defined in PgChatTurns.cpp.
+  Result<Turn> begin_turn(Id user_id, Id chat_id, const std::string& content,
+                          const std::string& idempotency_key, const std::string& backend) override;
+  Result<std::optional<Turn>> find_turn(Id user_id, const std::string& key) override;
+  Result<Turn> begin_generation(Id user_id, Id chat_id, const std::string& kind, Id target_id,
+                                const std::string& backend) override;
+  Status save_partial(Id message_id, const std::string& content) override;
+  Status finish_generation(Id generation_id, const std::string& status, const std::string& content,
+                           const std::string& error) override;
+  Result<Generation> get_generation(Id user_id, Id id) override;
+  Result<int> interrupt_running() override;
+
+  Result<Message> edit_message(Id user_id, Id id, const std::string& content) override;
+  Status delete_message(Id user_id, Id id) override;
+  Result<Chat> select_message(Id user_id, Id id) override;
+  Result<Chat> branch_from(Id user_id, Id id) override;
+
+  Result<std::int64_t> reserve_seq(Id chat_id, std::int64_t count) override;
+
+ private:
+  PgDb& db_;
+  const Clock& clock_;
+};
+
+}  // namespace troupe::store::postgres

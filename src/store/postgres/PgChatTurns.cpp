@@ -1,0 +1,287 @@
+// PgChatStore, part two: turns and generations.
+#include <optional>
+#include <string>
+
+#include "store/postgres/PgChatStore.h"
+#include "store/postgres/PgDb.h"
+#include "store/postgres/PgMessageTree.h"
+#include "store/postgres/PgRows.h"
+
+namespace troupe::store::postgres {
+namespace {
+
+bool is_final_status(const std::string& s) {
+  return s == "completed" || s == "stopped" || s == "failed" || s == "interrupted";
+}
+
+Status no_running_generation(PgConnection& c, Id chat_id) {
+  auto running = running_generation(c, chat_id);
+  if (!running.ok()) return running.error();
+  if (*running != 0) return make_error(Errc::conflict, "a generation already runs in this chat");
+  return {};
+}
+
+Result<Generation> insert_generation(PgConnection& c, Generation g) {
+  auto r = c.query(
+      "INSERT INTO generations(chat_id, user_id, message_id, kind, status, backend, started_at) "
+      "VALUES($1, $2, $3, $4, 'running', $5, $6) RETURNING id",
+      {g.chat_id, g.user_id, g.message_id, g.kind, g.backend, g.started_at});
+  if (!r.ok()) return r.error();
+  g.id = r->col_int(0, 0);
+  g.status = "running";
+  return g;
+}
+
+Status set_generation_message(PgConnection& c, Id generation_id, Id message_id) {
+  auto r = c.query("UPDATE generations SET message_id = $2 WHERE id = $1",
+                   {generation_id, message_id});
+  if (!r.ok()) return r.error();
+  return {};
+}
+
+Error key_used() {
+  return make_error(Errc::conflict, "idempotency key already used (its messages were deleted)");
+}
+
+// The turn an idempotency key produced earlier (any chat of the user); nullopt when it is new.
+Result<std::optional<Turn>> lookup_turn(PgConnection& c, Id user_id, const std::string& key) {
+  auto r = c.query(
+      "SELECT chat_id, user_message_id, generation_id FROM idempotency "
+      "WHERE user_id = $1 AND key = $2",
+      {user_id, key});
+  if (!r.ok()) return r.error();
+  if (r->empty()) return std::optional<Turn>();
+  const Id user_message_id = r->col_int(0, 1);
+  const Id generation_id = r->col_int(0, 2);
+  Turn t;
+  t.replayed = true;
+  auto gen = load_generation(c, generation_id);
+  if (!gen.ok()) return gen.error().code == Errc::not_found ? key_used() : gen.error();
+  auto user = load_message_any(c, user_message_id);
+  if (!user.ok()) return user.error().code == Errc::not_found ? key_used() : user.error();
+  t.generation = std::move(*gen);
+  t.user_message = std::move(*user);
+  auto reply = load_message_any(c, t.generation.message_id);
+  if (!reply.ok()) return reply.error().code == Errc::not_found ? key_used() : reply.error();
+  t.reply = std::move(*reply);
+  TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
+  TROUPE_TRY_STATUS(fill_swipe(c, t.reply));
+  return std::optional<Turn>(std::move(t));
+}
+
+// An earlier turn for `key` returned as the answer (or refused when it was for another chat).
+Result<Turn> replay(Turn earlier, Id chat_id) {
+  if (earlier.user_message.chat_id != chat_id) {
+    return make_error(Errc::conflict, "idempotency key already used for another chat");
+  }
+  return earlier;
+}
+
+}  // namespace
+
+Result<Turn> PgChatStore::begin_turn(Id user_id, Id chat_id, const std::string& content,
+                                     const std::string& idempotency_key,
+                                     const std::string& backend) {
+  const std::int64_t now = clock_.now_ms();
+  return db_.write([&](PgConnection& c) -> Result<Turn> {
+    if (!idempotency_key.empty()) {
+      auto earlier = lookup_turn(c, user_id, idempotency_key);
+      if (!earlier.ok()) return earlier.error();
+      if (*earlier) return replay(std::move(**earlier), chat_id);
+    }
+    auto owned = load_chat(c, user_id, chat_id);
+    if (!owned.ok()) return owned.error();
+    auto chat = lock_chat(c, chat_id);
+    if (!chat.ok()) return chat.error();
+    if (!idempotency_key.empty()) {
+      // Look again under the lock: a concurrent request with the same key may have committed.
+      auto earlier = lookup_turn(c, user_id, idempotency_key);
+      if (!earlier.ok()) return earlier.error();
+      if (*earlier) return replay(std::move(**earlier), chat_id);
+    }
+    TROUPE_TRY_STATUS(no_running_generation(c, chat_id));
+    PgMessageTree tree(c, now);
+    Turn t;
+    Message um;
+    um.chat_id = chat_id;
+    um.parent_id = chat->leaf_id;
+    um.role = "user";
+    um.content = content;
+    auto user = tree.insert(std::move(um));
+    if (!user.ok()) return user.error();
+    t.user_message = std::move(*user);
+    TROUPE_TRY_STATUS(tree.set_active_child(chat_id, chat->leaf_id, t.user_message.id));
+
+    Generation g;
+    g.chat_id = chat_id;
+    g.user_id = user_id;
+    g.kind = "reply";
+    g.backend = backend;
+    g.started_at = now;
+    auto gen = insert_generation(c, std::move(g));
+    if (!gen.ok()) return gen.error();
+    t.generation = std::move(*gen);
+
+    Message rm;
+    rm.chat_id = chat_id;
+    rm.parent_id = t.user_message.id;
+    rm.role = "assistant";
+    rm.status = "streaming";
+    rm.generation_id = t.generation.id;
+    auto reply = tree.insert(std::move(rm));
+    if (!reply.ok()) return reply.error();
+    t.reply = std::move(*reply);
+    t.generation.message_id = t.reply.id;
+    TROUPE_TRY_STATUS(set_generation_message(c, t.generation.id, t.reply.id));
+    TROUPE_TRY_STATUS(tree.set_active_child(chat_id, t.user_message.id, t.reply.id));
+    t.user_message.active_child_id = t.reply.id;
+    TROUPE_TRY_STATUS(tree.set_leaf(chat_id, t.reply.id));
+    TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
+
+    if (!idempotency_key.empty()) {
+      // Another chat's request with the same key may commit first: unique violation -> conflict.
+      auto r = c.query(
+          "INSERT INTO idempotency(user_id, key, chat_id, user_message_id, generation_id, "
+          "created_at) VALUES($1, $2, $3, $4, $5, $6)",
+          {user_id, idempotency_key, chat_id, t.user_message.id, t.generation.id, now});
+      if (!r.ok()) return r.error();
+    }
+    return t;
+  });
+}
+
+Result<std::optional<Turn>> PgChatStore::find_turn(Id user_id, const std::string& key) {
+  if (key.empty()) return std::optional<Turn>();
+  return db_.snapshot([&](PgConnection& c) { return lookup_turn(c, user_id, key); });
+}
+
+Result<Turn> PgChatStore::begin_generation(Id user_id, Id chat_id, const std::string& kind,
+                                           Id target_id, const std::string& backend) {
+  if (kind != "regenerate" && kind != "continue") {
+    return make_error(Errc::bad_request, "generation kind must be regenerate or continue");
+  }
+  const std::int64_t now = clock_.now_ms();
+  return db_.write([&](PgConnection& c) -> Result<Turn> {
+    auto owned = load_chat(c, user_id, chat_id);
+    if (!owned.ok()) return owned.error();
+    auto chat = lock_chat(c, chat_id);
+    if (!chat.ok()) return chat.error();
+    auto target = load_message_any(c, target_id);
+    if (!target.ok()) return target.error();
+    if (target->chat_id != chat_id) return make_error(Errc::not_found, "message not found");
+    if (kind == "continue" && target->role != "assistant") {
+      return make_error(Errc::bad_request, "only an assistant message can be continued");
+    }
+    TROUPE_TRY_STATUS(no_running_generation(c, chat_id));
+    PgMessageTree tree(c, now);
+    Turn t;
+    Generation g;
+    g.chat_id = chat_id;
+    g.user_id = user_id;
+    g.kind = kind;
+    g.backend = backend;
+    g.started_at = now;
+    g.message_id = kind == "continue" ? target->id : 0;
+    auto gen = insert_generation(c, std::move(g));
+    if (!gen.ok()) return gen.error();
+    t.generation = std::move(*gen);
+
+    if (kind == "regenerate") {
+      Message rm;
+      rm.chat_id = chat_id;
+      rm.parent_id = target->role == "assistant" ? target->parent_id : target->id;
+      rm.role = "assistant";
+      rm.status = "streaming";
+      rm.generation_id = t.generation.id;
+      auto reply = tree.insert(std::move(rm));
+      if (!reply.ok()) return reply.error();
+      t.generation.message_id = reply->id;
+      TROUPE_TRY_STATUS(set_generation_message(c, t.generation.id, reply->id));
+    } else {
+      auto r = c.query(
+          "UPDATE messages SET status = 'streaming', generation_id = $2, updated_at = $3 "
+          "WHERE id = $1",
+          {target->id, t.generation.id, now});
+      if (!r.ok()) return r.error();
+    }
+    TROUPE_TRY_STATUS(tree.select(chat_id, t.generation.message_id));
+    auto reply = load_message_any(c, t.generation.message_id);
+    if (!reply.ok()) return reply.error();
+    t.reply = std::move(*reply);
+    TROUPE_TRY_STATUS(fill_swipe(c, t.reply));
+    if (t.reply.parent_id != 0) {
+      auto parent = load_message_any(c, t.reply.parent_id);
+      if (!parent.ok()) return parent.error();
+      t.user_message = std::move(*parent);
+      TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
+    }
+    return t;
+  });
+}
+
+Status PgChatStore::save_partial(Id message_id, const std::string& content) {
+  const std::int64_t now = clock_.now_ms();
+  return db_.write([&](PgConnection& c) -> Status {
+    auto r = c.query(
+        "UPDATE messages SET content = $2, updated_at = $3 WHERE id = $1 AND status = 'streaming'",
+        {message_id, content, now});
+    if (!r.ok()) return r.error();
+    if (r->affected() != 0) return {};
+    auto m = load_message_any(c, message_id);
+    if (!m.ok()) return m.error();
+    return make_error(Errc::conflict, "message is not being generated");
+  });
+}
+
+Status PgChatStore::finish_generation(Id generation_id, const std::string& status,
+                                      const std::string& content, const std::string& error) {
+  if (!is_final_status(status)) return make_error(Errc::bad_request, "bad generation status");
+  const std::int64_t now = clock_.now_ms();
+  return db_.write([&](PgConnection& c) -> Status {
+    auto first = load_generation(c, generation_id);
+    if (!first.ok()) return first.error();
+    auto chat = lock_chat(c, first->chat_id);
+    if (!chat.ok()) return chat.error();
+    auto g = load_generation(c, generation_id);  // under the lock: finished meanwhile?
+    if (!g.ok()) return g.error();
+    if (g->status != "running") return make_error(Errc::conflict, "generation already finished");
+    auto msg = c.query("UPDATE messages SET content = $2, status = $3, updated_at = $4 "
+                       "WHERE id = $1",
+                       {g->message_id, content, status, now});
+    if (!msg.ok()) return msg.error();
+    auto gen = c.query("UPDATE generations SET status = $2, error = $3, finished_at = $4 "
+                       "WHERE id = $1",
+                       {generation_id, status, error, now});
+    if (!gen.ok()) return gen.error();
+    auto touch = c.query("UPDATE chats SET updated_at = $2 WHERE id = $1", {g->chat_id, now});
+    if (!touch.ok()) return touch.error();
+    return {};
+  });
+}
+
+Result<Generation> PgChatStore::get_generation(Id user_id, Id id) {
+  return db_.read([&](PgConnection& c) -> Result<Generation> {
+    auto g = load_generation(c, id);
+    if (!g.ok()) return g;
+    if (g->user_id != user_id) return make_error(Errc::not_found, "generation not found");
+    return g;
+  });
+}
+
+Result<int> PgChatStore::interrupt_running() {
+  const std::int64_t now = clock_.now_ms();
+  return db_.write([&](PgConnection& c) -> Result<int> {
+    auto msg = c.query(
+        "UPDATE messages SET status = 'interrupted', updated_at = $1 WHERE status = 'streaming' "
+        "AND id IN (SELECT message_id FROM generations WHERE status = 'running')",
+        {now});
+    if (!msg.ok()) return msg.error();
+    auto gen = c.query(
+        "UPDATE generations SET status = 'interrupted', finished_at = $1 WHERE status = 'running'",
+        {now});
+    if (!gen.ok()) return gen.error();
+    return static_cast<int>(gen->affected());
+  });
+}
+
+}  // namespace troupe::store::postgres

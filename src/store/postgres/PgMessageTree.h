@@ -1,0 +1,48 @@
+// PgMessageTree: the message-tree operations of one chat inside the caller's transaction, on
+// PostgreSQL. Same invariants as the embedded store: a chat's root_active_id is one of its
+// root-level messages (or 0 when there are none), every active_child_id is a child of its message
+// (or 0), and leaf_id is the end of the chain root_active_id -> active_child_id -> ... Callers hold
+// the chat's row lock (lock_chat) before changing the tree. Walks follow primary keys, so a page of
+// the path costs O(page) lookups whatever the chat's length.
+// Thread-safety: not thread-safe; one instance per call, on the thread owning the connection.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/Result.h"
+#include "store/Records.h"
+
+namespace troupe::store::postgres {
+
+class PgConnection;
+
+class PgMessageTree {
+ public:
+  PgMessageTree(PgConnection& c, std::int64_t now_ms) : c_(c), now_(now_ms) {}
+
+  // Inserts `m` (id, timestamps assigned unless created_at is set) and returns it.
+  Result<Message> insert(Message m);
+  // Points `parent_id`'s active child (the chat's root_active_id when 0) at `child_id`.
+  Status set_active_child(Id chat_id, Id parent_id, Id child_id);
+  // Sets the chat's leaf and touches updated_at.
+  Status set_leaf(Id chat_id, Id leaf_id);
+  // The end of the active chain starting at `from` (`from` itself when it has no active child).
+  Result<Id> descend(Id from);
+  // Makes `id` and all its ancestors the selected ones; the leaf becomes descend(id).
+  Status select(Id chat_id, Id id);
+  // Up to `max` messages of the path ending at `start`, oldest first, with swipe fields.
+  Result<std::vector<Message>> walk_up(Id chat_id, Id start, std::int64_t max);
+  // True when `ancestor` is `node` or one of its ancestors.
+  Result<bool> is_ancestor_or_self(Id ancestor, Id node);
+  // Deletes `m` and its subtree (with their generations) and repairs links and leaf.
+  Status erase(const Message& m, const Chat& chat);
+  // Copies `path` (root first) as a new chain of `chat_id`; returns the last copy's id.
+  Result<Id> copy_chain(Id chat_id, const std::vector<Message>& path);
+
+ private:
+  PgConnection& c_;
+  std::int64_t now_;
+};
+
+}  // namespace troupe::store::postgres

@@ -1,0 +1,29 @@
+// PgUserStore: UserStore on PgDb. Only SHA-256 hex digests of tokens are stored; anything else
+// passed as a hash is refused (bad_request) so a raw token can never reach the database.
+// Thread-safety: safe for concurrent use from any non-I/O thread (blocking).
+#pragma once
+
+#include "core/Clock.h"
+#include "store/UserStore.h"
+
+namespace troupe::store::postgres {
+
+class PgDb;
+
+class PgUserStore final : public UserStore {
+ public:
+  PgUserStore(PgDb& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  Result<User> create_user(const std::string& name, bool is_admin,
+                           const std::string& token_hash) override;
+  Status add_token(Id user_id, const std::string& token_hash) override;
+  Result<User> user_by_token_hash(const std::string& token_hash) override;
+  Result<User> user_by_name(const std::string& name) override;
+  Result<std::int64_t> count_users() override;
+
+ private:
+  PgDb& db_;
+  const Clock& clock_;
+};
+
+}  // namespace troupe::store::postgres
