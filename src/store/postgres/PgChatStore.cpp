@@ -131,6 +131,47 @@ Result<std::vector<Message>> PgChatStore::path_to(Id chat_id, Id until, int max_
   });
 }
 
+Result<std::vector<Message>> PgChatStore::path_tail(
+    Id chat_id, Id until, int max_messages, const std::function<bool(const Message&)>& enough) {
+  if (max_messages <= 0) return make_error(Errc::bad_request, "max_messages must be positive");
+  // Walks up in chunks (one recursive query each) so a prompt costs a round trip or two, not one
+  // per message, and stops at the first chunk in which `enough` is satisfied.
+  constexpr int kChunk = 64;
+  return db_.snapshot([&](PgConnection& c) -> Result<std::vector<Message>> {
+    Id start = until;
+    if (start == 0) {
+      auto chat = load_chat_any(c, chat_id);
+      if (!chat.ok()) return chat.error();
+      start = chat->leaf_id;
+    } else {
+      auto u = load_message_any(c, start);
+      if (!u.ok()) return u.error();
+      if (u->chat_id != chat_id) return make_error(Errc::not_found, "message not found");
+    }
+    std::vector<Message> newest_first;
+    while (start != 0 && static_cast<int>(newest_first.size()) < max_messages) {
+      const int want = std::min(kChunk, max_messages - static_cast<int>(newest_first.size()));
+      auto chunk = PgMessageTree(c, 0).walk_up(chat_id, start, want);
+      if (!chunk.ok()) return chunk.error();
+      if (chunk->empty()) break;
+      start = chunk->front().parent_id;
+      bool done = false;
+      for (auto it = chunk->rbegin(); it != chunk->rend(); ++it) {
+        it->swipe_index = 0;
+        it->swipe_count = 1;
+        newest_first.push_back(std::move(*it));
+        if (enough && enough(newest_first.back())) {
+          done = true;
+          break;
+        }
+      }
+      if (done) break;
+    }
+    std::reverse(newest_first.begin(), newest_first.end());
+    return newest_first;
+  });
+}
+
 Result<Message> PgChatStore::get_message(Id user_id, Id id) {
   return db_.snapshot([&](PgConnection& c) -> Result<Message> {
     auto m = load_message(c, user_id, id);

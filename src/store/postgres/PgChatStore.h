@@ -28,6 +28,9 @@ class PgChatStore final : public ChatStore {
 
   Result<PathPage> path_page(Id chat_id, Id before, int limit) override;
   Result<std::vector<Message>> path_to(Id chat_id, Id until, int max_messages) override;
+  Result<std::vector<Message>> path_tail(
+      Id chat_id, Id until, int max_messages,
+      const std::function<bool(const Message&)>& enough) override;
   Result<Message> get_message(Id user_id, Id id) override;
 
   // Defined in PgChatTurns.cpp.

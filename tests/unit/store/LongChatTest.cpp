@@ -145,7 +145,7 @@ TEST_P(LongChatTest, TenThousandMessagesPageCorrectly) {
   EXPECT_EQ(short_path->size(), 151u);
 }
 
-TEST_F(LongChatTest, PathTailStopsWhereTheCallerHasEnough) {
+TEST_P(LongChatTest, PathTailStopsWhereTheCallerHasEnough) {
   constexpr int kMessages = 3'000;
   User u = make_user("alice");
   Character ch = make_character(u.id, "Aria");
