@@ -38,7 +38,8 @@ MemoryServiceImpl::MemoryServiceImpl(MemoryServiceParts parts)
     : p_(parts),
       ranker_(p_.config),
       cache_(p_.clock, p_.config.cache_ttl_ms, p_.config.cache_entries),
-      breaker_(p_.clock, p_.config.breaker_failures, p_.config.breaker_open_ms) {
+      breaker_(p_.clock, CircuitBreakerOptions{std::max(1, p_.config.breaker_failures),
+                                              std::max<std::int64_t>(1, p_.config.breaker_open_ms)}) {
   if (auto* r = p_.metrics) {
     const char* modes[3] = {"vector", "keyword", "off"};
     for (int i = 0; i < 3; ++i) {

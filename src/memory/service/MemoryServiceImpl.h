@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/asio/thread_pool.hpp>
 
+#include "core/CircuitBreaker.h"
 #include "core/Clock.h"
 #include "core/Config.h"
 #include "core/Metrics.h"
@@ -19,7 +20,6 @@
 #include "memory/VectorEngine.h"
 #include "memory/service/Ranker.h"
 #include "memory/service/ResultCache.h"
-#include "memory/service/SearchBreaker.h"
 #include "store/MemoryStore.h"
 
 namespace troupe::memory {
@@ -52,7 +52,7 @@ class MemoryServiceImpl final : public MemoryService {
   boost::asio::awaitable<Result<store::GenerationRetrieval>> used_by(
       store::Id generation_id) override;
 
-  SearchBreaker::State breaker_state() const { return breaker_.state(); }
+  CircuitBreaker::State breaker_state() const { return breaker_.state(); }
   std::int64_t space_of(const MemoryScope& s) const;
 
  private:
@@ -70,7 +70,7 @@ class MemoryServiceImpl final : public MemoryService {
   MemoryServiceParts p_;
   Ranker ranker_;
   ResultCache cache_;
-  SearchBreaker breaker_;
+  CircuitBreaker breaker_;
   std::atomic<std::int64_t> last_slow_log_ms_{0};
   struct Instruments {
     Histogram* latency[3] = {};  // vector, keyword, off
