@@ -28,7 +28,7 @@ asio::awaitable<void> recall_memories(const Deps& d, const PromptBuilder& prompt
   req.scope = scope_of(job);
   const auto& h = input.history;
   req.query = h.back().content;
-  if (h.size() >= 2) req.query += "\n" + h[h.size() - 2].content;
+  if (h.size() >= 2) req.context = h[h.size() - 2].content;
   req.window_message_ids = window.window_ids;
   auto found = co_await d.memory->retrieve(std::move(req));
 

@@ -1,6 +1,6 @@
 // MemoryRecall: the memory steps of a generation. Before the prompt: work out which history
-// messages the prompt window keeps, retrieve memories for the new user message plus the message
-// before it (skipping those in the window), put them into the prompt input and record what the
+// messages the prompt window keeps, retrieve memories for the new user message plus the message before
+// it as context (skipping those in the window), put them into the prompt input and record what the
 // generation used; then store the new user message as a memory. After the reply: store it too.
 // Thread-safety: stateless functions; call from the generation's coroutine.
 #pragma once

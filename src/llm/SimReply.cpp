@@ -148,7 +148,11 @@ SimReply::SimReply(const Request& request) {
   first_ = request.continue_from.empty() ||
            std::isspace(static_cast<unsigned char>(request.continue_from.back()));
   token_.reserve(64);
-  if (request.continue_from.empty()) recall_ = recall_words(request);
+  // Recall answers questions: only a question opens with a quoted memory.
+  if (request.continue_from.empty() && last_user &&
+      last_user->content.find('?') != std::string::npos) {
+    recall_ = recall_words(request);
+  }
 }
 
 std::uint64_t SimReply::random() {

@@ -25,7 +25,8 @@ struct MemoryScope {
 
 struct RetrievalRequest {
   MemoryScope scope;
-  std::string query;                          // the new user message plus recent context
+  std::string query;    // the new user message
+  std::string context;  // recent context (the message before it); weighs less than the query
   std::vector<store::Id> window_message_ids;  // messages already in the prompt window
   int limit = 0;                              // 0 = memory.top_k
   // true: for a prompt (in-window memories skipped, token budget applied, retrieval time noted);

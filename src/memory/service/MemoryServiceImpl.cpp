@@ -1,6 +1,7 @@
 #include "memory/service/MemoryServiceImpl.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
@@ -18,6 +19,9 @@ namespace {
 constexpr std::size_t kMaxQueryBytes = 4096;
 constexpr std::size_t kMaxMemoryBytes = 4000;
 constexpr std::size_t kMaxLimit = 200;
+constexpr std::size_t kMaxContextBytes = 600;
+// Weight of the context's vector against the query's in the combined query vector.
+constexpr float kContextWeight = 0.35f;
 
 // Cuts at most `max` bytes without splitting a UTF-8 sequence.
 std::string clip(std::string s, std::size_t max) {
@@ -90,13 +94,22 @@ asio::awaitable<Result<std::vector<Candidate>>> MemoryServiceImpl::load(
 }
 
 asio::awaitable<Result<std::vector<Candidate>>> MemoryServiceImpl::vector_candidates(
-    std::int64_t space, const std::string& q) {
-  const int dims = p_.embedder->info().dims;
+    std::int64_t space, const std::string& q, const std::string& context) {
+  const auto dims = static_cast<std::size_t>(p_.embedder->info().dims);
   auto emb = co_await offload(p_.compute_pool, [&]() -> Result<std::vector<float>> {
-    std::vector<float> v(static_cast<std::size_t>(dims));
-    std::string_view text = q;
-    auto s = p_.embedder->embed(std::span<const std::string_view>(&text, 1), v);
+    // query + kContextWeight * context, re-normalised: the context steers, the query leads.
+    std::vector<float> v(2 * dims);
+    std::string_view texts[2] = {q, context};
+    auto s = p_.embedder->embed(std::span<const std::string_view>(texts, context.empty() ? 1 : 2),
+                                std::span<float>(v.data(), context.empty() ? dims : 2 * dims));
     if (!s.ok()) return s.error();
+    double n = 0;
+    for (std::size_t i = 0; i < dims; ++i) {
+      v[i] += kContextWeight * v[dims + i];
+      n += double(v[i]) * v[i];
+    }
+    v.resize(dims);
+    if (n > 0) for (auto& x : v) x = static_cast<float>(x / std::sqrt(n));
     return v;
   });
   if (!emb.ok()) {
@@ -155,10 +168,11 @@ asio::awaitable<RetrievalResult> MemoryServiceImpl::retrieve(RetrievalRequest re
   const std::size_t limit = req.limit > 0 ? std::min<std::size_t>(req.limit, kMaxLimit)
                                           : static_cast<std::size_t>(std::max(0, p_.config.top_k));
   std::string query = clip(std::move(req.query), kMaxQueryBytes);
+  std::string context = clip(std::move(req.context), kMaxContextBytes);
   std::sort(req.window_message_ids.begin(), req.window_message_ids.end());
   std::string key = (req.for_prompt ? "p:" : "l:") + std::to_string(limit) + ":";
   for (auto id : req.window_message_ids) key += std::to_string(id) + ",";
-  key += "|" + query;
+  key += "|" + query + "|" + context;
   if (auto hit = cache_.get(space, key)) {
     if (m_.cache_hits) m_.cache_hits->inc();
     co_return std::move(*hit);
@@ -170,13 +184,13 @@ asio::awaitable<RetrievalResult> MemoryServiceImpl::retrieve(RetrievalRequest re
   out.mode = "keyword";
   if (p_.embedder && p_.engine) {
     if (breaker_.allow()) {
-      cands = co_await vector_candidates(space, query);
+      cands = co_await vector_candidates(space, query, context);
       if (cands.ok()) out.mode = "vector";
     }
     note_breaker();
     if (!cands.ok() && m_.fallbacks) m_.fallbacks->inc();
   }
-  if (!cands.ok()) cands = co_await keyword_candidates(space, query);
+  if (!cands.ok()) cands = co_await keyword_candidates(space, context.empty() ? query : query + "\n" + context);
   if (!cands.ok()) {
     spdlog::warn("memory retrieval failed: {}", cands.error().message);
     out.mode = "off";

@@ -56,8 +56,8 @@ class MemoryServiceImpl final : public MemoryService {
   std::int64_t space_of(const MemoryScope& s) const;
 
  private:
-  boost::asio::awaitable<Result<std::vector<Candidate>>> vector_candidates(std::int64_t space,
-                                                                           const std::string& q);
+  boost::asio::awaitable<Result<std::vector<Candidate>>> vector_candidates(
+      std::int64_t space, const std::string& q, const std::string& context);
   boost::asio::awaitable<Result<std::vector<Candidate>>> keyword_candidates(std::int64_t space,
                                                                             const std::string& q);
   boost::asio::awaitable<Result<std::vector<Candidate>>> load(
