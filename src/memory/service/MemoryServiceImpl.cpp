@@ -21,7 +21,7 @@ constexpr std::size_t kMaxMemoryBytes = 4000;
 constexpr std::size_t kMaxLimit = 200;
 constexpr std::size_t kMaxContextBytes = 600;
 // Weight of the context's vector against the query's in the combined query vector.
-constexpr float kContextWeight = 0.35f;
+constexpr float kContextWeight = 0.15f;
 
 // Cuts at most `max` bytes without splitting a UTF-8 sequence.
 std::string clip(std::string s, std::size_t max) {
@@ -190,7 +190,12 @@ asio::awaitable<RetrievalResult> MemoryServiceImpl::retrieve(RetrievalRequest re
     note_breaker();
     if (!cands.ok() && m_.fallbacks) m_.fallbacks->inc();
   }
-  if (!cands.ok()) cands = co_await keyword_candidates(space, context.empty() ? query : query + "\n" + context);
+  if (!cands.ok()) {
+    // (A named string: GCC 12 mis-destroys temporaries of a ?: inside co_await.)
+    std::string words = query;
+    if (!context.empty()) words += "\n" + context;
+    cands = co_await keyword_candidates(space, words);
+  }
   if (!cands.ok()) {
     spdlog::warn("memory retrieval failed: {}", cands.error().message);
     out.mode = "off";
