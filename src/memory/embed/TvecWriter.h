@@ -19,7 +19,7 @@ namespace troupe::memory {
 struct TvecWriterOptions {
   int dims = 100;
   std::uint32_t vocab_total = 0;   // source vocabulary size; 0 = the number of words added
-  float sif_a = 1e-3f;
+  float sif_a = 1e-4f;             // smaller = frequent words count less
   int reference_sentences = 20000; // pseudo-sentences for the principal component
   int reference_words = 12;        // words per pseudo-sentence
   std::uint64_t seed = 20141025;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "memory/embed/TvecWriter.h"
@@ -52,7 +54,7 @@ struct SmallVocab : ::testing::Test {
     };
     std::uint32_t rank = 1;
     for (const char* f : {"the", "a", "is", "and", "'s", "n't", "do"}) ASSERT_TRUE(w.add(f, rank++, vec(1)).ok());
-    for (const char* p : {"cat", "dog", "kitten", "puppy", "pet"}) ASSERT_TRUE(w.add(p, rank++ * 10, vec(2)).ok());
+    for (const char* p : {"cat", "dog", "kitten", "puppy", "pet", "well-fed"}) ASSERT_TRUE(w.add(p, rank++ * 10, vec(2)).ok());
     for (const char* m : {"bank", "money", "loan", "cash", "3.5"}) ASSERT_TRUE(w.add(m, rank++ * 10, vec(3)).ok());
     ASSERT_TRUE(w.write(path).ok());
   }
@@ -71,7 +73,7 @@ TEST_F(SmallVocab, OpensAndDescribesItself) {
   ASSERT_TRUE(e.ok()) << e.error().message;
   EXPECT_EQ((*e)->info().dims, kDims);
   EXPECT_EQ((*e)->info().name, "glove-16d-sif");
-  EXPECT_EQ((*e)->vocabulary_size(), 17u);
+  EXPECT_EQ((*e)->vocabulary_size(), 18u);
   EXPECT_TRUE((*e)->knows("kitten"));
   EXPECT_TRUE((*e)->knows("3.5"));
   EXPECT_FALSE((*e)->knows("Kitten"));
@@ -108,6 +110,34 @@ TEST_F(SmallVocab, UnknownWordsDoNotChangeTheVector) {
     EXPECT_FLOAT_EQ(row(v, 0)[d], row(v, 1)[d]);
     EXPECT_FLOAT_EQ(row(v, 0)[d], row(v, 2)[d]);
   }
+}
+
+TEST_F(SmallVocab, CompoundsAreLookedUpWholeThenAsParts) {
+  auto e = GloveEmbedder::open(path);
+  ASSERT_TRUE(e.ok());
+  auto v = embed(**e, {"cat-dog", "cat dog", "well-fed", "well fed"});
+  for (int d = 0; d < kDims; ++d) EXPECT_FLOAT_EQ(row(v, 0)[d], row(v, 1)[d]);
+  EXPECT_NEAR(dot(row(v, 2), row(v, 2)), 1.0f, 1e-4);  // known as a whole
+  EXPECT_EQ(dot(row(v, 3), row(v, 3)), 0.0f);          // "well" and "fed" alone are unknown
+}
+
+TEST_F(SmallVocab, ConcurrentCallsAgreeWithASingleThread) {
+  auto e = GloveEmbedder::open(path);
+  ASSERT_TRUE(e.ok());
+  std::vector<std::string_view> texts{"the cat and the dog", "bank loan cash", "a puppy is a pet", "zzz"};
+  auto expected = embed(**e, texts);
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::vector<float> out(texts.size() * kDims);
+      for (int i = 0; i < 200; ++i) {
+        if (!(*e)->embed(texts, out).ok() || out != expected) mismatches.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST_F(SmallVocab, RejectsWrongOutputSize) {

@@ -48,8 +48,8 @@ TEST(Tokenizer, NumbersKeepInnerSeparators) {
   EXPECT_EQ(tok("a,b c.d"), (V{"a", "b", "c", "d"}));
 }
 
-TEST(Tokenizer, HyphensSplitAndNonAsciiIsKept) {
-  EXPECT_EQ(tok("well-known"), (V{"well", "known"}));
+TEST(Tokenizer, HyphenatedCompoundsStayAndNonAsciiIsKept) {
+  EXPECT_EQ(tok("a well-known e-mail - or -not- x--y"), (V{"a", "well-known", "e-mail", "or", "not", "x", "y"}));
   EXPECT_EQ(tok("Café au lait"), (V{"café", "au", "lait"}));
 }
 
