@@ -1,0 +1,51 @@
+// VectorIndex: the internal interface of one space's immutable search index (exact float32 scan,
+// int8 scan with float re-rank, HNSW, IVF-Flat). Built once from a VectorSet, then only searched;
+// the engine replaces whole indexes (copy-on-write) instead of mutating them.
+// Thread-safety: after build, every const member may be called from any number of threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "memory/VectorEngine.h"
+
+namespace troupe::memory {
+
+enum class IndexKind : std::uint32_t { exact = 1, exact_int8 = 2, hnsw = 3, ivf = 4 };
+
+std::string_view index_kind_name(IndexKind k) noexcept;  // "exact", "exact-int8", "hnsw", "ivf"
+std::optional<IndexKind> parse_index_kind(std::string_view s) noexcept;
+
+struct IndexParams {
+  int hnsw_m = 16;
+  int hnsw_ef_construction = 200;
+  int hnsw_ef_search = 128;
+  int ivf_nlist = 0;      // 0: about 4 * sqrt(n)
+  int ivf_nprobe = 16;
+  int int8_rerank = 8;    // int8 candidates per wanted hit, re-ranked in float32
+  std::uint64_t seed = 42;
+};
+
+class VectorIndex {
+ public:
+  virtual ~VectorIndex() = default;
+  virtual IndexKind kind() const noexcept = 0;
+  virtual int dims() const noexcept = 0;
+  virtual std::size_t size() const noexcept = 0;
+  // Bytes held in process memory (mapped segment pages are not counted).
+  virtual std::size_t memory_bytes() const noexcept = 0;
+
+  // Top-k for nq queries (queries.size() == nq * dims, row-major); out gets nq lists, best first.
+  // k == 0 or an empty index gives empty lists.
+  virtual void search(std::span<const float> queries, std::size_t nq, std::size_t k,
+                      std::vector<std::vector<Hit>>& out) const = 0;
+
+  // Appends every (id, row) held to ids / rows (to rebuild or persist).
+  virtual void export_vectors(std::vector<VectorId>& ids, std::vector<float>& rows) const = 0;
+};
+
+}  // namespace troupe::memory
