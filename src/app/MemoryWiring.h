@@ -1,7 +1,8 @@
 // MemoryWiring: builds character memory from the [memory] config: the compute pool, the embedder
 // (glove by default, from memory.glove_path or the build's default file; openai on request), the
-// vector engine and the MemoryService. A missing GloVe file or a failing embedder is logged and
-// memory runs keyword-only; it never stops the server from starting.
+// vector engine (LocalVectorEngine with segment files under DATA/memory-index; the plain
+// ExactVectorEngine if it cannot start) and the MemoryService. A missing GloVe file or a failing
+// embedder is logged and memory runs keyword-only; it never stops the server from starting.
 // Thread-safety: open() and the destructor on the main thread; the service is then shared.
 #pragma once
 
