@@ -87,19 +87,19 @@ struct MemoryConfig {
   std::uint32_t search_timeout_ms = 50;  // vector search deadline; keyword fallback past it
   int compute_threads = 0;               // embedding + search pool; 0 = hardware concurrency
   std::size_t max_queue = 1024;          // queued searches before `unavailable`
-  std::uint32_t batch_window_us = 500;   // micro-batching window
+  std::uint32_t batch_window_us = 200;   // micro-batching window
   std::size_t batch_max = 32;
-  std::size_t int8_threshold = 20'000;   // spaces at least this big use int8 scan + re-rank
-  std::size_t hnsw_threshold = 100'000;  // ... and at least this big use HNSW
+  std::size_t int8_threshold = 8'000;    // spaces at least this big use int8 scan + re-rank
+  std::size_t hnsw_threshold = 30'000;   // ... and at least this big use HNSW
   std::string index_override;            // "" | "exact" | "exact-int8" | "hnsw" | "ivf"
   int hnsw_m = 16;
-  int hnsw_ef_construction = 200;
+  int hnsw_ef_construction = 100;
   int hnsw_ef_search = 64;
-  int ivf_nlist = 1024;
+  int ivf_nlist = 0;  // 0 = about 4 * sqrt(n)
   int ivf_nprobe = 16;
   std::uint32_t cache_ttl_ms = 30'000;   // retrieval result cache; invalidated on space change
   std::size_t cache_entries = 4096;
-  std::size_t resident_spaces = 1024;    // indexes kept in memory (LRU-K)
+  std::size_t resident_spaces = 256;     // indexes kept in memory (LRU-K)
   int lru_k = 2;
   int breaker_failures = 5;              // consecutive failures/timeouts that open the breaker
   std::uint32_t breaker_open_ms = 10'000;
