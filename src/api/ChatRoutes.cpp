@@ -25,6 +25,7 @@ void ChatRoutes::add_routes(Router& r) {
   r.add(http::verb::get, "/api/chats/{id}", [this](RouteContext& c) { return get(c); });
   r.add(http::verb::delete_, "/api/chats/{id}", [this](RouteContext& c) { return remove(c); });
   r.add(http::verb::get, "/api/chats/{id}/messages", [this](RouteContext& c) { return messages(c); });
+  r.add(http::verb::get, "/api/chats/{id}/memories", [this](RouteContext& c) { return memories(c); });
   r.add(http::verb::post, "/api/chats/{id}/messages", [this](RouteContext& c) { return post_message(c); });
   r.add(http::verb::post, "/api/chats/{id}/generations", [this](RouteContext& c) { return generate(c); });
   r.add(http::verb::get, "/api/chats/{id}/events", [this](RouteContext& c) { return events(c); });
@@ -91,6 +92,31 @@ asio::awaitable<Reply> ChatRoutes::messages(RouteContext& c) {
   for (auto& m : page->messages) arr.push_back(to_json(m));
   json::value next = page->next_before ? json::value(page->next_before) : json::value(nullptr);
   co_return reply_json(c, http::status::ok, json::object{{"messages", std::move(arr)}, {"next_before", next}});
+}
+
+asio::awaitable<Reply> ChatRoutes::memories(RouteContext& c) {
+  auto limit = query_int(c, "limit", 20, 1, 200);
+  if (!limit.ok()) co_return reply_error(c, limit.error());
+  auto found = co_await s_.chats.memories(c.user, c.id(), c.query("query"), static_cast<int>(*limit));
+  if (!found.ok()) co_return reply_error(c, found.error());
+  json::array arr;
+  for (auto& m : found->items) {
+    arr.push_back(json::object{{"id", m.memory_id},
+                               {"message_id", m.message_id},
+                               {"chat_id", m.chat_id},
+                               {"speaker", m.speaker},
+                               {"text", m.text},
+                               {"created_at", m.created_at},
+                               {"relevance", m.relevance},
+                               {"recency", m.recency},
+                               {"importance", m.importance},
+                               {"score", m.score},
+                               {"in_window", m.in_window}});
+  }
+  Reply r = reply_json(c, http::status::ok,
+                       json::object{{"retrieval_mode", found->mode}, {"memories", std::move(arr)}});
+  if (found->mode == "keyword") r.res.set("X-Query-Mode", "fallback");
+  co_return r;
 }
 
 asio::awaitable<Reply> ChatRoutes::post_message(RouteContext& c) {

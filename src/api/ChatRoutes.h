@@ -1,4 +1,4 @@
-// ChatRoutes: /api/chats (CRUD, history, posting messages, regenerate/continue, SSE events) and
+// ChatRoutes: /api/chats (CRUD, history, ranked memories, posting messages, regenerate/continue, SSE events) and
 // /api/generations (get, stop).
 // Thread-safety: handlers may run concurrently on any I/O executor.
 #pragma once
@@ -19,6 +19,7 @@ class ChatRoutes {
   boost::asio::awaitable<Reply> get(RouteContext& c);
   boost::asio::awaitable<Reply> remove(RouteContext& c);
   boost::asio::awaitable<Reply> messages(RouteContext& c);
+  boost::asio::awaitable<Reply> memories(RouteContext& c);
   boost::asio::awaitable<Reply> post_message(RouteContext& c);
   boost::asio::awaitable<Reply> generate(RouteContext& c);
   boost::asio::awaitable<Reply> events(RouteContext& c);

@@ -145,7 +145,7 @@ json::object to_json(const store::Message& m) {
 }
 
 json::object to_json(const store::Generation& g) {
-  return json::object{{"id", g.id},
+  json::object o{{"id", g.id},
                       {"chat_id", g.chat_id},
                       {"message_id", g.message_id},
                       {"kind", g.kind},
@@ -154,6 +154,13 @@ json::object to_json(const store::Generation& g) {
                       {"backend", g.backend},
                       {"started_at", g.started_at},
                       {"finished_at", g.finished_at ? json::value(g.finished_at) : json::value(nullptr)}};
+  if (!g.retrieval_mode.empty()) {
+    o["retrieval_mode"] = g.retrieval_mode;
+    json::array ids;
+    for (auto id : g.memory_ids) ids.push_back(id);
+    o["memory_ids"] = std::move(ids);
+  }
+  return o;
 }
 
 Status apply_character_fields(const json::object& o, store::Character& c) {

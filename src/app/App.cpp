@@ -34,6 +34,8 @@ Result<std::unique_ptr<App>> App::open(const Config& config) {
   bo.subscriber_queue = config.server.subscriber_queue;
   app->bus_ = std::make_unique<sync::InProcessBus>(*app->seq_, bo);
   app->llm_ = llm::make_backend(config.llm);
+  app->memory_ = MemoryWiring::open(config, app->store_->memories(), *app->db_pool_, app->clock_,
+                                    &app->metrics_);
   auto d = app->deps();
   app->generations_ = std::make_unique<chat::GenerationManager>(d);
   app->auth_ = std::make_unique<chat::AuthService>(d);
@@ -44,12 +46,13 @@ Result<std::unique_ptr<App>> App::open(const Config& config) {
 }
 
 App::~App() {
+  if (memory_) memory_->shutdown();
   if (db_pool_) db_pool_->join();
 }
 
 chat::Deps App::deps() {
   return chat::Deps{config_, *db_pool_, store_->users(), store_->characters(), store_->chats(),
-                    *bus_, *llm_, fmt_, clock_, tasks_, &metrics_};
+                    *bus_, *llm_, fmt_, clock_, tasks_, &metrics_, memory_ ? memory_->service() : nullptr};
 }
 
 Status App::seed_demo_character(store::Id user_id) {
@@ -152,6 +155,7 @@ int App::serve() {
   bus_->close_all();
   server.close_connections(std::chrono::milliseconds(1000));
   server.join();
+  if (memory_) memory_->shutdown();
   db_pool_->join();
   spdlog::info("shutdown complete; {} task(s) left", tasks_.live());
   return 0;

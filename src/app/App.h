@@ -10,6 +10,7 @@
 
 #include "api/Api.h"
 #include "api/JsonEventFormatter.h"
+#include "app/MemoryWiring.h"
 #include "chat/AuthService.h"
 #include "chat/CharacterService.h"
 #include "chat/ChatService.h"
@@ -52,6 +53,7 @@ class App {
   std::unique_ptr<chat::StoreSeqAllocator> seq_;
   std::unique_ptr<sync::InProcessBus> bus_;
   std::unique_ptr<llm::Backend> llm_;
+  std::unique_ptr<MemoryWiring> memory_;
   api::JsonEventFormatter fmt_;
   std::unique_ptr<chat::GenerationManager> generations_;
   std::unique_ptr<chat::AuthService> auth_;

@@ -1,5 +1,7 @@
 #include "chat/CharacterService.h"
 
+#include <spdlog/spdlog.h>
+
 #include "cards/Cards.h"
 #include "cards/PngWriter.h"
 #include "core/Offload.h"
@@ -77,7 +79,13 @@ asio::awaitable<Result<store::Character>> CharacterService::update(const store::
 }
 
 asio::awaitable<Status> CharacterService::remove(const store::User& user, store::Id id) {
-  co_return co_await offload(d_.db_pool, [&] { return d_.characters.delete_character(user.id, id); });
+  auto s = co_await offload(d_.db_pool, [&] { return d_.characters.delete_character(user.id, id); });
+  if (s.ok() && d_.memory) {
+    // Its chats (and their memories) went with it; drop the spaces and their indexes too.
+    auto f = co_await d_.memory->forget_character(user.id, id);
+    if (!f.ok()) spdlog::warn("character {}: memory spaces not removed: {}", id, f.error().message);
+  }
+  co_return s;
 }
 
 asio::awaitable<Result<store::Character>> CharacterService::import(const store::User& user,

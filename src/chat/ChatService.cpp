@@ -1,8 +1,10 @@
 #include "chat/ChatService.h"
 
 #include <boost/asio/this_coro.hpp>
+#include <spdlog/spdlog.h>
 
 #include "chat/Macros.h"
+#include "chat/MemoryRecall.h"
 #include "core/Offload.h"
 
 namespace troupe::chat {
@@ -98,6 +100,26 @@ asio::awaitable<Status> ChatService::remove(const store::User& user, store::Id c
   co_return s;
 }
 
+asio::awaitable<Result<memory::RetrievalResult>> ChatService::memories(const store::User& user,
+                                                                      store::Id chat_id,
+                                                                      std::string query, int limit) {
+  if (query.empty()) co_return make_error(Errc::bad_request, "query must not be empty");
+  if (query.size() > 4096) co_return make_error(Errc::too_large, "query is longer than 4096 bytes");
+  if (limit < 1 || limit > 200) co_return make_error(Errc::bad_request, "limit must be 1..200");
+  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.get_chat(user.id, chat_id); });
+  if (!chat.ok()) co_return chat.error();
+  if (!d_.memory || !d_.memory->enabled()) co_return memory::RetrievalResult{};
+  auto window = co_await offload(d_.db_pool, [&] { return prompt_window(d_, user, *chat); });
+  if (!window.ok()) co_return window.error();
+  memory::RetrievalRequest req;
+  req.scope = {user.id, chat->character_id, chat->id};
+  req.query = std::move(query);
+  req.window_message_ids = std::move(window).value();
+  req.limit = limit;
+  req.for_prompt = false;
+  co_return co_await d_.memory->retrieve(std::move(req));
+}
+
 asio::awaitable<Result<store::PathPage>> ChatService::messages(const store::User& user,
                                                                store::Id chat_id,
                                                                store::Id before, int limit) {
@@ -119,6 +141,14 @@ asio::awaitable<Result<store::Message>> ChatService::edit(const store::User& use
   if (!m.ok()) co_return m;
   (void)co_await offload(d_.db_pool, [&] { return d_.bus.prepare(m->chat_id); });
   (void)d_.bus.publish(m->chat_id, "message.updated", d_.fmt.message(*m));
+  if (d_.memory && d_.memory->enabled()) {
+    // The memory follows the edit (replaced in place; empty text forgets it).
+    auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.get_chat(user.id, m->chat_id); });
+    if (chat.ok()) {
+      auto s = co_await d_.memory->remember({user.id, chat->character_id, chat->id}, *m);
+      if (!s.ok()) spdlog::warn("message {}: memory not updated: {}", m->id, s.error().message);
+    }
+  }
   co_return m;
 }
 
@@ -132,6 +162,11 @@ asio::awaitable<Status> ChatService::remove_message(const store::User& user, sto
     return d_.chats.get_chat(user.id, m->chat_id);
   });
   (void)d_.bus.publish(m->chat_id, "message.deleted", d_.fmt.message_deleted(id));
+  if (d_.memory) {
+    // The message's subtree is gone: so are the memories of every message in it.
+    auto f = co_await d_.memory->forget(m->chat_id, {});
+    if (!f.ok()) spdlog::warn("chat {}: memories of deleted messages not removed: {}", m->chat_id, f.error().message);
+  }
   if (chat.ok()) (void)d_.bus.publish(m->chat_id, "chat.updated", d_.fmt.chat(*chat));
   co_return Status{};
 }

@@ -40,6 +40,12 @@ class ChatService {
   boost::asio::awaitable<Result<ChatView>> select(const store::User& user, store::Id id);
   boost::asio::awaitable<Result<ChatView>> branch(const store::User& user, store::Id id);
 
+  // The chat's memory space ranked for `query` (limit 1..200), flagging memories a turn would
+  // skip because they are in its prompt window. Another user's chat: not_found.
+  boost::asio::awaitable<Result<memory::RetrievalResult>> memories(const store::User& user,
+                                                                   store::Id chat_id,
+                                                                   std::string query, int limit);
+
   // Subscribes `ex`'s connection to a chat's events after `after_seq` (404 for others' chats).
   boost::asio::awaitable<Result<std::shared_ptr<sync::Subscription>>> subscribe(
       const store::User& user, store::Id chat_id, std::int64_t after_seq);

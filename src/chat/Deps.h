@@ -11,6 +11,7 @@
 #include "core/Metrics.h"
 #include "core/TaskRegistry.h"
 #include "llm/Backend.h"
+#include "memory/Memory.h"
 #include "store/CharacterStore.h"
 #include "store/ChatStore.h"
 #include "store/UserStore.h"
@@ -30,6 +31,7 @@ struct Deps {
   const Clock& clock;
   TaskRegistry& tasks;
   MetricsRegistry* metrics = nullptr;  // null in tests that don't look at metrics
+  memory::MemoryService* memory = nullptr;  // character memory; null = none
 };
 
 }  // namespace troupe::chat

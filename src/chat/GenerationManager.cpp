@@ -4,6 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
+#include "chat/MemoryRecall.h"
 #include "core/Offload.h"
 
 namespace troupe::chat {
@@ -253,6 +254,8 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
 
   PromptInput input{&job.character, job.persona ? &*job.persona : nullptr, job.user_name,
                     std::move(history), is_continue};
+  task->set_state("recalling");
+  co_await recall_memories(d, self->prompts_, job, input, gen);
   auto request = self->prompts_.build(input);
 
   StreamSink sink(d, gen, is_continue ? reply.content : std::string(), self->m_.ttft,
@@ -310,6 +313,8 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     auto s = co_await offload(d.db_pool, [&] { return finish(attempt == kAttempts); });
     if (s.ok()) break;
   }
+  task->set_state("remembering");
+  co_await remember_reply(d, job, reply);
 }
 
 }  // namespace troupe::chat

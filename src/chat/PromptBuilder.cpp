@@ -74,6 +74,23 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
 
   const int budget = history_budget();
   int used = message_cost(system);
+  const int reserve = std::clamp(in.memory_reserve, 0, budget / 2);
+  std::string memory_text;
+  std::vector<int> memories_used;
+  {
+    int left = reserve - counter_.count(kMemoriesHeader) - 2;
+    for (std::size_t i = 0; i < in.memories.size(); ++i) {
+      const auto& m = in.memories[i];
+      const std::string who = m.speaker == "user" ? in.user_name : (m.speaker == "assistant" ? ch.name : "Note");
+      std::string line = "- " + who + ": " + trim(m.text);
+      const int cost = counter_.count(line) + 1;
+      if (cost > left) continue;
+      left -= cost;
+      memory_text += "\n" + line;
+      memories_used.push_back(static_cast<int>(i));
+    }
+  }
+  used += reserve;
   if (!post.empty()) used += message_cost(post);
 
   // The newest message always goes in; then the example dialogues (in order, as many as fit);
@@ -109,6 +126,7 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
   if (!example_text.empty()) {
     append_section(system, "Example dialogue:\n" + example_text);
   }
+  if (!memory_text.empty()) append_section(system, kMemoriesHeader + memory_text);
 
   llm::Request req;
   req.char_name = ch.name;
@@ -132,6 +150,9 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
     report->history_used = static_cast<int>(kept.size());
     report->history_dropped = static_cast<int>(in.history.size() - kept.size());
     report->examples_dropped = dropped_examples;
+    report->memories_used = std::move(memories_used);
+    report->window_ids.clear();
+    for (const auto* m : kept) report->window_ids.push_back(m->id);
   }
   return req;
 }

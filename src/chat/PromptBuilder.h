@@ -2,6 +2,7 @@
 // system prompt, card description/personality/scenario, persona, example dialogues (<START>
 // blocks), history, post-history instructions, macros expanded, and a token budget
 // (context size - reply size) that drops the oldest history first, then example dialogues.
+// Recalled memories go into a section of the system prompt within their own reserve.
 // Thread-safety: stateless after construction; build() may run on any thread concurrently.
 #pragma once
 
@@ -24,12 +25,24 @@ struct PromptSettings {
   double top_p = 0.95;
 };
 
+struct RecalledMemory {
+  std::string speaker;  // "user" | "assistant" | "system"
+  std::string text;
+};
+
+// Header of the memories section in the system prompt (the simulator looks for it).
+inline constexpr const char* kMemoriesHeader = "[Memories of earlier conversations]";
+
 struct PromptInput {
   const store::Character* character = nullptr;
   const store::Persona* persona = nullptr;  // may be null
   std::string user_name;                     // persona name, else the account name
   std::vector<store::Message> history;       // selected path, oldest first
   bool continue_last = false;                // last history message is the reply being extended
+  // Character memory: tokens kept free for the memories section (history gets the rest), and
+  // the recalled memories, best first (as many as fit the reserve go in).
+  int memory_reserve = 0;
+  std::vector<RecalledMemory> memories;
 };
 
 struct PromptReport {
@@ -37,6 +50,8 @@ struct PromptReport {
   int history_used = 0;     // messages kept
   int history_dropped = 0;  // oldest messages left out for the budget
   bool examples_dropped = false;
+  std::vector<int> memories_used;     // indices into PromptInput::memories that went in
+  std::vector<store::Id> window_ids;  // history messages kept in the prompt
 };
 
 class PromptBuilder {

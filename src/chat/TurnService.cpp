@@ -163,7 +163,15 @@ asio::awaitable<Status> TurnService::launch(const store::User& user, const store
 
 asio::awaitable<Result<store::Generation>> TurnService::get(const store::User& user,
                                                             store::Id gen_id) {
-  co_return co_await offload(d_.db_pool, [&] { return d_.chats.get_generation(user.id, gen_id); });
+  auto g = co_await offload(d_.db_pool, [&] { return d_.chats.get_generation(user.id, gen_id); });
+  if (g.ok() && d_.memory) {
+    auto used = co_await d_.memory->used_by(gen_id);
+    if (used.ok()) {
+      g->retrieval_mode = used->mode;
+      for (auto& u : used->used) g->memory_ids.push_back(u.memory_id);
+    }
+  }
+  co_return g;
 }
 
 asio::awaitable<Result<store::Generation>> TurnService::stop(const store::User& user,

@@ -38,6 +38,12 @@ Status parse_number(const std::string& key, const std::string& v, T& out) {
 
 #define NUM(key, field)                                                  \
   {key, [](Config& c, const std::string& v) { return parse_number(key, v, c.field); }}
+#define BOOL(key, field)                                                        \
+  {key, [](Config& c, const std::string& v) -> Status {                        \
+     if (v == "1" || v == "true") { c.field = true; return {}; }               \
+     if (v == "0" || v == "false") { c.field = false; return {}; }             \
+     return make_error(Errc::bad_request, std::string("config ") + key + ": not a boolean: " + v); \
+   }}
 #define STR(key, field) \
   {key, [](Config& c, const std::string& v) -> Status { c.field = v; return {}; }}
 
@@ -84,6 +90,42 @@ const std::map<std::string, Setter>& setters() {
       NUM("generation.flush_interval_ms", generation.flush_interval_ms),
       NUM("generation.replay_events", generation.replay_events),
       STR("generation.system_prompt", generation.system_prompt),
+      BOOL("memory.enabled", memory.enabled),
+      STR("memory.embedder", memory.embedder),
+      STR("memory.glove_path", memory.glove_path),
+      STR("memory.openai_url", memory.openai_url),
+      STR("memory.openai_model", memory.openai_model),
+      STR("memory.openai_api_key", memory.openai_api_key),
+      NUM("memory.openai_timeout_ms", memory.openai_timeout_ms),
+      NUM("memory.openai_batch", memory.openai_batch),
+      STR("memory.scope", memory.scope),
+      NUM("memory.top_k", memory.top_k),
+      NUM("memory.candidates", memory.candidates),
+      NUM("memory.token_budget", memory.token_budget),
+      NUM("memory.weight_relevance", memory.weight_relevance),
+      NUM("memory.weight_recency", memory.weight_recency),
+      NUM("memory.weight_importance", memory.weight_importance),
+      NUM("memory.recency_half_life_hours", memory.recency_half_life_hours),
+      NUM("memory.search_timeout_ms", memory.search_timeout_ms),
+      NUM("memory.compute_threads", memory.compute_threads),
+      NUM("memory.max_queue", memory.max_queue),
+      NUM("memory.batch_window_us", memory.batch_window_us),
+      NUM("memory.batch_max", memory.batch_max),
+      NUM("memory.int8_threshold", memory.int8_threshold),
+      NUM("memory.hnsw_threshold", memory.hnsw_threshold),
+      STR("memory.index_override", memory.index_override),
+      NUM("memory.hnsw_m", memory.hnsw_m),
+      NUM("memory.hnsw_ef_construction", memory.hnsw_ef_construction),
+      NUM("memory.hnsw_ef_search", memory.hnsw_ef_search),
+      NUM("memory.ivf_nlist", memory.ivf_nlist),
+      NUM("memory.ivf_nprobe", memory.ivf_nprobe),
+      NUM("memory.cache_ttl_ms", memory.cache_ttl_ms),
+      NUM("memory.cache_entries", memory.cache_entries),
+      NUM("memory.resident_spaces", memory.resident_spaces),
+      NUM("memory.lru_k", memory.lru_k),
+      NUM("memory.breaker_failures", memory.breaker_failures),
+      NUM("memory.breaker_open_ms", memory.breaker_open_ms),
+      NUM("memory.slow_search_ms", memory.slow_search_ms),
       STR("log.level", log_level),
   };
   return m;
@@ -91,6 +133,7 @@ const std::map<std::string, Setter>& setters() {
 
 #undef NUM
 #undef STR
+#undef BOOL
 
 std::string node_to_string(const toml::node& n) {
   if (auto s = n.as_string()) return s->get();

@@ -69,12 +69,53 @@ struct GenerationConfig {
       "Write {{char}}'s next reply in a fictional chat between {{char}} and {{user}}.";
 };
 
+// Character memory: embedder, retrieval ranking, vector engine and fallback.
+struct MemoryConfig {
+  bool enabled = true;
+  std::string embedder = "glove";  // "glove" | "openai"
+  std::string glove_path;          // "" = the build's default (build/glove/glove-6b-100d.tvec)
+  std::string openai_url;          // e.g. http://127.0.0.1:8081/v1
+  std::string openai_model = "text-embedding-3-small";
+  std::string openai_api_key;
+  std::uint32_t openai_timeout_ms = 5'000;
+  int openai_batch = 64;
+  std::string scope = "character";  // "character" (user x character) | "chat"
+  int top_k = 6;                    // memories put into a prompt
+  int candidates = 64;              // vector / keyword candidates ranked per retrieval
+  int token_budget = 400;           // prompt tokens for the memories section
+  double weight_relevance = 1.0;
+  double weight_recency = 0.3;
+  double weight_importance = 0.2;
+  double recency_half_life_hours = 72;
+  std::uint32_t search_timeout_ms = 50;  // vector search deadline; keyword fallback past it
+  int compute_threads = 0;               // embedding + search pool; 0 = hardware concurrency
+  std::size_t max_queue = 1024;          // queued searches before `unavailable`
+  std::uint32_t batch_window_us = 200;   // micro-batching window
+  std::size_t batch_max = 32;
+  std::size_t int8_threshold = 8'000;    // spaces at least this big use int8 scan + re-rank
+  std::size_t hnsw_threshold = 30'000;   // ... and at least this big use HNSW
+  std::string index_override;            // "" | "exact" | "exact-int8" | "hnsw" | "ivf"
+  int hnsw_m = 16;
+  int hnsw_ef_construction = 100;
+  int hnsw_ef_search = 64;
+  int ivf_nlist = 0;  // 0 = about 4 * sqrt(n)
+  int ivf_nprobe = 16;
+  std::uint32_t cache_ttl_ms = 30'000;   // retrieval result cache; invalidated on space change
+  std::size_t cache_entries = 4096;
+  std::size_t resident_spaces = 256;     // indexes kept in memory (LRU-K)
+  int lru_k = 2;
+  int breaker_failures = 5;              // consecutive failures/timeouts that open the breaker
+  std::uint32_t breaker_open_ms = 10'000;
+  std::uint32_t slow_search_ms = 20;     // searches slower than this are logged (sampled)
+};
+
 struct Config {
   ServerConfig server;
   LimitsConfig limits;
   StoreConfig store;
   LlmConfig llm;
   GenerationConfig generation;
+  MemoryConfig memory;
   std::string log_level = "info";
 
   // Applies a TOML document (keys as in docs/CONFIG in README). Unknown keys are errors.

@@ -73,6 +73,50 @@ std::vector<std::string> pick_words(std::string_view text, std::size_t min_len, 
   return out;
 }
 
+// Header of the prompt's memories section (written by the chat prompt builder).
+constexpr std::string_view kMemoriesHeader = "[Memories of earlier conversations]";
+
+// Opening words quoting the user's first recalled memory (else the first memory), or none.
+std::vector<std::string> recall_words(const Request& request) {
+  std::vector<std::string> lines;
+  for (const auto& m : request.messages) {
+    if (m.role != "system") continue;
+    auto at = m.content.find(kMemoriesHeader);
+    if (at == std::string::npos) continue;
+    std::string_view rest = std::string_view(m.content).substr(at + kMemoriesHeader.size());
+    while (!rest.empty()) {
+      auto nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+      if (line.empty() && !lines.empty()) break;  // end of the section
+      if (line.starts_with("- ")) lines.emplace_back(line.substr(2));
+    }
+    break;
+  }
+  if (lines.empty()) return {};
+  const std::string mine = request.user_name + ": ";
+  std::string pick = lines.front();
+  std::string intro = "I remember:";
+  for (auto& l : lines) {
+    if (l.starts_with(mine)) {
+      pick = l.substr(mine.size());
+      intro = "I remember you said:";
+      break;
+    }
+  }
+  std::vector<std::string> words;
+  std::string text = intro + " " + pick;
+  std::size_t i = 0;
+  while (i < text.size() && words.size() < 48) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    std::size_t j = i;
+    while (j < text.size() && !std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+    if (j > i) words.emplace_back(text.substr(i, j - i));
+    i = j;
+  }
+  return words;
+}
+
 }  // namespace
 
 SimReply::SimReply(const Request& request) {
@@ -104,6 +148,11 @@ SimReply::SimReply(const Request& request) {
   first_ = request.continue_from.empty() ||
            std::isspace(static_cast<unsigned char>(request.continue_from.back()));
   token_.reserve(64);
+  // Recall answers questions: only a question opens with a quoted memory.
+  if (request.continue_from.empty() && last_user &&
+      last_user->content.find('?') != std::string::npos) {
+    recall_ = recall_words(request);
+  }
 }
 
 std::uint64_t SimReply::random() {
@@ -145,6 +194,13 @@ void SimReply::substitute(std::string_view word) {
 }
 
 std::string_view SimReply::next() {
+  if (recall_at_ < recall_.size()) {
+    token_.clear();
+    if (!first_) token_.push_back(' ');
+    first_ = false;
+    token_.append(recall_[recall_at_++]);
+    return token_;
+  }
   if (sentence_.empty()) start_sentence();
   const auto end = sentence_.find(' ');
   const std::string_view word = sentence_.substr(0, end);

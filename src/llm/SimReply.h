@@ -1,5 +1,8 @@
 // SimReply: the deterministic text of one simulated in-character reply, produced word by word.
-// The same Request always yields the same words (seeded from a hash of the messages).
+// The same Request always yields the same words (seeded from a hash of the messages). When the
+// system prompt has a memories section and the last user message asks a question ('?'), the reply
+// opens by quoting the first memory of the user ("I remember you said: ..."), so recall is
+// visible without a language model.
 // Thread-safety: not thread-safe; one per stream.
 #pragma once
 
@@ -40,6 +43,8 @@ class SimReply {
   bool fail_ = false;
   bool slow_ = false;
   std::string token_;
+  std::vector<std::string> recall_;  // opening words quoting a recalled memory
+  std::size_t recall_at_ = 0;
 };
 
 }  // namespace troupe::llm

@@ -99,6 +99,9 @@ struct Generation {
   std::string backend;  // "sim" | "openai"
   std::int64_t started_at = 0;
   std::int64_t finished_at = 0;
+  // Memory retrieval for its prompt (memory store): "vector" | "keyword" | "off", "" = unknown.
+  std::string retrieval_mode;
+  std::vector<Id> memory_ids;  // memories put into its prompt, best first
 };
 
 // The durable result of posting a user message and opening its generation.

@@ -126,6 +126,53 @@ CREATE TABLE idempotency (
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_chat ON idempotency(chat_id);
 )sql",
+    // 2: character memories, their keyword index and what each generation used
+    R"sql(
+CREATE TABLE memories (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  space_key INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  character_id INTEGER NOT NULL,
+  chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+  message_id INTEGER NOT NULL UNIQUE,
+  speaker TEXT NOT NULL,
+  text TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_retrieved_at INTEGER NOT NULL DEFAULT 0,
+  importance REAL NOT NULL DEFAULT 0,
+  embedder TEXT NOT NULL DEFAULT '',
+  embedding BLOB
+);
+CREATE INDEX memories_space ON memories(space_key, id);
+CREATE INDEX memories_chat ON memories(chat_id);
+CREATE INDEX memories_character ON memories(user_id, character_id);
+CREATE VIRTUAL TABLE memories_fts USING fts5(text, content='memories', content_rowid='id',
+                                             tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+  INSERT INTO memories_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+  INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+CREATE TRIGGER memories_au AFTER UPDATE OF text ON memories BEGIN
+  INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  INSERT INTO memories_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TABLE generation_retrievals (
+  generation_id INTEGER PRIMARY KEY REFERENCES generations(id) ON DELETE CASCADE,
+  mode TEXT NOT NULL
+);
+CREATE TABLE generation_memories (
+  generation_id INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE,
+  rank INTEGER NOT NULL,
+  memory_id INTEGER NOT NULL,
+  relevance REAL NOT NULL,
+  recency REAL NOT NULL,
+  importance REAL NOT NULL,
+  score REAL NOT NULL,
+  PRIMARY KEY (generation_id, rank)
+) WITHOUT ROWID;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

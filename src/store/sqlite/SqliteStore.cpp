@@ -2,6 +2,7 @@
 
 #include "store/sqlite/SqliteCharacterStore.h"
 #include "store/sqlite/SqliteChatStore.h"
+#include "store/sqlite/SqliteMemoryStore.h"
 #include "store/sqlite/SqliteUserStore.h"
 
 namespace troupe::store::sqlite {
@@ -20,10 +21,12 @@ SqliteStore::SqliteStore(std::unique_ptr<SqliteDb> db, const Clock& clock)
     : db_(std::move(db)),
       users_(std::make_unique<SqliteUserStore>(*db_, clock)),
       characters_(std::make_unique<SqliteCharacterStore>(*db_, clock)),
-      chats_(std::make_unique<SqliteChatStore>(*db_, clock)) {}
+      chats_(std::make_unique<SqliteChatStore>(*db_, clock)),
+      memories_(std::make_unique<SqliteMemoryStore>(*db_)) {}
 
 // Repositories go before the database they point into.
 SqliteStore::~SqliteStore() {
+  memories_.reset();
   chats_.reset();
   characters_.reset();
   users_.reset();
@@ -32,5 +35,6 @@ SqliteStore::~SqliteStore() {
 UserStore& SqliteStore::users() { return *users_; }
 CharacterStore& SqliteStore::characters() { return *characters_; }
 ChatStore& SqliteStore::chats() { return *chats_; }
+MemoryStore& SqliteStore::memories() { return *memories_; }
 
 }  // namespace troupe::store::sqlite

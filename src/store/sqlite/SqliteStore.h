@@ -1,5 +1,5 @@
 // SqliteStore: the embedded store. Owns one SqliteDb (a file, WAL) and the three repositories on
-// it. Entry point: SqliteStore::open(path, clock).
+// it (and the memory store). Entry point: SqliteStore::open(path, clock).
 // Thread-safety: the repositories are safe for concurrent use from any non-I/O thread; calls block
 // (run them on the DB pool via core/Offload.h). Destroy after every call has returned. `clock`
 // must outlive the store.
@@ -12,6 +12,7 @@
 #include "core/Result.h"
 #include "store/CharacterStore.h"
 #include "store/ChatStore.h"
+#include "store/MemoryStore.h"
 #include "store/UserStore.h"
 #include "store/sqlite/SqliteDb.h"
 
@@ -20,6 +21,7 @@ namespace troupe::store::sqlite {
 class SqliteUserStore;
 class SqliteCharacterStore;
 class SqliteChatStore;
+class SqliteMemoryStore;
 
 class SqliteStore {
  public:
@@ -34,6 +36,7 @@ class SqliteStore {
   UserStore& users();
   CharacterStore& characters();
   ChatStore& chats();
+  MemoryStore& memories();
   SqliteDb& db() { return *db_; }
 
  private:
@@ -43,6 +46,7 @@ class SqliteStore {
   std::unique_ptr<SqliteUserStore> users_;
   std::unique_ptr<SqliteCharacterStore> characters_;
   std::unique_ptr<SqliteChatStore> chats_;
+  std::unique_ptr<SqliteMemoryStore> memories_;
 };
 
 }  // namespace troupe::store::sqlite

@@ -1,0 +1,86 @@
+#include "chat/MemoryRecall.h"
+
+#include <spdlog/spdlog.h>
+
+#include "chat/GenerationManager.h"
+
+namespace troupe::chat {
+
+namespace asio = boost::asio;
+
+namespace {
+
+memory::MemoryScope scope_of(const GenerationJob& job) {
+  return {job.turn.generation.user_id, job.character.id, job.turn.generation.chat_id};
+}
+
+}  // namespace
+
+asio::awaitable<void> recall_memories(const Deps& d, const PromptBuilder& prompts,
+                                      const GenerationJob& job, PromptInput& input,
+                                      store::Generation& gen) {
+  if (!d.memory || !d.memory->enabled() || input.history.empty()) co_return;
+  input.memory_reserve = d.config.memory.token_budget;
+  PromptReport window;
+  (void)prompts.build(input, &window);
+
+  memory::RetrievalRequest req;
+  req.scope = scope_of(job);
+  const auto& h = input.history;
+  req.query = h.back().content;
+  if (h.size() >= 2) req.context = h[h.size() - 2].content;
+  req.window_message_ids = window.window_ids;
+  auto found = co_await d.memory->retrieve(std::move(req));
+
+  for (auto& m : found.items) input.memories.push_back({m.speaker, m.text});
+  PromptReport fit;
+  (void)prompts.build(input, &fit);
+  memory::RetrievalResult used;
+  used.mode = found.mode;
+  for (int i : fit.memories_used) used.items.push_back(found.items[static_cast<std::size_t>(i)]);
+  std::vector<RecalledMemory> kept;
+  for (auto& m : used.items) kept.push_back({m.speaker, m.text});
+  input.memories = std::move(kept);
+  gen.retrieval_mode = used.mode;
+  gen.memory_ids.clear();
+  for (auto& m : used.items) gen.memory_ids.push_back(m.memory_id);
+
+  auto s = co_await d.memory->record(gen.id, used);
+  if (!s.ok()) spdlog::warn("generation {}: memories used not recorded: {}", gen.id, s.error().message);
+  // The new user message becomes a memory once it has been used as the query.
+  const auto& um = job.turn.user_message;
+  if (job.turn.generation.kind == "reply" && um.id && !um.content.empty()) {
+    auto r = co_await d.memory->remember(scope_of(job), um);
+    if (!r.ok()) spdlog::warn("message {}: not stored as a memory: {}", um.id, r.error().message);
+  }
+}
+
+Result<std::vector<store::Id>> prompt_window(const Deps& d, const store::User& user,
+                                             const store::Chat& chat) {
+  auto character = d.characters.get_character(user.id, chat.character_id);
+  if (!character.ok()) return character.error();
+  auto persona = chat.persona_id ? d.characters.get_persona(user.id, chat.persona_id)
+                                 : d.characters.default_persona(user.id);
+  auto history = d.chats.path_to(chat.id, 0, 2000);
+  if (!history.ok()) return history.error();
+  EstimateTokenCounter counter;
+  PromptBuilder prompts(PromptSettings{d.config.generation.system_prompt, d.config.llm.context_size,
+                                       d.config.llm.max_tokens, d.config.llm.temperature,
+                                       d.config.llm.top_p},
+                        counter);
+  PromptInput input{&*character, persona.ok() ? &*persona : nullptr,
+                    persona.ok() ? persona->name : user.name, std::move(history).value(), false};
+  input.memory_reserve = d.config.memory.token_budget;
+  PromptReport report;
+  (void)prompts.build(input, &report);
+  return report.window_ids;
+}
+
+asio::awaitable<void> remember_reply(const Deps& d, const GenerationJob& job,
+                                     const store::Message& reply) {
+  if (!d.memory || !d.memory->enabled() || reply.content.empty()) co_return;
+  auto r = co_await d.memory->remember(scope_of(job), reply);
+  if (!r.ok()) spdlog::warn("message {}: not stored as a memory: {}", reply.id, r.error().message);
+}
+
+}  // namespace troupe::chat

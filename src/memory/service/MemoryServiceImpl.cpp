@@ -1,0 +1,327 @@
+#include "memory/service/MemoryServiceImpl.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+
+#include "core/Offload.h"
+#include "memory/service/Importance.h"
+#include "memory/service/SpaceKey.h"
+
+namespace troupe::memory {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::size_t kMaxQueryBytes = 4096;
+constexpr std::size_t kMaxMemoryBytes = 4000;
+constexpr std::size_t kMaxLimit = 200;
+constexpr std::size_t kMaxContextBytes = 600;
+// Weight of the context's vector against the query's in the combined query vector.
+constexpr float kContextWeight = 0.15f;
+
+// Cuts at most `max` bytes without splitting a UTF-8 sequence.
+std::string clip(std::string s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  s.resize(n);
+  return s;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+MemoryServiceImpl::MemoryServiceImpl(MemoryServiceParts parts)
+    : p_(parts),
+      ranker_(p_.config),
+      cache_(p_.clock, p_.config.cache_ttl_ms, p_.config.cache_entries),
+      breaker_(p_.clock, CircuitBreakerOptions{std::max(1, p_.config.breaker_failures),
+                                              std::max<std::int64_t>(1, p_.config.breaker_open_ms)}) {
+  if (auto* r = p_.metrics) {
+    const char* modes[3] = {"vector", "keyword", "off"};
+    for (int i = 0; i < 3; ++i) {
+      m_.latency[i] = &r->histogram("troupe_memory_retrieval_seconds",
+                                    "Memory retrieval latency by mode.", {{"mode", modes[i]}});
+    }
+    m_.cache_hits = &r->counter("troupe_memory_cache_total", "Retrieval cache lookups.", {{"result", "hit"}});
+    m_.cache_misses = &r->counter("troupe_memory_cache_total", "Retrieval cache lookups.", {{"result", "miss"}});
+    m_.fallbacks = &r->counter("troupe_memory_keyword_fallbacks_total",
+                               "Retrievals that fell back from vector to keyword search.");
+    m_.breaker = &r->gauge("troupe_memory_breaker_state",
+                           "Vector search circuit breaker: 0 closed, 1 open, 2 half-open.");
+  }
+}
+
+std::int64_t MemoryServiceImpl::space_of(const MemoryScope& s) const {
+  return space_key(s, p_.config.scope);
+}
+
+void MemoryServiceImpl::note_breaker() {
+  if (m_.breaker) m_.breaker->set(static_cast<double>(breaker_.state()));
+}
+
+void MemoryServiceImpl::log_slow(std::int64_t space, double ms) {
+  const std::int64_t now = p_.clock.now_ms();
+  std::int64_t last = last_slow_log_ms_.load();
+  if (now - last < 1000 || !last_slow_log_ms_.compare_exchange_strong(last, now)) return;
+  const SpaceInfo info = p_.engine->info(static_cast<SpaceId>(space));
+  spdlog::warn(
+      "{{\"event\":\"memory.slow_search\",\"space\":{},\"size\":{},\"dims\":{},\"index\":\"{}\","
+      "\"ms\":{:.3f},\"threshold_ms\":{}}}",
+      space, info.size, p_.engine->dims(), info.index_kind, ms, p_.config.slow_search_ms);
+}
+
+asio::awaitable<Result<std::vector<Candidate>>> MemoryServiceImpl::load(
+    std::vector<std::pair<store::Id, double>> scored) {
+  std::vector<store::Id> ids;
+  for (auto& [id, _] : scored) ids.push_back(id);
+  auto recs = co_await offload(p_.db_pool, [&] { return p_.store.get(ids); });
+  if (!recs.ok()) co_return recs.error();
+  std::unordered_map<store::Id, double> rel(scored.begin(), scored.end());
+  std::vector<Candidate> out;
+  for (auto& r : *recs) {  // ids the store no longer has (stale index entries) drop out here
+    const double relevance = rel[r.id];
+    out.push_back({std::move(r), relevance});
+  }
+  co_return out;
+}
+
+asio::awaitable<Result<std::vector<Candidate>>> MemoryServiceImpl::vector_candidates(
+    std::int64_t space, const std::string& q, const std::string& context) {
+  const auto dims = static_cast<std::size_t>(p_.embedder->info().dims);
+  auto emb = co_await offload(p_.compute_pool, [&]() -> Result<std::vector<float>> {
+    // query + kContextWeight * context, re-normalised: the context steers, the query leads.
+    std::vector<float> v(2 * dims);
+    std::string_view texts[2] = {q, context};
+    auto s = p_.embedder->embed(std::span<const std::string_view>(texts, context.empty() ? 1 : 2),
+                                std::span<float>(v.data(), context.empty() ? dims : 2 * dims));
+    if (!s.ok()) return s.error();
+    double n = 0;
+    for (std::size_t i = 0; i < dims; ++i) {
+      v[i] += kContextWeight * v[dims + i];
+      n += double(v[i]) * v[i];
+    }
+    v.resize(dims);
+    if (n > 0) for (auto& x : v) x = static_cast<float>(x / std::sqrt(n));
+    return v;
+  });
+  if (!emb.ok()) {
+    breaker_.on_failure();
+    co_return emb.error();
+  }
+  if (std::all_of(emb->begin(), emb->end(), [](float x) { return x == 0.0f; })) {
+    // No known word in the query: nothing for vectors to compare; not the engine's fault.
+    co_return make_error(Errc::unprocessable, "query has no known words");
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto deadline = t0 + std::chrono::milliseconds(p_.config.search_timeout_ms);
+  const std::size_t k = static_cast<std::size_t>(std::clamp(p_.config.candidates, 1, 10'000));
+  Result<std::vector<Hit>> hits = make_error(Errc::internal, "search did not run");
+  try {
+    hits = co_await p_.engine->search(static_cast<SpaceId>(space), *emb, k, deadline);
+  } catch (const std::exception& e) {
+    hits = make_error(Errc::internal, std::string("vector search threw: ") + e.what());
+  }
+  const double ms = seconds_since(t0) * 1000.0;
+  if (!hits.ok()) {
+    breaker_.on_failure();
+    note_breaker();
+    co_return hits.error();
+  }
+  breaker_.on_success();
+  note_breaker();
+  if (ms > p_.config.slow_search_ms) log_slow(space, ms);
+  std::vector<std::pair<store::Id, double>> scored;
+  for (auto& h : *hits) scored.emplace_back(static_cast<store::Id>(h.id), h.score);
+  co_return co_await load(std::move(scored));
+}
+
+asio::awaitable<Result<std::vector<Candidate>>> MemoryServiceImpl::keyword_candidates(
+    std::int64_t space, const std::string& q) {
+  const int k = std::clamp(p_.config.candidates, 1, 10'000);
+  auto hits = co_await offload(p_.db_pool, [&] { return p_.store.keyword_search(space, q, k); });
+  if (!hits.ok()) co_return hits.error();
+  // bm25 order to relevance: the best hit 1, then linearly down to 1/n.
+  std::vector<std::pair<store::Id, double>> scored;
+  const double n = static_cast<double>(hits->size());
+  for (std::size_t i = 0; i < hits->size(); ++i) {
+    scored.emplace_back((*hits)[i].memory_id, (n - static_cast<double>(i)) / n);
+  }
+  co_return co_await load(std::move(scored));
+}
+
+asio::awaitable<RetrievalResult> MemoryServiceImpl::retrieve(RetrievalRequest req) {
+  RetrievalResult out;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!enabled()) {
+    if (m_.latency[2]) m_.latency[2]->observe(seconds_since(t0));
+    co_return out;
+  }
+  const std::int64_t space = space_of(req.scope);
+  const std::size_t limit = req.limit > 0 ? std::min<std::size_t>(req.limit, kMaxLimit)
+                                          : static_cast<std::size_t>(std::max(0, p_.config.top_k));
+  std::string query = clip(std::move(req.query), kMaxQueryBytes);
+  std::string context = clip(std::move(req.context), kMaxContextBytes);
+  std::sort(req.window_message_ids.begin(), req.window_message_ids.end());
+  std::string key = (req.for_prompt ? "p:" : "l:") + std::to_string(limit) + ":";
+  for (auto id : req.window_message_ids) key += std::to_string(id) + ",";
+  key += "|" + query + "|" + context;
+  if (auto hit = cache_.get(space, key)) {
+    if (m_.cache_hits) m_.cache_hits->inc();
+    co_return std::move(*hit);
+  }
+  if (m_.cache_misses) m_.cache_misses->inc();
+  const std::uint64_t version = cache_.version(space);
+
+  Result<std::vector<Candidate>> cands = make_error(Errc::unavailable, "no vector search");
+  out.mode = "keyword";
+  if (p_.embedder && p_.engine) {
+    if (breaker_.allow()) {
+      cands = co_await vector_candidates(space, query, context);
+      if (cands.ok()) out.mode = "vector";
+    }
+    note_breaker();
+    if (!cands.ok() && m_.fallbacks) m_.fallbacks->inc();
+  }
+  if (!cands.ok()) {
+    // (A named string: GCC 12 mis-destroys temporaries of a ?: inside co_await.)
+    std::string words = query;
+    if (!context.empty()) words += "\n" + context;
+    cands = co_await keyword_candidates(space, words);
+  }
+  if (!cands.ok()) {
+    spdlog::warn("memory retrieval failed: {}", cands.error().message);
+    out.mode = "off";
+    if (m_.latency[2]) m_.latency[2]->observe(seconds_since(t0));
+    co_return out;
+  }
+  std::unordered_set<store::Id> window(req.window_message_ids.begin(), req.window_message_ids.end());
+  out.items = ranker_.rank(std::move(cands).value(), p_.clock.now_ms(), window, req.for_prompt, limit);
+  if (req.for_prompt && !out.items.empty()) {
+    std::vector<store::Id> ids;
+    for (auto& m : out.items) ids.push_back(m.memory_id);
+    asio::post(p_.db_pool, [store = &p_.store, ids = std::move(ids), now = p_.clock.now_ms()] {
+      auto s = store->touch(ids, now);
+      if (!s.ok()) spdlog::warn("memory retrieval time not stored: {}", s.error().message);
+    });
+  }
+  cache_.put(space, key, version, out);
+  if (auto* h = m_.latency[out.mode == "vector" ? 0 : 1]) h->observe(seconds_since(t0));
+  co_return out;
+}
+
+asio::awaitable<Status> MemoryServiceImpl::remember(MemoryScope scope, store::Message message) {
+  if (!enabled()) co_return Status{};
+  if (message.content.empty()) {
+    std::vector<store::Id> ids(1, message.id);
+    co_return co_await forget(message.chat_id, std::move(ids));
+  }
+  store::MemoryRecord r;
+  r.space_key = space_of(scope);
+  r.user_id = scope.user_id;
+  r.character_id = scope.character_id;
+  r.chat_id = message.chat_id;
+  r.message_id = message.id;
+  r.speaker = message.role;
+  r.text = clip(std::move(message.content), kMaxMemoryBytes);
+  r.created_at = message.created_at ? message.created_at : p_.clock.now_ms();
+  r.importance = importance_of(r.text);
+  if (p_.embedder) {
+    auto v = co_await offload(p_.compute_pool, [&]() -> Result<std::vector<float>> {
+      std::vector<float> out(static_cast<std::size_t>(p_.embedder->info().dims));
+      std::string_view text = r.text;
+      auto s = p_.embedder->embed(std::span<const std::string_view>(&text, 1), out);
+      if (!s.ok()) return s.error();
+      return out;
+    });
+    if (v.ok()) {
+      r.embedder = p_.embedder->info().name;
+      r.embedding = std::move(v).value();
+    } else {
+      spdlog::warn("message {}: not embedded ({}); kept for keyword search", r.message_id,
+                   v.error().message);
+    }
+  }
+  auto stored = co_await offload(p_.db_pool, [&] { return p_.store.upsert(r); });
+  if (!stored.ok()) co_return stored.error();
+  if (p_.engine && !r.embedding.empty()) {
+    const auto id = static_cast<VectorId>(stored->id);
+    auto s = co_await offload(p_.compute_pool, [&] {
+      return p_.engine->upsert(static_cast<SpaceId>(r.space_key), std::span<const VectorId>(&id, 1),
+                               r.embedding);
+    });
+    if (!s.ok()) spdlog::warn("memory {}: index not updated: {}", stored->id, s.error().message);
+  }
+  cache_.invalidate(r.space_key);
+  co_return Status{};
+}
+
+void MemoryServiceImpl::removed(const std::vector<store::RemovedMemory>& gone) {
+  std::map<std::int64_t, std::vector<VectorId>> by_space;
+  for (auto& g : gone) by_space[g.space_key].push_back(static_cast<VectorId>(g.memory_id));
+  for (auto& [space, ids] : by_space) {
+    if (p_.engine) {
+      auto s = p_.engine->remove(static_cast<SpaceId>(space), ids);
+      if (!s.ok()) spdlog::warn("memory space {}: index not updated: {}", space, s.error().message);
+    }
+    cache_.invalidate(space);
+  }
+}
+
+void MemoryServiceImpl::dropped(const std::vector<std::int64_t>& spaces) {
+  for (auto space : spaces) {
+    if (p_.engine) {
+      auto s = p_.engine->drop_space(static_cast<SpaceId>(space));
+      if (!s.ok()) spdlog::warn("memory space {}: index not dropped: {}", space, s.error().message);
+    }
+    cache_.invalidate(space);
+  }
+}
+
+asio::awaitable<Status> MemoryServiceImpl::forget(store::Id chat_id, std::vector<store::Id> message_ids) {
+  auto gone = co_await offload(p_.db_pool, [&] {
+    return message_ids.empty() ? p_.store.delete_orphans(chat_id) : p_.store.delete_messages(message_ids);
+  });
+  if (!gone.ok()) co_return gone.error();
+  co_await offload(p_.compute_pool, [&] { removed(*gone); });
+  co_return Status{};
+}
+
+asio::awaitable<Status> MemoryServiceImpl::forget_character(store::Id user_id, store::Id character_id) {
+  auto spaces = co_await offload(p_.db_pool, [&] { return p_.store.delete_character(user_id, character_id); });
+  if (!spaces.ok()) co_return spaces.error();
+  // The character-scope space exists even when it held nothing yet (an index may be open).
+  spaces->push_back(space_of(MemoryScope{user_id, character_id, 0}));
+  co_await offload(p_.compute_pool, [&] { dropped(*spaces); });
+  co_return Status{};
+}
+
+asio::awaitable<Status> MemoryServiceImpl::forget_user(store::Id user_id) {
+  auto spaces = co_await offload(p_.db_pool, [&] { return p_.store.delete_user(user_id); });
+  if (!spaces.ok()) co_return spaces.error();
+  co_await offload(p_.compute_pool, [&] { dropped(*spaces); });
+  co_return Status{};
+}
+
+asio::awaitable<Status> MemoryServiceImpl::record(store::Id generation_id, const RetrievalResult& used) {
+  store::GenerationRetrieval gr;
+  gr.mode = used.mode;
+  int rank = 0;
+  for (auto& m : used.items) {
+    gr.used.push_back({m.memory_id, rank++, m.relevance, m.recency, m.importance, m.score});
+  }
+  co_return co_await offload(p_.db_pool, [&] { return p_.store.record_generation(generation_id, gr); });
+}
+
+asio::awaitable<Result<store::GenerationRetrieval>> MemoryServiceImpl::used_by(store::Id generation_id) {
+  co_return co_await offload(p_.db_pool, [&] { return p_.store.read_generation(generation_id); });
+}
+
+}  // namespace troupe::memory

@@ -1,0 +1,84 @@
+// MemoryServiceImpl: MemoryService over a MemoryStore (source of truth, FTS5 keyword search),
+// an optional Embedder and VectorEngine (vector retrieval), a result cache and a circuit breaker.
+// Retrieval: embed the query on the compute pool, vector search with a deadline
+// (memory.search_timeout_ms); when the breaker is open, the search fails or misses its deadline,
+// or there is no embedder, keyword search over FTS5 instead (mode "keyword"). Candidates are
+// ranked by Ranker. Searches slower than memory.slow_search_ms are logged (at most one a second).
+// Thread-safety: every member may be called from any coroutine concurrently; `parts` must outlive
+// the service.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/thread_pool.hpp>
+
+#include "core/CircuitBreaker.h"
+#include "core/Clock.h"
+#include "core/Config.h"
+#include "core/Metrics.h"
+#include "memory/Embedder.h"
+#include "memory/Memory.h"
+#include "memory/VectorEngine.h"
+#include "memory/service/Ranker.h"
+#include "memory/service/ResultCache.h"
+#include "store/MemoryStore.h"
+
+namespace troupe::memory {
+
+struct MemoryServiceParts {
+  const MemoryConfig& config;
+  store::MemoryStore& store;
+  boost::asio::thread_pool& db_pool;       // store calls
+  boost::asio::thread_pool& compute_pool;  // embedding and index updates
+  Embedder* embedder = nullptr;            // null: keyword-only
+  VectorEngine* engine = nullptr;          // null: keyword-only
+  const Clock& clock;
+  MetricsRegistry* metrics = nullptr;
+};
+
+class MemoryServiceImpl final : public MemoryService {
+ public:
+  explicit MemoryServiceImpl(MemoryServiceParts parts);
+
+  bool enabled() const override { return p_.config.enabled; }
+  boost::asio::awaitable<RetrievalResult> retrieve(RetrievalRequest req) override;
+  boost::asio::awaitable<Status> remember(MemoryScope scope, store::Message message) override;
+  boost::asio::awaitable<Status> forget(store::Id chat_id,
+                                        std::vector<store::Id> message_ids) override;
+  boost::asio::awaitable<Status> forget_character(store::Id user_id,
+                                                  store::Id character_id) override;
+  boost::asio::awaitable<Status> forget_user(store::Id user_id) override;
+  boost::asio::awaitable<Status> record(store::Id generation_id,
+                                        const RetrievalResult& used) override;
+  boost::asio::awaitable<Result<store::GenerationRetrieval>> used_by(
+      store::Id generation_id) override;
+
+  CircuitBreaker::State breaker_state() const { return breaker_.state(); }
+  std::int64_t space_of(const MemoryScope& s) const;
+
+ private:
+  boost::asio::awaitable<Result<std::vector<Candidate>>> vector_candidates(
+      std::int64_t space, const std::string& q, const std::string& context);
+  boost::asio::awaitable<Result<std::vector<Candidate>>> keyword_candidates(std::int64_t space,
+                                                                            const std::string& q);
+  boost::asio::awaitable<Result<std::vector<Candidate>>> load(
+      std::vector<std::pair<store::Id, double>> scored);
+  void removed(const std::vector<store::RemovedMemory>& gone);
+  void dropped(const std::vector<std::int64_t>& spaces);
+  void note_breaker();
+  void log_slow(std::int64_t space, double ms);
+
+  MemoryServiceParts p_;
+  Ranker ranker_;
+  ResultCache cache_;
+  CircuitBreaker breaker_;
+  std::atomic<std::int64_t> last_slow_log_ms_{0};
+  struct Instruments {
+    Histogram* latency[3] = {};  // vector, keyword, off
+    Counter* cache_hits = nullptr;
+    Counter* cache_misses = nullptr;
+    Counter* fallbacks = nullptr;
+    Gauge* breaker = nullptr;
+  } m_;
+};
+
+}  // namespace troupe::memory
