@@ -124,6 +124,10 @@ int App::serve() {
                              &profilers});
   auto memory_budget = make_memory_budget(config_, metrics_);
   api.services().memory_budget = memory_budget.get();
+  // Above the soft mark: give back idle pooled events and drop the vector indexes of spaces that
+  // are not hot (they reload from their segment files on demand).
+  memory_budget->add_trim_hook("event_pool", [] { sync::EventPool::instance().trim(); });
+  if (memory_) memory_budget->add_trim_hook("vector_indexes", [this] { memory_->trim(); });
   memory_budget->start();
   server::Server server(config_, api, tasks_, &metrics_);
   auto ep = server.listen();
@@ -155,6 +159,7 @@ int App::serve() {
   bus_->close_all();
   server.close_connections(std::chrono::milliseconds(1000));
   server.join();
+  memory_budget->stop();  // its trim hooks refer to the pools and the engine below
   if (memory_) memory_->shutdown();
   db_pool_->join();
   spdlog::info("shutdown complete; {} task(s) left", tasks_.live());

@@ -121,6 +121,10 @@ std::unique_ptr<MemoryWiring> MemoryWiring::open(const Config& config, store::Me
   return w;
 }
 
+void MemoryWiring::trim() {
+  if (engine_) engine_->trim();
+}
+
 void MemoryWiring::shutdown() {
   if (engine_) engine_->shutdown();
   if (compute_) compute_->join();

@@ -26,6 +26,8 @@ class MemoryWiring {
                                             MetricsRegistry* metrics);
   ~MemoryWiring();
   memory::MemoryService* service() { return service_.get(); }
+  // Drops the engine's resident indexes that are not hot (memory budget's soft mark).
+  void trim();
   // Stops the engine's pool (pending searches end `unavailable`) and the compute pool.
   void shutdown();
 
