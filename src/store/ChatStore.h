@@ -18,6 +18,10 @@ struct PathPage {
   Id next_before = 0;             // pass as `before` for the previous page; 0 = reached the start
 };
 
+// How long an Idempotency-Key keeps answering with the turn it made (24 h, as clients retry
+// within minutes; keys do not pile up for ever).
+inline constexpr std::int64_t kIdempotencyTtlMs = 24LL * 60 * 60 * 1000;
+
 class ChatStore {
  public:
   virtual ~ChatStore() = default;
@@ -45,6 +49,7 @@ class ChatStore {
 
   // One transaction: user message under the current leaf, a running generation and its
   // placeholder reply; with a non-empty idempotency key an earlier identical turn is returned.
+  // Keys are remembered for kIdempotencyTtlMs; an older key counts as new (and is deleted).
   virtual Result<Turn> begin_turn(Id user_id, Id chat_id, const std::string& content,
                                   const std::string& idempotency_key,
                                   const std::string& backend) = 0;

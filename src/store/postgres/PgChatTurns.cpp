@@ -44,11 +44,12 @@ Error key_used() {
 }
 
 // The turn an idempotency key produced earlier (any chat of the user); nullopt when it is new.
-Result<std::optional<Turn>> lookup_turn(PgConnection& c, Id user_id, const std::string& key) {
+Result<std::optional<Turn>> lookup_turn(PgConnection& c, Id user_id, const std::string& key,
+                                        std::int64_t now) {
   auto r = c.query(
       "SELECT chat_id, user_message_id, generation_id FROM idempotency "
-      "WHERE user_id = $1 AND key = $2",
-      {user_id, key});
+      "WHERE user_id = $1 AND key = $2 AND created_at > $3",
+      {user_id, key, now - kIdempotencyTtlMs});
   if (!r.ok()) return r.error();
   if (r->empty()) return std::optional<Turn>();
   const Id user_message_id = r->col_int(0, 1);
@@ -85,7 +86,7 @@ Result<Turn> PgChatStore::begin_turn(Id user_id, Id chat_id, const std::string& 
   const std::int64_t now = clock_.now_ms();
   return db_.write([&](PgConnection& c) -> Result<Turn> {
     if (!idempotency_key.empty()) {
-      auto earlier = lookup_turn(c, user_id, idempotency_key);
+      auto earlier = lookup_turn(c, user_id, idempotency_key, now);
       if (!earlier.ok()) return earlier.error();
       if (*earlier) return replay(std::move(**earlier), chat_id);
     }
@@ -95,7 +96,7 @@ Result<Turn> PgChatStore::begin_turn(Id user_id, Id chat_id, const std::string& 
     if (!chat.ok()) return chat.error();
     if (!idempotency_key.empty()) {
       // Look again under the lock: a concurrent request with the same key may have committed.
-      auto earlier = lookup_turn(c, user_id, idempotency_key);
+      auto earlier = lookup_turn(c, user_id, idempotency_key, now);
       if (!earlier.ok()) return earlier.error();
       if (*earlier) return replay(std::move(**earlier), chat_id);
     }
@@ -139,6 +140,9 @@ Result<Turn> PgChatStore::begin_turn(Id user_id, Id chat_id, const std::string& 
     TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
 
     if (!idempotency_key.empty()) {
+      auto expired = c.query("DELETE FROM idempotency WHERE user_id = $1 AND created_at <= $2",
+                             {user_id, now - kIdempotencyTtlMs});
+      if (!expired.ok()) return expired.error();
       // Another chat's request with the same key may commit first: unique violation -> conflict.
       auto r = c.query(
           "INSERT INTO idempotency(user_id, key, chat_id, user_message_id, generation_id, "
@@ -152,7 +156,8 @@ Result<Turn> PgChatStore::begin_turn(Id user_id, Id chat_id, const std::string& 
 
 Result<std::optional<Turn>> PgChatStore::find_turn(Id user_id, const std::string& key) {
   if (key.empty()) return std::optional<Turn>();
-  return db_.snapshot([&](PgConnection& c) { return lookup_turn(c, user_id, key); });
+  const std::int64_t now = clock_.now_ms();
+  return db_.snapshot([&](PgConnection& c) { return lookup_turn(c, user_id, key, now); });
 }
 
 Result<Turn> PgChatStore::begin_generation(Id user_id, Id chat_id, const std::string& kind,

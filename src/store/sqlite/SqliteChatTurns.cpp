@@ -42,12 +42,13 @@ Status set_generation_message(Connection& c, Id generation_id, Id message_id) {
 }
 
 // The turn an idempotency key produced earlier (any chat of the user); nullopt when it is new.
-Result<std::optional<Turn>> lookup_turn(Connection& c, Id user_id, const std::string& key) {
+Result<std::optional<Turn>> lookup_turn(Connection& c, Id user_id, const std::string& key,
+                                        std::int64_t now) {
   auto st = c.prepare(
       "SELECT chat_id, user_message_id, generation_id FROM idempotency "
-      "WHERE user_id = ?1 AND key = ?2");
+      "WHERE user_id = ?1 AND key = ?2 AND created_at > ?3");
   if (!st.ok()) return st.error();
-  st->bind_int(1, user_id).bind_text(2, key);
+  st->bind_int(1, user_id).bind_text(2, key).bind_int(3, now - kIdempotencyTtlMs);
   auto row = st->step();
   if (!row.ok()) return row.error();
   if (!*row) return std::optional<Turn>();
@@ -80,7 +81,7 @@ Result<Turn> SqliteChatStore::begin_turn(Id user_id, Id chat_id, const std::stri
   const std::int64_t now = clock_.now_ms();
   return db_.write([&](Connection& c) -> Result<Turn> {
     if (!idempotency_key.empty()) {
-      auto earlier = lookup_turn(c, user_id, idempotency_key);
+      auto earlier = lookup_turn(c, user_id, idempotency_key, now);
       if (!earlier.ok()) return earlier.error();
       if (*earlier) {
         if ((*earlier)->user_message.chat_id != chat_id) {
@@ -131,6 +132,10 @@ Result<Turn> SqliteChatStore::begin_turn(Id user_id, Id chat_id, const std::stri
     TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
 
     if (!idempotency_key.empty()) {
+      auto expired = c.prepare("DELETE FROM idempotency WHERE user_id = ?1 AND created_at <= ?2");
+      if (!expired.ok()) return expired.error();
+      expired->bind_int(1, user_id).bind_int(2, now - kIdempotencyTtlMs);
+      TROUPE_TRY_STATUS(expired->run());
       auto st = c.prepare(
           "INSERT INTO idempotency(user_id, key, chat_id, user_message_id, generation_id, "
           "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
@@ -145,7 +150,8 @@ Result<Turn> SqliteChatStore::begin_turn(Id user_id, Id chat_id, const std::stri
 
 Result<std::optional<Turn>> SqliteChatStore::find_turn(Id user_id, const std::string& key) {
   if (key.empty()) return std::optional<Turn>();
-  return db_.snapshot([&](Connection& c) { return lookup_turn(c, user_id, key); });
+  const std::int64_t now = clock_.now_ms();
+  return db_.snapshot([&](Connection& c) { return lookup_turn(c, user_id, key, now); });
 }
 
 Result<Turn> SqliteChatStore::begin_generation(Id user_id, Id chat_id, const std::string& kind,

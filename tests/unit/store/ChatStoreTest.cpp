@@ -181,6 +181,31 @@ TEST_P(ChatStoreTest, TurnInAnEmptyChatIsRootLevel) {
   EXPECT_EQ(path_ids(c.id), (std::vector<Id>{t->user_message.id, t->reply.id}));
 }
 
+TEST_P(ChatStoreTest, IdempotencyKeysExpire) {
+  Chat c = make_chat(alice_.id, aria_.id);
+  auto t = chats().begin_turn(alice_.id, c.id, "hello", "key-x", "sim");
+  ASSERT_OK(t);
+  ASSERT_OK(chats().finish_generation(t->generation.id, "completed", "done", ""));
+  clock_.advance_ms(kIdempotencyTtlMs - 1000);
+  auto within = chats().begin_turn(alice_.id, c.id, "hello", "key-x", "sim");
+  ASSERT_OK(within);
+  EXPECT_TRUE(within->replayed);
+  EXPECT_EQ(within->user_message.id, t->user_message.id);
+  clock_.advance_ms(2000);
+  auto found = chats().find_turn(alice_.id, "key-x");
+  ASSERT_OK(found);
+  EXPECT_FALSE(found->has_value());
+  // An expired key makes a new turn, and the key then answers with that one.
+  auto fresh = chats().begin_turn(alice_.id, c.id, "hello again", "key-x", "sim");
+  ASSERT_OK(fresh);
+  EXPECT_FALSE(fresh->replayed);
+  EXPECT_NE(fresh->user_message.id, t->user_message.id);
+  auto replay = chats().begin_turn(alice_.id, c.id, "hello again", "key-x", "sim");
+  ASSERT_OK(replay);
+  EXPECT_TRUE(replay->replayed);
+  EXPECT_EQ(replay->user_message.id, fresh->user_message.id);
+}
+
 TEST_P(ChatStoreTest, IdempotentBeginTurn) {
   Chat c = make_chat(alice_.id, aria_.id);
   Chat c2 = make_chat(alice_.id, aria_.id);
