@@ -3,7 +3,13 @@
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <system_error>
 #include <exception>
+#include <thread>
+#include <vector>
 
 #include "memory/index/Kernels.h"
 #include "memory/index/TopK.h"
@@ -32,6 +38,14 @@ class DotSpace final : public hnswlib::SpaceInterface<float> {
   DistParam param_;
 };
 
+// 0 = one per hardware thread; never more than 16, nor more than one per 256 rows.
+std::size_t build_thread_count(int wanted, std::size_t n) {
+  std::size_t t = wanted > 0 ? static_cast<std::size_t>(wanted)
+                             : std::max(1u, std::thread::hardware_concurrency());
+  t = std::min<std::size_t>({t, 16, std::max<std::size_t>(1, n / 256)});
+  return std::max<std::size_t>(1, t);
+}
+
 }  // namespace
 
 struct HnswIndex::Impl {
@@ -39,6 +53,7 @@ struct HnswIndex::Impl {
   DotSpace space;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
   std::size_t elem_bytes = 0;
+  std::size_t ef = 64;  // default candidate list size (IndexParams::hnsw_ef_search)
 };
 
 HnswIndex::HnswIndex(std::unique_ptr<Impl> impl, int dims, std::size_t n)
@@ -54,12 +69,43 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::build(const VectorSet& data, const
         &impl->space, std::max<std::size_t>(n, 1), m,
         static_cast<std::size_t>(std::clamp(p.hnsw_ef_construction, 8, 2000)),
         static_cast<std::size_t>(p.seed));
-    impl->graph->setEf(static_cast<std::size_t>(std::clamp(p.hnsw_ef_search, 1, 4096)));
+    // The graph's own ef stays 1: every search asks for max(k, ef) candidates and keeps k, so
+    // ef is a per-call setting and concurrent searches with different ef never interfere.
+    impl->graph->setEf(1);
+    impl->ef = static_cast<std::size_t>(std::clamp(p.hnsw_ef_search, 1, 4096));
     // Level-0 node (links + vector + label), its lock, level, label map entry and the
     // amortised upper-level links.
     impl->elem_bytes = impl->graph->size_data_per_element_ + sizeof(std::mutex) + sizeof(int) +
                        48 + impl->graph->size_links_per_element_ / m + sizeof(void*);
-    for (std::size_t i = 0; i < n; ++i) impl->graph->addPoint(data.row(i), data.id(i));
+    // hnswlib's addPoint is safe to call concurrently: threads take rows from a shared counter.
+    // The first row is inserted alone so that the entry point exists before the others.
+    if (n > 0) impl->graph->addPoint(data.row(0), data.id(0));
+    std::atomic<std::size_t> next{1};
+    std::atomic<bool> failed{false};
+    std::string failure;
+    std::mutex failure_mu;
+    auto worker = [&] {
+      try {
+        for (std::size_t i = next++; i < n && !failed; i = next++)
+          impl->graph->addPoint(data.row(i), data.id(i));
+      } catch (const std::exception& e) {
+        std::lock_guard lock(failure_mu);
+        failure = e.what();
+        failed = true;
+      }
+    };
+    const std::size_t threads = build_thread_count(p.build_threads, n);
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < threads; ++t) {
+      try {
+        pool.emplace_back(worker);
+      } catch (const std::system_error&) {
+        break;  // no more threads: the ones started (and this one) finish the work
+      }
+    }
+    worker();
+    for (auto& t : pool) t.join();
+    if (failed) return make_error(Errc::internal, "hnsw build: " + failure);
   } catch (const std::exception& e) {
     return make_error(Errc::internal, std::string("hnsw build: ") + e.what());
   }
@@ -72,12 +118,20 @@ std::size_t HnswIndex::memory_bytes() const noexcept {
 
 void HnswIndex::search(std::span<const float> queries, std::size_t nq, std::size_t k,
                        std::vector<std::vector<Hit>>& out) const {
+  search_with(queries, nq, k, SearchParams{}, out);
+}
+
+void HnswIndex::search_with(std::span<const float> queries, std::size_t nq, std::size_t k,
+                            const SearchParams& sp, std::vector<std::vector<Hit>>& out) const {
   out.assign(nq, {});
   if (k == 0 || n_ == 0) return;
   const std::size_t d = static_cast<std::size_t>(dims_);
+  const std::size_t ef =
+      sp.hnsw_ef > 0 ? static_cast<std::size_t>(std::clamp(sp.hnsw_ef, 1, 4096)) : impl_->ef;
+  const std::size_t want = std::max(std::min(k, n_), ef);
   for (std::size_t q = 0; q < nq; ++q) {
     try {
-      auto pq = impl_->graph->searchKnn(queries.data() + q * d, std::min(k, n_));
+      auto pq = impl_->graph->searchKnn(queries.data() + q * d, want);
       TopK top(std::min(k, n_));
       while (!pq.empty()) {
         top.push(pq.top().second, 1.0f - pq.top().first);

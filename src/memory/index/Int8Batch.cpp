@@ -1,0 +1,128 @@
+#include "memory/index/Int8Batch.h"
+
+#include <immintrin.h>
+
+#include "memory/index/Kernels.h"
+
+namespace troupe::memory::kernels {
+namespace {
+
+// vpdpbusd multiplies unsigned by signed bytes: a query byte q is fed as q ^ 0x80 == q + 128
+// (unsigned), so each sum is <q, c> + 128 * sum(c), corrected with the row sum. Four products
+// of at most 255 * 127 per 32-bit lane never overflow for any realistic stride.
+__attribute__((target("avx512f"), always_inline)) inline std::int32_t hsum_epi32(__m512i v) noexcept {
+  const __m512i a = _mm512_add_epi32(v, _mm512_shuffle_i32x4(v, v, 0x4e));
+  __m128i h = _mm_add_epi32(_mm512_castsi512_si128(a), _mm512_castsi512_si128(
+                                                           _mm512_shuffle_i32x4(a, a, 0xb1)));
+  h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+  h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+  return _mm_cvtsi128_si32(h);
+}
+
+template <int Q, int R>
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline void vnni_tile(
+    const std::int8_t* q, const std::int8_t* c, const std::int32_t* rs, std::size_t stride,
+    std::int32_t* out, std::size_t ldo) noexcept {
+  __m512i acc[Q][R];
+#pragma GCC unroll 4
+  for (int i = 0; i < Q; ++i)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[i][r] = _mm512_setzero_si512();
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (std::size_t x = 0; x < stride; x += 64) {
+    __m512i cv[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) cv[r] = _mm512_loadu_si512(c + r * stride + x);
+#pragma GCC unroll 4
+    for (int i = 0; i < Q; ++i) {
+      const __m512i qv = _mm512_xor_si512(_mm512_loadu_si512(q + i * stride + x), bias);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[i][r] = _mm512_dpbusd_epi32(acc[i][r], qv, cv[r]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < Q; ++i)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+      out[i * ldo + r] = hsum_epi32(acc[i][r]) - 128 * rs[r];
+}
+
+template <int Q>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void vnni_rows(
+    const std::int8_t* q, const std::int8_t* codes, const std::int32_t* rs, std::size_t n,
+    std::size_t stride, std::int32_t* out, std::size_t ldo) noexcept {
+  std::size_t j = 0;
+  for (; j + 4 <= n; j += 4) vnni_tile<Q, 4>(q, codes + j * stride, rs + j, stride, out + j, ldo);
+  for (; j < n; ++j) vnni_tile<Q, 1>(q, codes + j * stride, rs + j, stride, out + j, ldo);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void batch_dot_i8_vnni(
+    const std::int8_t* queries, std::size_t nq, const std::int8_t* codes,
+    const std::int32_t* row_sums, std::size_t n, std::size_t stride, std::int32_t* out,
+    std::size_t ldo) noexcept {
+  std::size_t i = 0;
+  for (; i + 4 <= nq; i += 4)
+    vnni_rows<4>(queries + i * stride, codes, row_sums, n, stride, out + i * ldo, ldo);
+  for (; i < nq; ++i)
+    vnni_rows<1>(queries + i * stride, codes, row_sums, n, stride, out + i * ldo, ldo);
+}
+
+void batch_dot_i8_avx2(const std::int8_t* queries, std::size_t nq, const std::int8_t* codes,
+                       const std::int32_t*, std::size_t n, std::size_t stride, std::int32_t* out,
+                       std::size_t ldo) noexcept {
+  for (std::size_t i = 0; i < nq; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      out[i * ldo + j] = dot_i8(queries + i * stride, codes + j * stride, stride);
+}
+
+bool has_vnni() noexcept {
+  static const bool v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512vnni");
+  return v;
+}
+bool has_avx2() noexcept {
+  static const bool v = __builtin_cpu_supports("avx2");
+  return v;
+}
+
+BatchDotI8Fn pick() noexcept {
+  if (has_vnni()) return batch_dot_i8_vnni;
+  if (has_avx2()) return batch_dot_i8_avx2;
+  return batch_dot_i8_scalar;
+}
+
+}  // namespace
+
+void batch_dot_i8_scalar(const std::int8_t* queries, std::size_t nq, const std::int8_t* codes,
+                         const std::int32_t*, std::size_t n, std::size_t stride, std::int32_t* out,
+                         std::size_t ldo) noexcept {
+  for (std::size_t i = 0; i < nq; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      out[i * ldo + j] = dot_i8_scalar(queries + i * stride, codes + j * stride, stride);
+}
+
+void batch_dot_i8(const std::int8_t* queries, std::size_t nq, const std::int8_t* codes,
+                  const std::int32_t* row_sums, std::size_t n, std::size_t stride,
+                  std::int32_t* out, std::size_t ldo) noexcept {
+  static const BatchDotI8Fn f = pick();
+  f(queries, nq, codes, row_sums, n, stride, out, ldo);
+}
+
+std::vector<BatchDotI8Fn> batch_dot_i8_variants() {
+  std::vector<BatchDotI8Fn> v{batch_dot_i8_scalar};
+  if (has_avx2()) v.push_back(batch_dot_i8_avx2);
+  if (has_vnni()) v.push_back(batch_dot_i8_vnni);
+  return v;
+}
+
+const char* batch_dot_i8_level() noexcept {
+  return has_vnni() ? "avx512vnni" : has_avx2() ? "avx2" : "scalar";
+}
+
+std::int32_t int8_row_sum(const std::int8_t* codes, std::size_t n) noexcept {
+  std::int32_t s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += codes[i];
+  return s;
+}
+
+}  // namespace troupe::memory::kernels

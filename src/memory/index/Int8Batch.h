@@ -1,0 +1,34 @@
+// Int8Batch: the blocked kernel that scores a batch of int8 queries against a block of int8 code
+// rows (one pass over the rows serves every query), with an AVX-512 VNNI variant (4 queries x 4
+// rows register tiles, vpdpbusd), an AVX2 variant and the scalar reference, chosen at run time.
+// Thread-safety: all functions are pure and may be called from any thread concurrently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace troupe::memory::kernels {
+
+// Rows and queries are `stride` bytes each, stride a multiple of kInt8Stride (zero padded), codes
+// in [-127, 127]. row_sums[j] = sum of codes row j (see int8_row_sum). Writes
+// out[i * ldo + j] = <queries row i, codes row j> for i < nq, j < n.
+inline constexpr std::size_t kInt8Stride = 64;
+using BatchDotI8Fn = void (*)(const std::int8_t* queries, std::size_t nq, const std::int8_t* codes,
+                              const std::int32_t* row_sums, std::size_t n, std::size_t stride,
+                              std::int32_t* out, std::size_t ldo) noexcept;
+
+void batch_dot_i8(const std::int8_t* queries, std::size_t nq, const std::int8_t* codes,
+                  const std::int32_t* row_sums, std::size_t n, std::size_t stride,
+                  std::int32_t* out, std::size_t ldo) noexcept;
+void batch_dot_i8_scalar(const std::int8_t* queries, std::size_t nq, const std::int8_t* codes,
+                         const std::int32_t* row_sums, std::size_t n, std::size_t stride,
+                         std::int32_t* out, std::size_t ldo) noexcept;
+// Every variant this CPU can run, the scalar reference first (for tests).
+std::vector<BatchDotI8Fn> batch_dot_i8_variants();
+// "avx512vnni", "avx2" or "scalar".
+const char* batch_dot_i8_level() noexcept;
+
+std::int32_t int8_row_sum(const std::int8_t* codes, std::size_t n) noexcept;
+
+}  // namespace troupe::memory::kernels

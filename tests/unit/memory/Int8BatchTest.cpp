@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "memory/index/Int8Batch.h"
+
+namespace troupe::memory {
+namespace {
+
+using namespace kernels;
+
+std::int32_t naive_dot(const std::int8_t* a, const std::int8_t* b, std::size_t n) {
+  std::int64_t s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += std::int64_t{a[i]} * b[i];
+  return static_cast<std::int32_t>(s);
+}
+
+struct Codes {
+  std::size_t stride;
+  std::vector<std::int8_t> q, c;
+  std::vector<std::int32_t> sums;
+};
+
+// dims significant bytes per row, zero padded to the stride.
+Codes make_codes(std::size_t nq, std::size_t n, std::size_t dims, std::uint32_t seed, int mode) {
+  Codes k;
+  k.stride = (dims + kInt8Stride - 1) / kInt8Stride * kInt8Stride;
+  k.q.assign(nq * k.stride, 0);
+  k.c.assign(n * k.stride, 0);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> u(-127, 127);
+  auto fill = [&](std::vector<std::int8_t>& v, std::size_t rows, int sign) {
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t i = 0; i < dims; ++i)
+        v[r * k.stride + i] = static_cast<std::int8_t>(mode == 0 ? u(rng) : sign * 127);
+  };
+  fill(k.q, nq, mode == 2 ? -1 : 1);
+  fill(k.c, n, mode == 1 ? -1 : 1);
+  for (std::size_t j = 0; j < n; ++j) k.sums.push_back(int8_row_sum(k.c.data() + j * k.stride, k.stride));
+  return k;
+}
+
+TEST(Int8BatchTest, EveryVariantMatchesNaiveReference) {
+  const auto variants = batch_dot_i8_variants();
+  ASSERT_GE(variants.size(), 1u);
+  EXPECT_FALSE(std::string(batch_dot_i8_level()).empty());
+  for (int mode : {0, 1, 2}) {  // random; +127 x -127; -127 x +127 (extremes, no overflow)
+    for (std::size_t dims : {1u, 17u, 64u, 100u, 768u, 1000u}) {
+      for (auto [nq, n] : {std::pair<std::size_t, std::size_t>{1, 1}, {1, 9}, {3, 5}, {4, 4},
+                          {5, 7}, {9, 13}, {32, 37}}) {
+        const auto k = make_codes(nq, n, dims, static_cast<std::uint32_t>(dims * 31 + nq + n), mode);
+        const std::size_t ldo = n + 3;  // the output rows may be wider than n
+        for (std::size_t v = 0; v < variants.size(); ++v) {
+          std::vector<std::int32_t> out(nq * ldo, 12345);
+          variants[v](k.q.data(), nq, k.c.data(), k.sums.data(), n, k.stride, out.data(), ldo);
+          for (std::size_t i = 0; i < nq; ++i) {
+            for (std::size_t j = 0; j < n; ++j)
+              ASSERT_EQ(out[i * ldo + j],
+                        naive_dot(k.q.data() + i * k.stride, k.c.data() + j * k.stride, dims))
+                  << "variant " << v << " mode " << mode << " dims " << dims << " q " << i << " row " << j;
+            for (std::size_t j = n; j < ldo; ++j) ASSERT_EQ(out[i * ldo + j], 12345) << v;
+          }
+        }
+        std::vector<std::int32_t> out(nq * ldo);
+        batch_dot_i8(k.q.data(), nq, k.c.data(), k.sums.data(), n, k.stride, out.data(), ldo);
+        EXPECT_EQ(out[0], naive_dot(k.q.data(), k.c.data(), dims));
+      }
+    }
+  }
+}
+
+TEST(Int8BatchTest, EmptyBatchesWriteNothing) {
+  const auto k = make_codes(2, 3, 64, 5, 0);
+  std::vector<std::int32_t> out(6, 7);
+  for (auto f : batch_dot_i8_variants()) {
+    f(k.q.data(), 0, k.c.data(), k.sums.data(), 3, k.stride, out.data(), 3);
+    f(k.q.data(), 2, k.c.data(), k.sums.data(), 0, k.stride, out.data(), 3);
+  }
+  for (auto v : out) EXPECT_EQ(v, 7);
+  EXPECT_EQ(int8_row_sum(k.c.data(), 0), 0);
+}
+
+}  // namespace
+}  // namespace troupe::memory
