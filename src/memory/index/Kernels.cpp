@@ -1,6 +1,10 @@
 #include "memory/index/Kernels.h"
 
 #include <cblas.h>
+// GCC 12's AVX-512 intrinsics seed their results with _mm512_undefined_*(), which -O2 reports
+// as (maybe) uninitialised once inlined; the values are fully overwritten by the instruction.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>
@@ -91,14 +95,7 @@ __attribute__((target("avx512f"))) float dot_f32_avx512(const float* a, const fl
     const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
     s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
   }
-  // Lanes folded with shuffles (GCC 12's _mm512_reduce_add_ps trips -Wuninitialized at -O2).
-  const __m512 s = _mm512_add_ps(s0, s1);
-  const __m256 h8 = _mm256_add_ps(_mm512_castps512_ps256(s),
-                                  _mm512_castps512_ps256(_mm512_shuffle_f32x4(s, s, 0x4e)));
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-  return _mm_cvtss_f32(h);
+  return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
 bool has_avx2_fma() noexcept {
