@@ -49,7 +49,8 @@ std::unique_ptr<BenchIndex> make_faiss_flat(const IndexOptions& o);
 std::unique_ptr<BenchIndex> make_faiss_hnsw(const IndexOptions& o);
 std::unique_ptr<BenchIndex> make_faiss_ivf(const IndexOptions& o);
 std::unique_ptr<BenchIndex> make_scalar_reference();
-// Troupe's indexes (src/memory/index): kind is "exact", "exact-int8", "hnsw" or "ivf"; null when
+// Troupe's indexes (src/memory/index): kind is "exact", "exact-int8", "hnsw", "hnsw-int8" (HNSW
+// over int8 codes with float re-rank) or "ivf"; null when
 // the harness was built without them.
 std::unique_ptr<BenchIndex> make_troupe(const std::string& kind, const IndexOptions& o);
 

@@ -28,14 +28,15 @@ namespace tm = troupe::memory;
 
 class TroupeIndex final : public BenchIndex {
  public:
-  TroupeIndex(tm::IndexKind kind, const IndexOptions& o) : kind_(kind), o_(o) {}
+  TroupeIndex(tm::IndexKind kind, const IndexOptions& o, bool int8 = false)
+      : kind_(kind), o_(o), int8_(int8) {}
 
   std::string name() const override {
     switch (kind_) {
       case tm::IndexKind::exact: return "Troupe exact float32";
       case tm::IndexKind::exact_int8: return "Troupe exact-int8 (rerank " + std::to_string(params_.int8_rerank) + ")";
       case tm::IndexKind::hnsw:
-        return "Troupe HNSW M=" + std::to_string(o_.hnsw_m) + " efC=" + std::to_string(o_.hnsw_ef_construction);
+        return std::string(int8_ ? "Troupe HNSW-int8" : "Troupe HNSW") + " M=" + std::to_string(o_.hnsw_m) + " efC=" + std::to_string(o_.hnsw_ef_construction);
       case tm::IndexKind::ivf: return "Troupe IVF-Flat nlist=" + std::to_string(params_.ivf_nlist);
     }
     return "Troupe ?";
@@ -45,7 +46,7 @@ class TroupeIndex final : public BenchIndex {
     dims_ = d.dims;
     std::vector<tm::VectorId> ids(d.n);
     std::iota(ids.begin(), ids.end(), tm::VectorId{0});
-    if (kind_ == tm::IndexKind::exact_int8) {
+    if (kind_ == tm::IndexKind::exact_int8 || int8_) {
       // As in the server: the float rows stay in the (mapped) segment, outside the index's
       // resident bytes; here they are the dataset's rows.
       ids_ = std::move(ids);
@@ -58,6 +59,7 @@ class TroupeIndex final : public BenchIndex {
     params_.hnsw_ef_construction = o_.hnsw_ef_construction;
     params_.ivf_nlist = o_.ivf_nlist > 0 ? o_.ivf_nlist : default_nlist(d.n);
     params_.build_threads = threads;
+    params_.hnsw_int8 = int8_;
     const auto t0 = std::chrono::steady_clock::now();
     auto r = tm::IndexFactory::build(kind_, data_, params_);
     if (!r) throw std::runtime_error("Troupe index build failed: " + r.error().message);
@@ -102,6 +104,7 @@ class TroupeIndex final : public BenchIndex {
 
   tm::IndexKind kind_;
   IndexOptions o_;
+  bool int8_ = false;  // HNSW over int8 codes, float re-rank
   tm::IndexParams params_;
   int dims_ = 0;
   std::vector<tm::VectorId> ids_;
@@ -114,6 +117,7 @@ class TroupeIndex final : public BenchIndex {
 }  // namespace
 
 std::unique_ptr<BenchIndex> make_troupe(const std::string& kind, const IndexOptions& o) {
+  if (kind == "hnsw-int8") return std::make_unique<TroupeIndex>(tm::IndexKind::hnsw, o, true);
   const auto k = tm::parse_index_kind(kind);
   if (!k) return nullptr;
   return std::make_unique<TroupeIndex>(*k, o);

@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
     candidates.push_back(tv::make_faiss_flat(io));
     candidates.push_back(tv::make_faiss_hnsw(io));
     candidates.push_back(tv::make_faiss_ivf(io));
-    for (const char* kind : {"exact", "exact-int8", "hnsw", "ivf"})
+    for (const char* kind : {"exact", "exact-int8", "hnsw", "hnsw-int8", "ivf"})
       if (auto t = tv::make_troupe(kind, io)) candidates.push_back(std::move(t));
 
     std::vector<Built> built;

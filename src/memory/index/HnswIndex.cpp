@@ -3,6 +3,7 @@
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "memory/index/Int8Batch.h"
 #include "memory/index/Kernels.h"
 #include "memory/index/TopK.h"
 
@@ -25,6 +27,43 @@ struct DistParam {
 float ip_distance(const void* a, const void* b, const void* param) {
   const auto* p = static_cast<const DistParam*>(param);
   return 1.0f - p->dot(static_cast<const float*>(a), static_cast<const float*>(b), p->dims);
+}
+
+// int8 elements: `stride` code bytes (zero padded to 64) followed by the float scale.
+struct I8Param {
+  std::size_t stride;
+  kernels::DotI8Fn dot;
+};
+
+float i8_distance(const void* a, const void* b, const void* param) {
+  const auto* p = static_cast<const I8Param*>(param);
+  const auto* ca = static_cast<const std::int8_t*>(a);
+  const auto* cb = static_cast<const std::int8_t*>(b);
+  float sa, sb;
+  std::memcpy(&sa, ca + p->stride, sizeof sa);
+  std::memcpy(&sb, cb + p->stride, sizeof sb);
+  return 1.0f - sa * sb * static_cast<float>(p->dot(ca, cb, p->stride));
+}
+
+class I8Space final : public hnswlib::SpaceInterface<float> {
+ public:
+  explicit I8Space(std::size_t dims)
+      : param_{(dims + kernels::kInt8Stride - 1) / kernels::kInt8Stride * kernels::kInt8Stride,
+               kernels::best_dot_i8()} {}
+  size_t get_data_size() override { return param_.stride + sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return i8_distance; }
+  void* get_dist_func_param() override { return &param_; }
+  std::size_t stride() const noexcept { return param_.stride; }
+
+ private:
+  I8Param param_;
+};
+
+// Writes the int8 element of a float row into out (get_data_size() bytes).
+void encode_i8(const float* row, std::size_t dims, std::size_t stride, std::vector<std::int8_t>& out) {
+  out.assign(stride + sizeof(float), 0);
+  const float scale = kernels::quantize_i8(row, dims, out.data());
+  std::memcpy(out.data() + stride, &scale, sizeof scale);
 }
 
 class DotSpace final : public hnswlib::SpaceInterface<float> {
@@ -49,8 +88,10 @@ std::size_t build_thread_count(int wanted, std::size_t n) {
 }  // namespace
 
 struct HnswIndex::Impl {
-  explicit Impl(std::size_t dims) : space(dims) {}
+  explicit Impl(std::size_t dims) : space(dims), i8space(dims) {}
   DotSpace space;
+  I8Space i8space;
+  std::shared_ptr<const VectorSet> data;  // int8 mode: the float rows for re-ranking
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph;
   std::size_t elem_bytes = 0;
   std::size_t ef = 64;  // default candidate list size (IndexParams::hnsw_ef_search)
@@ -61,12 +102,33 @@ HnswIndex::HnswIndex(std::unique_ptr<Impl> impl, int dims, std::size_t n)
 HnswIndex::~HnswIndex() = default;
 
 Result<std::unique_ptr<HnswIndex>> HnswIndex::build(const VectorSet& data, const IndexParams& p) {
+  if (!p.hnsw_int8) return build_impl(data, nullptr, p);
+  auto copy = std::make_shared<const VectorSet>(
+      data.dims(), std::vector<VectorId>(data.ids().begin(), data.ids().end()),
+      std::vector<float>(data.rows(), data.rows() + data.size() * static_cast<std::size_t>(data.dims())));
+  return build_impl(*copy, copy, p);
+}
+
+Result<std::unique_ptr<HnswIndex>> HnswIndex::build(std::shared_ptr<const VectorSet> data,
+                                                    const IndexParams& p) {
+  const VectorSet& ref = *data;
+  return build_impl(ref, p.hnsw_int8 ? std::move(data) : nullptr, p);
+}
+
+Result<std::unique_ptr<HnswIndex>> HnswIndex::build_impl(const VectorSet& data,
+                                                         std::shared_ptr<const VectorSet> keep,
+                                                         const IndexParams& p) {
   const std::size_t n = data.size(), d = static_cast<std::size_t>(data.dims());
   auto impl = std::make_unique<Impl>(d);
+  impl->data = std::move(keep);
+  const bool i8 = impl->data != nullptr;
+  const std::size_t stride = impl->i8space.stride();
   try {
     const std::size_t m = static_cast<std::size_t>(std::clamp(p.hnsw_m, 4, 64));
+    hnswlib::SpaceInterface<float>* space = &impl->space;
+    if (i8) space = &impl->i8space;
     impl->graph = std::make_unique<hnswlib::HierarchicalNSW<float>>(
-        &impl->space, std::max<std::size_t>(n, 1), m,
+        space, std::max<std::size_t>(n, 1), m,
         static_cast<std::size_t>(std::clamp(p.hnsw_ef_construction, 8, 2000)),
         static_cast<std::size_t>(p.seed));
     // The graph's own ef stays 1: every search asks for max(k, ef) candidates and keeps k, so
@@ -79,15 +141,22 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::build(const VectorSet& data, const
                        48 + impl->graph->size_links_per_element_ / m + sizeof(void*);
     // hnswlib's addPoint is safe to call concurrently: threads take rows from a shared counter.
     // The first row is inserted alone so that the entry point exists before the others.
-    if (n > 0) impl->graph->addPoint(data.row(0), data.id(0));
+    // int8 mode: elements are codes + scale and labels are row numbers (ids at re-rank).
+    auto add = [&](std::size_t i, std::vector<std::int8_t>& buf) {
+      if (!i8) return impl->graph->addPoint(data.row(i), data.id(i));
+      encode_i8(data.row(i), d, stride, buf);
+      impl->graph->addPoint(buf.data(), i);
+    };
+    std::vector<std::int8_t> first;
+    if (n > 0) add(0, first);
     std::atomic<std::size_t> next{1};
     std::atomic<bool> failed{false};
     std::string failure;
     std::mutex failure_mu;
     auto worker = [&] {
       try {
-        for (std::size_t i = next++; i < n && !failed; i = next++)
-          impl->graph->addPoint(data.row(i), data.id(i));
+        std::vector<std::int8_t> buf;
+        for (std::size_t i = next++; i < n && !failed; i = next++) add(i, buf);
       } catch (const std::exception& e) {
         std::lock_guard lock(failure_mu);
         failure = e.what();
@@ -113,7 +182,7 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::build(const VectorSet& data, const
 }
 
 std::size_t HnswIndex::memory_bytes() const noexcept {
-  return sizeof(*this) + n_ * impl_->elem_bytes;
+  return sizeof(*this) + n_ * impl_->elem_bytes + (impl_->data ? impl_->data->owned_bytes() : 0);
 }
 
 void HnswIndex::search(std::span<const float> queries, std::size_t nq, std::size_t k,
@@ -129,6 +198,10 @@ void HnswIndex::search_with(std::span<const float> queries, std::size_t nq, std:
   const std::size_t ef =
       sp.hnsw_ef > 0 ? static_cast<std::size_t>(std::clamp(sp.hnsw_ef, 1, 4096)) : impl_->ef;
   const std::size_t want = std::max(std::min(k, n_), ef);
+  if (impl_->data) {
+    search_i8(queries, nq, k, want, out);
+    return;
+  }
   for (std::size_t q = 0; q < nq; ++q) {
     try {
       auto pq = impl_->graph->searchKnn(queries.data() + q * d, want);
@@ -144,8 +217,36 @@ void HnswIndex::search_with(std::span<const float> queries, std::size_t nq, std:
   }
 }
 
+void HnswIndex::search_i8(std::span<const float> queries, std::size_t nq, std::size_t k,
+                          std::size_t want, std::vector<std::vector<Hit>>& out) const {
+  const std::size_t d = static_cast<std::size_t>(dims_);
+  const VectorSet& rows = *impl_->data;
+  std::vector<std::int8_t> buf;
+  for (std::size_t q = 0; q < nq; ++q) {
+    const float* qv = queries.data() + q * d;
+    try {
+      encode_i8(qv, d, impl_->i8space.stride(), buf);
+      auto pq = impl_->graph->searchKnn(buf.data(), want);
+      TopK top(std::min(k, n_));
+      for (; !pq.empty(); pq.pop()) {
+        const std::size_t r = pq.top().second;
+        top.push(rows.id(r), kernels::dot_f32(qv, rows.row(r), d));
+      }
+      out[q] = top.take_sorted();
+    } catch (const std::exception&) {
+      out[q].clear();
+    }
+  }
+}
+
 void HnswIndex::export_vectors(std::vector<VectorId>& ids, std::vector<float>& rows) const {
   const std::size_t d = static_cast<std::size_t>(dims_);
+  if (impl_->data) {
+    const auto& s = *impl_->data;
+    ids.insert(ids.end(), s.ids().begin(), s.ids().end());
+    rows.insert(rows.end(), s.rows(), s.rows() + s.size() * d);
+    return;
+  }
   auto& g = *impl_->graph;
   for (std::size_t i = 0; i < g.cur_element_count; ++i) {
     const auto* v = reinterpret_cast<const float*>(g.getDataByInternalId(static_cast<hnswlib::tableint>(i)));

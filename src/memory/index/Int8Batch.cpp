@@ -79,6 +79,29 @@ void batch_dot_i8_avx2(const std::int8_t* queries, std::size_t nq, const std::in
       out[i * ldo + j] = dot_i8(queries + i * stride, codes + j * stride, stride);
 }
 
+// a . b = |a| . (b with a's sign): |a| is a valid unsigned byte because codes are >= -127.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) std::int32_t dot_i8_vnni(
+    const std::int8_t* a, const std::int8_t* b, std::size_t n) noexcept {
+  __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+  const __m512i zero = _mm512_setzero_si512();
+  std::size_t i = 0;
+  for (; i + 128 <= n; i += 128) {
+    const __m512i a0 = _mm512_loadu_si512(a + i), b0 = _mm512_loadu_si512(b + i);
+    const __m512i a1 = _mm512_loadu_si512(a + i + 64), b1 = _mm512_loadu_si512(b + i + 64);
+    acc0 = _mm512_dpbusd_epi32(acc0, _mm512_abs_epi8(a0),
+                               _mm512_mask_sub_epi8(b0, _mm512_movepi8_mask(a0), zero, b0));
+    acc1 = _mm512_dpbusd_epi32(acc1, _mm512_abs_epi8(a1),
+                               _mm512_mask_sub_epi8(b1, _mm512_movepi8_mask(a1), zero, b1));
+  }
+  for (; i < n; i += 64) {
+    const __mmask64 m = n - i >= 64 ? ~__mmask64{0} : ((__mmask64{1} << (n - i)) - 1);
+    const __m512i a0 = _mm512_maskz_loadu_epi8(m, a + i), b0 = _mm512_maskz_loadu_epi8(m, b + i);
+    acc0 = _mm512_dpbusd_epi32(acc0, _mm512_abs_epi8(a0),
+                               _mm512_mask_sub_epi8(b0, _mm512_movepi8_mask(a0), zero, b0));
+  }
+  return hsum_epi32(_mm512_add_epi32(acc0, acc1));
+}
+
 bool has_vnni() noexcept {
   static const bool v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                         __builtin_cpu_supports("avx512vnni");
@@ -121,6 +144,17 @@ std::vector<BatchDotI8Fn> batch_dot_i8_variants() {
 
 const char* batch_dot_i8_level() noexcept {
   return has_vnni() ? "avx512vnni" : has_avx2() ? "avx2" : "scalar";
+}
+
+DotI8Fn best_dot_i8() noexcept {
+  static const DotI8Fn f = has_vnni() ? dot_i8_vnni : dot_i8;
+  return f;
+}
+
+std::vector<DotI8Fn> dot_i8_variants() {
+  std::vector<DotI8Fn> v{dot_i8_scalar, dot_i8};
+  if (has_vnni()) v.push_back(dot_i8_vnni);
+  return v;
 }
 
 std::int32_t int8_row_sum(const std::int8_t* codes, std::size_t n) noexcept {

@@ -31,4 +31,10 @@ const char* batch_dot_i8_level() noexcept;
 
 std::int32_t int8_row_sum(const std::int8_t* codes, std::size_t n) noexcept;
 
+// One int8 dot product (codes in [-127, 127], any n), for hot loops that call it through a
+// pointer (HNSW over int8 codes): AVX-512 VNNI (masked tail) where available, else dot_i8().
+using DotI8Fn = std::int32_t (*)(const std::int8_t*, const std::int8_t*, std::size_t) noexcept;
+DotI8Fn best_dot_i8() noexcept;
+std::vector<DotI8Fn> dot_i8_variants();  // scalar reference first
+
 }  // namespace troupe::memory::kernels

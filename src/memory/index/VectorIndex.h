@@ -28,6 +28,7 @@ struct IndexParams {
   int ivf_nprobe = 16;
   int int8_rerank = 8;    // int8 candidates per wanted hit, re-ranked in float32
   int build_threads = 1;  // HNSW graph insertion threads (1..16; 0: one per hardware thread)
+  bool hnsw_int8 = false;  // HNSW graph over int8 codes; candidates re-ranked in float32
   std::uint64_t seed = 42;
 };
 

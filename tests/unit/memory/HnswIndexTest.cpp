@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "KernelTestData.h"
 #include "memory/index/HnswIndex.h"
@@ -94,6 +95,52 @@ TEST(HnswIndexTest, ParallelBuildAndPerSearchEf) {
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].size(), 10u);
   for (std::size_t i = 1; i < out[0].size(); ++i) EXPECT_GE(out[0][i - 1].score, out[0][i].score);
+}
+
+TEST(HnswIndexTest, Int8GraphReranksWithFloatScores) {
+  for (std::size_t d : {24u, 100u}) {
+    const std::size_t n = 2000;
+    auto rows = testdata::clustered(n, d, 20, 0.6f, 61);
+    auto ids = testdata::iota_ids(n);
+    for (auto& id : ids) id += 1000;  // ids differ from row numbers
+    auto set = std::make_shared<const VectorSet>(int(d), ids, rows);
+    IndexParams p;
+    p.hnsw_int8 = true;
+    p.hnsw_ef_search = 64;
+    p.build_threads = 2;
+    auto idx = HnswIndex::build(set, p);
+    ASSERT_TRUE(idx.ok());
+    auto qs = testdata::clustered(60, d, 20, 0.6f, 62);
+    p.hnsw_int8 = false;
+    auto fidx = HnswIndex::build(set, p);  // the float32 graph on the same data, for comparison
+    ASSERT_TRUE(fidx.ok());
+    const double r_float = mean_recall(**fidx, rows, ids, qs, d);
+    const double r_int8 = mean_recall(**idx, rows, ids, qs, d);
+    EXPECT_GE(r_int8, 0.9) << d;
+    EXPECT_GE(r_int8, r_float - 0.03) << d;
+    std::vector<std::vector<Hit>> out;
+    (*idx)->search(std::span<const float>(qs.data(), d), 1, 5, out);
+    ASSERT_EQ(out[0].size(), 5u);
+    auto truth = testdata::naive_topk(rows, ids, qs.data(), d, 1);
+    EXPECT_EQ(out[0][0].id, truth[0].id);
+    EXPECT_NEAR(out[0][0].score, truth[0].score, 1e-4);  // float32 re-rank, not the int8 score
+    std::vector<VectorId> eids;
+    std::vector<float> erows;
+    (*idx)->export_vectors(eids, erows);
+    EXPECT_EQ(eids, ids);
+    EXPECT_EQ(erows, rows);
+  }
+  VectorSet one(3, {7}, {0, 1, 0});  // the by-reference build copies the rows it re-ranks with
+  IndexParams p;
+  p.hnsw_int8 = true;
+  auto idx = HnswIndex::build(one, p);
+  ASSERT_TRUE(idx.ok());
+  std::vector<std::vector<Hit>> out;
+  std::vector<float> q{0, 1, 0};
+  (*idx)->search(q, 1, 3, out);
+  ASSERT_EQ(out[0].size(), 1u);
+  EXPECT_EQ(out[0][0].id, 7u);
+  EXPECT_NEAR(out[0][0].score, 1.0f, 1e-6);
 }
 
 TEST(IvfIndexTest, PerSearchNprobe) {

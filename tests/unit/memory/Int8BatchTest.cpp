@@ -70,6 +70,23 @@ TEST(Int8BatchTest, EveryVariantMatchesNaiveReference) {
   }
 }
 
+TEST(Int8BatchTest, EveryPairDotVariantMatchesNaiveReference) {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> u(-127, 127);
+  for (std::size_t d : {0u, 1u, 17u, 63u, 64u, 65u, 100u, 128u, 200u, 768u, 1000u}) {
+    std::vector<std::int8_t> a(d), b(d), hi(d, 127), lo(d, -127);
+    for (auto& x : a) x = static_cast<std::int8_t>(u(rng));
+    for (auto& x : b) x = static_cast<std::int8_t>(u(rng));
+    for (auto f : dot_i8_variants()) {
+      EXPECT_EQ(f(a.data(), b.data(), d), naive_dot(a.data(), b.data(), d)) << d;
+      EXPECT_EQ(f(hi.data(), lo.data(), d), naive_dot(hi.data(), lo.data(), d)) << d;
+      EXPECT_EQ(f(lo.data(), lo.data(), d), naive_dot(lo.data(), lo.data(), d)) << d;
+      EXPECT_EQ(f(lo.data(), a.data(), d), naive_dot(lo.data(), a.data(), d)) << d;
+    }
+    EXPECT_EQ(best_dot_i8()(a.data(), b.data(), d), naive_dot(a.data(), b.data(), d));
+  }
+}
+
 TEST(Int8BatchTest, EmptyBatchesWriteNothing) {
   const auto k = make_codes(2, 3, 64, 5, 0);
   std::vector<std::int32_t> out(6, 7);
