@@ -30,33 +30,19 @@ float ip_distance(const void* a, const void* b, const void* param) {
 }
 
 // int8 elements: `stride` code bytes (zero padded to 64) followed by the float scale.
-struct I8Param {
-  std::size_t stride;
-  kernels::DotI8Fn dot;
-};
-
-float i8_distance(const void* a, const void* b, const void* param) {
-  const auto* p = static_cast<const I8Param*>(param);
-  const auto* ca = static_cast<const std::int8_t*>(a);
-  const auto* cb = static_cast<const std::int8_t*>(b);
-  float sa, sb;
-  std::memcpy(&sa, ca + p->stride, sizeof sa);
-  std::memcpy(&sb, cb + p->stride, sizeof sb);
-  return 1.0f - sa * sb * static_cast<float>(p->dot(ca, cb, p->stride));
-}
-
 class I8Space final : public hnswlib::SpaceInterface<float> {
  public:
   explicit I8Space(std::size_t dims)
-      : param_{(dims + kernels::kInt8Stride - 1) / kernels::kInt8Stride * kernels::kInt8Stride,
-               kernels::best_dot_i8()} {}
-  size_t get_data_size() override { return param_.stride + sizeof(float); }
-  hnswlib::DISTFUNC<float> get_dist_func() override { return i8_distance; }
-  void* get_dist_func_param() override { return &param_; }
-  std::size_t stride() const noexcept { return param_.stride; }
+      : stride_((dims + kernels::kInt8Stride - 1) / kernels::kInt8Stride * kernels::kInt8Stride),
+        dist_(kernels::best_elem_distance_i8()) {}
+  size_t get_data_size() override { return stride_ + sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return dist_; }
+  void* get_dist_func_param() override { return &stride_; }
+  std::size_t stride() const noexcept { return stride_; }
 
  private:
-  I8Param param_;
+  std::size_t stride_;
+  kernels::ElemDistI8Fn dist_;
 };
 
 // Writes the int8 element of a float row into out (get_data_size() bytes).

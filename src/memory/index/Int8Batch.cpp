@@ -6,6 +6,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "memory/index/Kernels.h"
 
 namespace troupe::memory::kernels {
@@ -80,8 +82,8 @@ void batch_dot_i8_avx2(const std::int8_t* queries, std::size_t nq, const std::in
 }
 
 // a . b = |a| . (b with a's sign): |a| is a valid unsigned byte because codes are >= -127.
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) std::int32_t dot_i8_vnni(
-    const std::int8_t* a, const std::int8_t* b, std::size_t n) noexcept {
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) inline std::int32_t
+dot_i8_vnni_body(const std::int8_t* a, const std::int8_t* b, std::size_t n) noexcept {
   __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
   const __m512i zero = _mm512_setzero_si512();
   std::size_t i = 0;
@@ -100,6 +102,34 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) std::int32_t dot_i8_vnni(
                                _mm512_mask_sub_epi8(b0, _mm512_movepi8_mask(a0), zero, b0));
   }
   return hsum_epi32(_mm512_add_epi32(acc0, acc1));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) std::int32_t dot_i8_vnni(
+    const std::int8_t* a, const std::int8_t* b, std::size_t n) noexcept {
+  return dot_i8_vnni_body(a, b, n);
+}
+
+float scale_of(const std::int8_t* elem, std::size_t stride) noexcept {
+  float s;
+  std::memcpy(&s, elem + stride, sizeof s);
+  return s;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) float elem_distance_i8_vnni(
+    const void* a, const void* b, const void* param) {
+  const std::size_t stride = *static_cast<const std::size_t*>(param);
+  const auto* ca = static_cast<const std::int8_t*>(a);
+  const auto* cb = static_cast<const std::int8_t*>(b);
+  return 1.0f - scale_of(ca, stride) * scale_of(cb, stride) *
+                    static_cast<float>(dot_i8_vnni_body(ca, cb, stride));
+}
+
+float elem_distance_i8_generic(const void* a, const void* b, const void* param) {
+  const std::size_t stride = *static_cast<const std::size_t*>(param);
+  const auto* ca = static_cast<const std::int8_t*>(a);
+  const auto* cb = static_cast<const std::int8_t*>(b);
+  return 1.0f - scale_of(ca, stride) * scale_of(cb, stride) *
+                    static_cast<float>(dot_i8(ca, cb, stride));
 }
 
 bool has_vnni() noexcept {
@@ -149,6 +179,16 @@ const char* batch_dot_i8_level() noexcept {
 DotI8Fn best_dot_i8() noexcept {
   static const DotI8Fn f = has_vnni() ? dot_i8_vnni : dot_i8;
   return f;
+}
+
+ElemDistI8Fn best_elem_distance_i8() noexcept {
+  return has_vnni() ? elem_distance_i8_vnni : elem_distance_i8_generic;
+}
+
+std::vector<ElemDistI8Fn> elem_distance_i8_variants() {
+  std::vector<ElemDistI8Fn> v{elem_distance_i8_generic};
+  if (has_vnni()) v.push_back(elem_distance_i8_vnni);
+  return v;
 }
 
 std::vector<DotI8Fn> dot_i8_variants() {

@@ -37,4 +37,11 @@ using DotI8Fn = std::int32_t (*)(const std::int8_t*, const std::int8_t*, std::si
 DotI8Fn best_dot_i8() noexcept;
 std::vector<DotI8Fn> dot_i8_variants();  // scalar reference first
 
+// HNSW-over-int8 distance 1 - sa * sb * <a, b> between two elements laid out as `stride` code
+// bytes followed by their float scale; param points to the std::size_t stride. The VNNI variant
+// has the dot product inlined (one indirect call per distance).
+using ElemDistI8Fn = float (*)(const void* a, const void* b, const void* param);
+ElemDistI8Fn best_elem_distance_i8() noexcept;
+std::vector<ElemDistI8Fn> elem_distance_i8_variants();
+
 }  // namespace troupe::memory::kernels

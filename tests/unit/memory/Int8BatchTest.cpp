@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -84,6 +87,23 @@ TEST(Int8BatchTest, EveryPairDotVariantMatchesNaiveReference) {
       EXPECT_EQ(f(lo.data(), a.data(), d), naive_dot(lo.data(), a.data(), d)) << d;
     }
     EXPECT_EQ(best_dot_i8()(a.data(), b.data(), d), naive_dot(a.data(), b.data(), d));
+  }
+}
+
+TEST(Int8BatchTest, EveryElementDistanceVariantMatchesReference) {
+  for (std::size_t dims : {1u, 64u, 100u, 768u}) {
+    const auto k = make_codes(2, 1, dims, static_cast<std::uint32_t>(dims), 0);
+    std::vector<std::int8_t> a(k.stride + sizeof(float)), b(k.stride + sizeof(float));
+    std::copy(k.q.begin(), k.q.begin() + long(k.stride), a.begin());
+    std::copy(k.c.begin(), k.c.begin() + long(k.stride), b.begin());
+    const float sa = 0.01f, sb = 0.003f;
+    std::memcpy(a.data() + k.stride, &sa, sizeof sa);
+    std::memcpy(b.data() + k.stride, &sb, sizeof sb);
+    const double want = 1.0 - double(sa) * sb * naive_dot(a.data(), b.data(), dims);
+    for (auto f : elem_distance_i8_variants())
+      EXPECT_NEAR(f(a.data(), b.data(), &k.stride), want, 1e-5 * (1 + std::fabs(want))) << dims;
+    EXPECT_NEAR(best_elem_distance_i8()(a.data(), b.data(), &k.stride), want,
+                1e-5 * (1 + std::fabs(want)));
   }
 }
 
