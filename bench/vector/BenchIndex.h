@@ -40,8 +40,8 @@ struct IndexOptions {
   int ivf_nlist = 0;  // 0: about sqrt(n)
   std::vector<int> nprobe = {4, 8, 16, 32, 64};
   std::vector<std::size_t> batches = {8, 32};
-  std::vector<int> troupe_ef = {64, 128};     // Troupe fixes ef per build: one build each
-  std::vector<int> troupe_nprobe = {8, 32};  // likewise nprobe
+  std::vector<int> troupe_ef = {64, 128};     // Troupe HNSW ef, per search (one build)
+  std::vector<int> troupe_nprobe = {8, 32};  // Troupe IVF nprobe, per search
 };
 
 std::unique_ptr<BenchIndex> make_hnswlib(const IndexOptions& o);
@@ -49,7 +49,8 @@ std::unique_ptr<BenchIndex> make_faiss_flat(const IndexOptions& o);
 std::unique_ptr<BenchIndex> make_faiss_hnsw(const IndexOptions& o);
 std::unique_ptr<BenchIndex> make_faiss_ivf(const IndexOptions& o);
 std::unique_ptr<BenchIndex> make_scalar_reference();
-// Troupe's indexes (src/memory/index): kind is "exact", "exact-int8", "hnsw" or "ivf"; null when
+// Troupe's indexes (src/memory/index): kind is "exact", "exact-int8", "hnsw", "hnsw-int8" (HNSW
+// over int8 codes with float re-rank) or "ivf"; null when
 // the harness was built without them.
 std::unique_ptr<BenchIndex> make_troupe(const std::string& kind, const IndexOptions& o);
 

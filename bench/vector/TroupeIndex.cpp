@@ -1,7 +1,7 @@
 // TroupeIndex: adapts Troupe's own indexes (src/memory/index, built through IndexFactory) to the
 // benchmark. Batched settings pass a micro-batch of queries to one search() call, as the engine
-// does with concurrent queries. HNSW ef and IVF nprobe are fixed when Troupe builds an index, so
-// each listed value is a separate build (build time and memory are those of the first).
+// does with concurrent queries. HNSW ef and IVF nprobe are per-search settings (SearchParams):
+// one build, every listed value searched on it.
 // Without the index sources (TROUPE_VBENCH_INDEX undefined) it provides nothing.
 // Thread-safety: see BenchIndex.h.
 #include "BenchIndex.h"
@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "memory/index/IndexFactory.h"
+#include "memory/index/Int8Batch.h"
 #include "memory/index/Kernels.h"
 #endif
 
@@ -27,24 +28,25 @@ namespace tm = troupe::memory;
 
 class TroupeIndex final : public BenchIndex {
  public:
-  TroupeIndex(tm::IndexKind kind, const IndexOptions& o) : kind_(kind), o_(o) {}
+  TroupeIndex(tm::IndexKind kind, const IndexOptions& o, bool int8 = false)
+      : kind_(kind), o_(o), int8_(int8) {}
 
   std::string name() const override {
     switch (kind_) {
       case tm::IndexKind::exact: return "Troupe exact float32";
       case tm::IndexKind::exact_int8: return "Troupe exact-int8 (rerank " + std::to_string(params_.int8_rerank) + ")";
       case tm::IndexKind::hnsw:
-        return "Troupe HNSW M=" + std::to_string(o_.hnsw_m) + " efC=" + std::to_string(o_.hnsw_ef_construction);
+        return std::string(int8_ ? "Troupe HNSW-int8" : "Troupe HNSW") + " M=" + std::to_string(o_.hnsw_m) + " efC=" + std::to_string(o_.hnsw_ef_construction);
       case tm::IndexKind::ivf: return "Troupe IVF-Flat nlist=" + std::to_string(params_.ivf_nlist);
     }
     return "Troupe ?";
   }
 
-  void build(const Dataset& d, int) override {
+  void build(const Dataset& d, int threads) override {
     dims_ = d.dims;
     std::vector<tm::VectorId> ids(d.n);
     std::iota(ids.begin(), ids.end(), tm::VectorId{0});
-    if (kind_ == tm::IndexKind::exact_int8) {
+    if (kind_ == tm::IndexKind::exact_int8 || int8_) {
       // As in the server: the float rows stay in the (mapped) segment, outside the index's
       // resident bytes; here they are the dataset's rows.
       ids_ = std::move(ids);
@@ -56,20 +58,16 @@ class TroupeIndex final : public BenchIndex {
     params_.hnsw_m = o_.hnsw_m;
     params_.hnsw_ef_construction = o_.hnsw_ef_construction;
     params_.ivf_nlist = o_.ivf_nlist > 0 ? o_.ivf_nlist : default_nlist(d.n);
-    for (int v : values()) {
-      tm::IndexParams p = params_;
-      if (kind_ == tm::IndexKind::hnsw) p.hnsw_ef_search = v;
-      if (kind_ == tm::IndexKind::ivf) p.ivf_nprobe = v;
-      const auto t0 = std::chrono::steady_clock::now();
-      auto r = tm::IndexFactory::build(kind_, data_, p);
-      if (!r) throw std::runtime_error("Troupe index build failed: " + r.error().message);
-      if (built_.empty())
-        first_build_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      built_.push_back(std::move(*r));
-    }
+    params_.build_threads = threads;
+    params_.hnsw_int8 = int8_;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = tm::IndexFactory::build(kind_, data_, params_);
+    if (!r) throw std::runtime_error("Troupe index build failed: " + r.error().message);
+    build_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    index_ = std::move(*r);
   }
-  double first_build_seconds() const override { return first_build_s_; }
-  std::size_t memory_bytes() const override { return built_.front()->memory_bytes(); }
+  double first_build_seconds() const override { return build_s_; }
+  std::size_t memory_bytes() const override { return index_->memory_bytes(); }
 
   std::vector<std::string> configs() const override {
     std::vector<std::string> c;
@@ -78,7 +76,11 @@ class TroupeIndex final : public BenchIndex {
                   : kind_ == tm::IndexKind::ivf ? "nprobe=" + std::to_string(v) : "-");
     return c;
   }
-  void set_config(std::size_t i) override { current_ = i; }
+  void set_config(std::size_t i) override {
+    sp_ = {};
+    if (kind_ == tm::IndexKind::hnsw) sp_.hnsw_ef = values().at(i);
+    if (kind_ == tm::IndexKind::ivf) sp_.ivf_nprobe = values().at(i);
+  }
   std::vector<std::size_t> batch_sizes() const override {
     std::vector<std::size_t> b{1};
     if (kind_ == tm::IndexKind::exact || kind_ == tm::IndexKind::exact_int8)
@@ -87,7 +89,7 @@ class TroupeIndex final : public BenchIndex {
   }
   void search(const float* q, std::size_t nq, std::size_t k, std::int64_t* labels) const override {
     std::vector<std::vector<tm::Hit>> out;
-    built_[current_]->search(std::span<const float>(q, nq * std::size_t(dims_)), nq, k, out);
+    index_->search_with(std::span<const float>(q, nq * std::size_t(dims_)), nq, k, sp_, out);
     for (std::size_t i = 0; i < nq; ++i)
       for (std::size_t j = 0; j < k; ++j)
         labels[i * k + j] = i < out.size() && j < out[i].size() ? std::int64_t(out[i][j].id) : -1;
@@ -102,25 +104,28 @@ class TroupeIndex final : public BenchIndex {
 
   tm::IndexKind kind_;
   IndexOptions o_;
+  bool int8_ = false;  // HNSW over int8 codes, float re-rank
   tm::IndexParams params_;
   int dims_ = 0;
   std::vector<tm::VectorId> ids_;
   std::shared_ptr<const tm::VectorSet> data_;
-  std::vector<std::shared_ptr<const tm::VectorIndex>> built_;
-  std::size_t current_ = 0;
-  double first_build_s_ = -1;
+  std::shared_ptr<const tm::VectorIndex> index_;
+  tm::SearchParams sp_;
+  double build_s_ = -1;
 };
 
 }  // namespace
 
 std::unique_ptr<BenchIndex> make_troupe(const std::string& kind, const IndexOptions& o) {
+  if (kind == "hnsw-int8") return std::make_unique<TroupeIndex>(tm::IndexKind::hnsw, o, true);
   const auto k = tm::parse_index_kind(kind);
   if (!k) return nullptr;
   return std::make_unique<TroupeIndex>(*k, o);
 }
 
 std::string troupe_info() {
-  return std::string("Troupe kernels: ") + tm::kernels::simd_level() + ", " + tm::kernels::configure_openblas();
+  return std::string("Troupe kernels: ") + tm::kernels::simd_level() + ", int8 batch " +
+         tm::kernels::batch_dot_i8_level() + ", " + tm::kernels::configure_openblas();
 }
 #endif
 

@@ -26,23 +26,24 @@ mkdir -p "$out"
 lscpu > "$out/lscpu.txt"
 echo "results in $out"
 
-# 1. 10K x 768 clustered: every index; Troupe HNSW is built once per ef.
+# 1. 10K x 768 clustered: every index; ef / nprobe are per-search settings (one build each).
 $bin $quick --datasets c10k --rounds 3 --queries 1000 --seconds 0.5 --ef 16,32,64,128 \
-  --nprobe 4,8,16,32 --troupe-ef 16,32,64 --troupe-nprobe 8,16 --csv "$out/samples.csv" \
+  --nprobe 4,8,16,32 --troupe-ef 16,32,64,128 --troupe-nprobe 4,8,16,32 --batches 8,32,128 \
+  --csv "$out/samples.csv" \
   | tee "$out/c10k.md"
 # 2. 100K x 768 clustered: FAISS HNSW is left out here (its build alone takes minutes on 2 busy
 #    cores); hnswlib is the HNSW baseline.
 #    --quick also leaves out the HNSW builds here.
 only100k='scalar|hnswlib|IndexFlatIP|IVF|Troupe'
 [[ -n $quick ]] && only100k='IndexFlatIP|IVF|Troupe exact'
-$bin $quick --datasets c100k --rounds 2 --queries 500 --seconds 0.6 --ef 32,64,128 \
-  --nprobe 8,16,32 --troupe-ef 64 --troupe-nprobe 16 --only "$only100k" \
+$bin $quick --datasets c100k --rounds 2 --queries 500 --seconds 0.6 --ef 16,32,64,128 \
+  --nprobe 8,16,32 --troupe-ef 16,32,64,128 --troupe-nprobe 8,16,32 --batches 32,128 --only "$only100k" \
   --csv "$out/samples.csv" | tee "$out/c100k.md"
 # 3. GloVe 100-d, 100K words as the base, 1,000 other words as queries (angular = inner product
 #    of normalised vectors, as in glove-100-angular).
 $bin $quick --datasets glove --glove-n 100000 --rounds 3 --queries 1000 --seconds 0.5 \
-  --ef 16,32,64,128,256 --nprobe 8,16,32,64 --troupe-ef 64,256 --troupe-nprobe 16,64 \
-  --csv "$out/samples.csv" | tee "$out/glove.md"
+  --ef 16,32,64,128,256 --nprobe 8,16,32,64 --troupe-ef 16,32,64,128,256 \
+  --troupe-nprobe 8,16,32,64 --csv "$out/samples.csv" | tee "$out/glove.md"
 # 4. OpenBLAS kernel choice: the GEMM paths (FAISS IndexFlatIP batched, Troupe exact batched) with
 #    the detected core and forced Haswell / Prescott kernels, processes interleaved A B C A B C.
 for r in 1 2; do

@@ -32,7 +32,7 @@ Result<std::shared_ptr<const VectorIndex>> IndexFactory::build(
       return std::shared_ptr<const VectorIndex>(
           std::make_shared<Int8Index>(std::move(data), p.int8_rerank));
     case IndexKind::hnsw: {
-      auto r = HnswIndex::build(*data, p);
+      auto r = HnswIndex::build(std::move(data), p);
       if (!r) return r.error();
       return std::shared_ptr<const VectorIndex>(std::move(*r));
     }

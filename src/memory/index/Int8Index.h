@@ -1,4 +1,5 @@
-// Int8Index: exact search on int8 codes (one scale per vector, SIMD int8 dot product) that keeps
+// Int8Index: exact search on int8 codes (one scale per vector; a batch of queries is scored per
+// cache-sized block of codes by the blocked int8 kernel, AVX-512 VNNI where available) that keeps
 // int8_rerank * k candidates per query and re-ranks them with the float32 rows. The float rows
 // stay in the VectorSet (usually the mapped segment file, paged in only for re-ranking).
 // Thread-safety: immutable after construction; search() from any number of threads.
@@ -27,9 +28,10 @@ class Int8Index final : public VectorIndex {
 
  private:
   std::shared_ptr<const VectorSet> data_;
-  std::size_t stride_;              // dims rounded up to 32 bytes (zero padded)
+  std::size_t stride_;              // dims rounded up to 64 bytes (zero padded)
   std::vector<std::int8_t> codes_;  // size() * stride_
   std::vector<float> scales_;
+  std::vector<std::int32_t> row_sums_;  // sum of each row's codes (for the VNNI kernel)
   int rerank_;
 };
 

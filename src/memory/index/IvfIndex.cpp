@@ -56,13 +56,21 @@ std::size_t IvfIndex::memory_bytes() const noexcept {
 
 void IvfIndex::search(std::span<const float> queries, std::size_t nq, std::size_t k,
                       std::vector<std::vector<Hit>>& out) const {
+  search_with(queries, nq, k, SearchParams{}, out);
+}
+
+void IvfIndex::search_with(std::span<const float> queries, std::size_t nq, std::size_t k,
+                           const SearchParams& params, std::vector<std::vector<Hit>>& out) const {
   out.assign(nq, {});
   if (k == 0 || n_ == 0 || nq == 0) return;
   const std::size_t kk = std::min(k, n_);
   std::vector<float> dist(nq * kk);
   std::vector<faiss::Index::idx_t> labels(nq * kk);
   faiss::SearchParametersIVF sp;
-  sp.nprobe = impl_->nprobe;
+  sp.nprobe = params.ivf_nprobe > 0
+                  ? static_cast<std::size_t>(std::clamp<std::size_t>(
+                        static_cast<std::size_t>(params.ivf_nprobe), 1, impl_->ivf->nlist))
+                  : impl_->nprobe;
   try {
     impl_->ivf->search(static_cast<faiss::Index::idx_t>(nq), queries.data(), static_cast<faiss::Index::idx_t>(kk),
                        dist.data(), labels.data(), &sp);

@@ -23,6 +23,9 @@ class IvfIndex final : public VectorIndex {
   std::size_t memory_bytes() const noexcept override;
   void search(std::span<const float> queries, std::size_t nq, std::size_t k,
               std::vector<std::vector<Hit>>& out) const override;
+  void search_with(std::span<const float> queries, std::size_t nq, std::size_t k,
+                   const SearchParams& sp,
+              std::vector<std::vector<Hit>>& out) const override;
   void export_vectors(std::vector<VectorId>& ids, std::vector<float>& rows) const override;
   int nlist() const noexcept;
 

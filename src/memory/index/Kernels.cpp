@@ -1,6 +1,10 @@
 #include "memory/index/Kernels.h"
 
 #include <cblas.h>
+// GCC 12's AVX-512 intrinsics seed their results with _mm512_undefined_*(), which -O2 reports
+// as (maybe) uninitialised once inlined; the values are fully overwritten by the instruction.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <algorithm>

@@ -27,7 +27,15 @@ struct IndexParams {
   int ivf_nlist = 0;      // 0: about 4 * sqrt(n)
   int ivf_nprobe = 16;
   int int8_rerank = 8;    // int8 candidates per wanted hit, re-ranked in float32
+  int build_threads = 1;  // HNSW graph insertion threads (1..16; 0: one per hardware thread)
+  bool hnsw_int8 = false;  // HNSW graph over int8 codes; candidates re-ranked in float32
   std::uint64_t seed = 42;
+};
+
+// Per-call search settings; 0 keeps the value the index was built with (IndexParams).
+struct SearchParams {
+  int hnsw_ef = 0;     // HNSW candidate list size (clamped to 1..4096, at least k)
+  int ivf_nprobe = 0;  // IVF lists probed (clamped to 1..nlist)
 };
 
 class VectorIndex {
@@ -43,6 +51,12 @@ class VectorIndex {
   // k == 0 or an empty index gives empty lists.
   virtual void search(std::span<const float> queries, std::size_t nq, std::size_t k,
                       std::vector<std::vector<Hit>>& out) const = 0;
+  // As search(), with per-call settings; kinds without such settings ignore them.
+  virtual void search_with(std::span<const float> queries, std::size_t nq, std::size_t k,
+                           const SearchParams& sp, std::vector<std::vector<Hit>>& out) const {
+    (void)sp;
+    search(queries, nq, k, out);
+  }
 
   // Appends every (id, row) held to ids / rows (to rebuild or persist).
   virtual void export_vectors(std::vector<VectorId>& ids, std::vector<float>& rows) const = 0;
