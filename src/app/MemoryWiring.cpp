@@ -92,6 +92,7 @@ std::unique_ptr<MemoryWiring> MemoryWiring::open(const Config& config, store::Me
     o.hnsw_m = c.hnsw_m;
     o.hnsw_ef_construction = c.hnsw_ef_construction;
     o.hnsw_ef_search = c.hnsw_ef_search;
+    o.hnsw_int8 = c.hnsw_int8;
     o.ivf_nlist = c.ivf_nlist;
     o.ivf_nprobe = c.ivf_nprobe;
     o.resident_spaces = c.resident_spaces;

@@ -117,6 +117,7 @@ const std::map<std::string, Setter>& setters() {
       NUM("memory.hnsw_m", memory.hnsw_m),
       NUM("memory.hnsw_ef_construction", memory.hnsw_ef_construction),
       NUM("memory.hnsw_ef_search", memory.hnsw_ef_search),
+      BOOL("memory.hnsw_int8", memory.hnsw_int8),
       NUM("memory.ivf_nlist", memory.ivf_nlist),
       NUM("memory.ivf_nprobe", memory.ivf_nprobe),
       NUM("memory.cache_ttl_ms", memory.cache_ttl_ms),

@@ -98,6 +98,7 @@ struct MemoryConfig {
   int hnsw_m = 16;
   int hnsw_ef_construction = 100;
   int hnsw_ef_search = 64;
+  bool hnsw_int8 = true;  // HNSW over int8 codes with float re-rank (faster, ~1 KB/vector)
   int ivf_nlist = 0;  // 0 = about 4 * sqrt(n)
   int ivf_nprobe = 16;
   std::uint32_t cache_ttl_ms = 30'000;   // retrieval result cache; invalidated on space change

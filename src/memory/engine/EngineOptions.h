@@ -25,6 +25,7 @@ struct EngineOptions {
   int hnsw_m = 16;
   int hnsw_ef_construction = 100;
   int hnsw_ef_search = 64;
+  bool hnsw_int8 = true;                // HNSW graph over int8 codes, re-ranked in float32
   int ivf_nlist = 0;                    // 0 = about 4 * sqrt(n)
   int ivf_nprobe = 16;
   std::size_t resident_spaces = 256;    // loaded indexes kept in memory

@@ -437,12 +437,7 @@ Status LocalVectorEngine::ensure_loaded(const std::shared_ptr<Space>& sp) {
     }
     if (!set) set = std::make_shared<const VectorSet>(dims, std::move(v.ids), std::move(v.vectors));
   }
-  IndexParams p;
-  p.hnsw_m = opt_.hnsw_m;
-  p.hnsw_ef_construction = opt_.hnsw_ef_construction;
-  p.hnsw_ef_search = opt_.hnsw_ef_search;
-  p.ivf_nlist = opt_.ivf_nlist;
-  p.ivf_nprobe = opt_.ivf_nprobe;
+  const IndexParams p = index_params();
   const IndexKind kind = IndexFactory::choose(set->size(), opt_.int8_threshold,
                                               opt_.hnsw_threshold, opt_.index_override);
   auto idx = IndexFactory::build(kind, set, p);
@@ -459,6 +454,17 @@ Status LocalVectorEngine::ensure_loaded(const std::shared_ptr<Space>& sp) {
   enforce_resident_bound(sp->id);
   after_write(sp);
   return {};
+}
+
+IndexParams LocalVectorEngine::index_params() const {
+  IndexParams p;
+  p.hnsw_m = opt_.hnsw_m;
+  p.hnsw_ef_construction = opt_.hnsw_ef_construction;
+  p.hnsw_ef_search = opt_.hnsw_ef_search;
+  p.hnsw_int8 = opt_.hnsw_int8;
+  p.ivf_nlist = opt_.ivf_nlist;
+  p.ivf_nprobe = opt_.ivf_nprobe;
+  return p;
 }
 
 void LocalVectorEngine::after_write(const std::shared_ptr<Space>& sp) {
@@ -484,12 +490,7 @@ void LocalVectorEngine::compact(const std::shared_ptr<Space>& sp) {
     std::vector<VectorId> ids;
     std::vector<float> rows;
     from->export_live(ids, rows);
-    IndexParams p;
-    p.hnsw_m = opt_.hnsw_m;
-    p.hnsw_ef_construction = opt_.hnsw_ef_construction;
-    p.hnsw_ef_search = opt_.hnsw_ef_search;
-    p.ivf_nlist = opt_.ivf_nlist;
-    p.ivf_nprobe = opt_.ivf_nprobe;
+    const IndexParams p = index_params();
     const IndexKind kind = IndexFactory::choose(ids.size(), opt_.int8_threshold,
                                                 opt_.hnsw_threshold, opt_.index_override);
     // Persist first and index the mapped file, so exact/int8 bases keep their float rows in the

@@ -21,6 +21,7 @@
 #include "memory/VectorEngine.h"
 #include "memory/engine/EngineOptions.h"
 #include "memory/engine/LruK.h"
+#include "memory/index/VectorIndex.h"
 
 namespace troupe::memory {
 
@@ -63,6 +64,7 @@ class LocalVectorEngine final : public VectorEngine {
   void flush(const std::shared_ptr<Space>& sp);
   void run_batch(const std::shared_ptr<Space>& sp, std::vector<std::shared_ptr<Request>> batch);
   Status ensure_loaded(const std::shared_ptr<Space>& sp);
+  IndexParams index_params() const;
   void after_write(const std::shared_ptr<Space>& sp);
   void compact(const std::shared_ptr<Space>& sp);
   void evict(const std::shared_ptr<Space>& sp);
