@@ -218,6 +218,22 @@ describe('two nodes on PostgreSQL and Redis', () => {
     }
   });
 
+  test('an unreachable PostgreSQL stops the node at start-up with a clear error', T, async () => {
+    const port = await freePort(); // nothing listens there
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-it-nopg-'));
+    try {
+      const r = await new Promise((resolve) => {
+        execFile(TROUPE_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dir, '--store', `postgres://troupe@127.0.0.1:${port}/postgres`],
+          { timeout: 30000 }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+      });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /cannot open the PostgreSQL store/);
+      assert.doesNotMatch(r.stdout, /listening on/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('Redis stopped: /readyz reports the bus degraded, REST keeps working', T, async () => {
     await redis.stop();
     for (const node of [nodeA, nodeB]) {
