@@ -62,6 +62,10 @@ Status App::seed_demo_character(store::Id user_id) {
 
 Result<std::optional<chat::NewUser>> App::bootstrap() {
   auto created = auth_->bootstrap();
+  if (!created.ok() && created.error().code == Errc::conflict && store_->shared()) {
+    // Another node sharing the store created the admin at the same moment.
+    return std::optional<chat::NewUser>();
+  }
   if (!created.ok() || !created->has_value()) return created;
   const auto& nu = **created;
   auto path = std::filesystem::path(config_.store.data_dir) / "admin.token";

@@ -234,6 +234,25 @@ describe('two nodes on PostgreSQL and Redis', () => {
     }
   });
 
+  test('two nodes starting together on an empty database: both start, one admin is created', T, async () => {
+    await new Promise((resolve, reject) => {
+      execFile(path.join(pgBinDir(), 'createdb'), ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'troupe', 'race'], { timeout: 30000 },
+        (err, _o, stderr) => (err ? reject(new Error(`createdb failed: ${stderr}`)) : resolve()));
+    });
+    const url = pg.url.replace(/\/postgres$/, '/race');
+    const nodes = [1, 2].map((i) => new TroupeServer({ name: `scaleout-race-${i}`, args: ['--store', url] }));
+    try {
+      for (const n of nodes) n.starts = 1; // which of them prints the admin token is not known
+      await Promise.all(nodes.map((n) => n.start()));
+      await pollUntil(() => nodes.some((n) => n.adminToken), { timeoutMs: 5000, what: 'an admin token' });
+      assert.equal(nodes.filter((n) => n.adminToken).length, 1);
+      const token = nodes.find((n) => n.adminToken).adminToken;
+      for (const n of nodes) assert.equal((await new Api(n, token).get('/api/characters')).status, 200);
+    } finally {
+      for (const n of nodes) await n.cleanup();
+    }
+  });
+
   test('Redis stopped: /readyz reports the bus degraded, REST keeps working', T, async () => {
     await redis.stop();
     for (const node of [nodeA, nodeB]) {
