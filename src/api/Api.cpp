@@ -96,6 +96,13 @@ asio::awaitable<Reply> Api::readyz(RouteContext& c) {
     ready = false;
     body = {{"status", "not_ready"}, {"reason", s_.memory_budget->reason()}};
   }
+  if (ready && s_.degraded_reason) {
+    if (auto why = s_.degraded_reason(); !why.empty()) {
+      ready = false;
+      body = {{"status", "not_ready"}, {"reason", why}};
+    }
+  }
+  body["ready"] = ready;
   co_return json_reply(ready ? http::status::ok : http::status::service_unavailable, body, c.req.version(),
                        c.keep_alive);
 }

@@ -36,6 +36,9 @@ struct Services {
   TaskRegistry* tasks = nullptr;       // /debug/tasks; null = not available
   const Profilers* profilers = nullptr;  // /debug/pprof; null = not available
   MemoryBudget* memory_budget = nullptr;  // 503 above the hard mark, /readyz; null = no budget
+  // Why a shared dependency (the event bus) is degraded, "" when fine; /readyz answers 503 with
+  // it as the reason. Called on I/O threads: must not block. Empty function = always fine.
+  std::function<std::string()> degraded_reason;
 };
 
 }  // namespace troupe::api

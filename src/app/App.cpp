@@ -13,29 +13,28 @@
 #include "app/Profilers.h"
 #include "llm/BackendFactory.h"
 #include "server/Server.h"
-#include "store/sqlite/SqliteDb.h"
 #include "sync/EventPool.h"
 
 namespace troupe::app {
 
 Result<std::unique_ptr<App>> App::open(const Config& config) {
   std::unique_ptr<App> app(new App(config));
-  std::error_code fec;
-  std::filesystem::create_directories(config.store.data_dir, fec);
-  if (fec) return make_error(Errc::unavailable, "cannot create data dir " + config.store.data_dir + ": " + fec.message());
-  auto db_path = (std::filesystem::path(config.store.data_dir) / "troupe.db").string();
-  auto store = store::sqlite::SqliteStore::open(db_path, app->clock_);
+  auto store = StoreWiring::open(config, app->clock_);
   if (!store.ok()) return store.error();
   app->store_ = std::move(store).value();
   app->db_pool_ = std::make_unique<boost::asio::thread_pool>(std::max(1, config.store.db_threads));
   app->seq_ = std::make_unique<chat::StoreSeqAllocator>(app->store_->chats());
-  sync::InProcessBusOptions bo;
-  bo.replay_events = config.generation.replay_events;
-  bo.subscriber_queue = config.server.subscriber_queue;
-  app->bus_ = std::make_unique<sync::InProcessBus>(*app->seq_, bo);
+  auto bus = BusWiring::open(config, app->tasks_, *app->seq_);
+  if (!bus.ok()) return bus.error();
+  app->bus_ = std::move(bus).value();
   app->llm_ = llm::make_backend(config.llm);
-  app->memory_ = MemoryWiring::open(config, app->store_->memories(), *app->db_pool_, app->clock_,
-                                    &app->metrics_);
+  if (auto* memories = app->store_->memories()) {
+    app->memory_ = MemoryWiring::open(config, *memories, *app->db_pool_, app->clock_, &app->metrics_);
+  } else if (config.memory.enabled) {
+    spdlog::warn("memory: character memory is off with the {} store (memories are kept only by "
+                 "the embedded SQLite store); chats run without remembered facts",
+                 app->store_->name());
+  }
   auto d = app->deps();
   app->generations_ = std::make_unique<chat::GenerationManager>(d);
   app->auth_ = std::make_unique<chat::AuthService>(d);
@@ -52,7 +51,7 @@ App::~App() {
 
 chat::Deps App::deps() {
   return chat::Deps{config_, *db_pool_, store_->users(), store_->characters(), store_->chats(),
-                    *bus_, *llm_, fmt_, clock_, tasks_, &metrics_, memory_ ? memory_->service() : nullptr};
+                    bus_->bus(), *llm_, fmt_, clock_, tasks_, &metrics_, memory_ ? memory_->service() : nullptr};
 }
 
 Status App::seed_demo_character(store::Id user_id) {
@@ -63,6 +62,10 @@ Status App::seed_demo_character(store::Id user_id) {
 
 Result<std::optional<chat::NewUser>> App::bootstrap() {
   auto created = auth_->bootstrap();
+  if (!created.ok() && created.error().code == Errc::conflict && store_->shared()) {
+    // Another node sharing the store created the admin at the same moment.
+    return std::optional<chat::NewUser>();
+  }
   if (!created.ok() || !created->has_value()) return created;
   const auto& nu = **created;
   auto path = std::filesystem::path(config_.store.data_dir) / "admin.token";
@@ -85,10 +88,14 @@ int App::serve() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto interrupted = store_->chats().interrupt_running();
-  if (interrupted.ok() && *interrupted > 0) {
-    spdlog::warn("{} generation(s) from the previous run marked interrupted", *interrupted);
+  if (!store_->shared()) {
+    auto interrupted = store_->chats().interrupt_running();
+    if (interrupted.ok() && *interrupted > 0) {
+      spdlog::warn("{} generation(s) from the previous run marked interrupted", *interrupted);
+    }
   }
+  // A shared store is used by other nodes whose generations may be running: nothing is marked
+  // interrupted at start-up (see docs/OPERATIONS.md, "Several nodes").
   auto boot = bootstrap();
   if (!boot.ok()) {
     std::cerr << "bootstrap failed: " << boot.error().message << "\n";
@@ -97,7 +104,7 @@ int App::serve() {
 
   register_process_metrics(metrics_, tasks_);
   metrics_.collect("troupe_subscribers", "Live event subscriptions (SSE and WebSocket).", [this] {
-    return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(bus_->subscriber_count())}};
+    return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(bus_->bus().subscriber_count())}};
   });
   metrics_.collect("troupe_pool_acquires", "Pool acquires served from the free list (hit) or the heap (miss).", [] {
     auto& p = sync::EventPool::instance();
@@ -113,12 +120,8 @@ int App::serve() {
         {{{"pool", "event_blocks"}}, double(p.free_blocks())},
         {{{"pool", "event_buffers"}}, double(p.buffers().size())}};
   });
-  metrics_.collect("troupe_db_write_commits", "Write transactions committed (each a group of writes, one fsync).", [this] {
-    return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(store_->db().write_groups())}};
-  });
-  metrics_.collect("troupe_db_writes_committed", "Writes carried by those commits (failed ones rolled back to their savepoint included).", [this] {
-    return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(store_->db().write_jobs())}};
-  });
+  store_->register_metrics(metrics_);
+  bus_->register_metrics(metrics_);
   const api::Profilers profilers = make_profilers();
   api::Api api(api::Services{config_, *auth_, *characters_, *chats_, *turns_, ready_, &metrics_, &tasks_,
                              &profilers});
@@ -128,6 +131,7 @@ int App::serve() {
   // are not hot (they reload from their segment files on demand).
   memory_budget->add_trim_hook("event_pool", [] { sync::EventPool::instance().trim(); });
   if (memory_) memory_budget->add_trim_hook("vector_indexes", [this] { memory_->trim(); });
+  api.services().degraded_reason = [bus = bus_.get()] { return bus->health(); };
   memory_budget->start();
   server::Server server(config_, api, tasks_, &metrics_);
   auto ep = server.listen();
@@ -140,6 +144,7 @@ int App::serve() {
   std::string host = ep->address().to_string();
   if (ep->address().is_v6()) host = "[" + host + "]";
   std::cout << "listening on http://" << host << ":" << ep->port() << std::endl;
+  std::cout << "store: " << store_->name() << ", bus: " << bus_->name() << std::endl;
   std::cout << "llm backend: " << llm_->name()
             << (llm_->name() == "sim" ? " (built-in simulator, not a language model)" : "") << std::endl;
   if (boot->has_value()) {
@@ -156,7 +161,7 @@ int App::serve() {
   server.stop_accepting();
   // Running generations get half the grace to finish, then stop as "interrupted" with their text.
   generations_->shutdown(grace / 2, grace / 2);
-  bus_->close_all();
+  bus_->bus().close_all();
   server.close_connections(std::chrono::milliseconds(1000));
   server.join();
   memory_budget->stop();  // its trim hooks refer to the pools and the engine below

@@ -10,7 +10,9 @@
 
 #include "api/Api.h"
 #include "api/JsonEventFormatter.h"
+#include "app/BusWiring.h"
 #include "app/MemoryWiring.h"
+#include "app/StoreWiring.h"
 #include "chat/AuthService.h"
 #include "chat/CharacterService.h"
 #include "chat/ChatService.h"
@@ -22,14 +24,13 @@
 #include "core/Metrics.h"
 #include "core/TaskRegistry.h"
 #include "llm/Backend.h"
-#include "store/sqlite/SqliteStore.h"
-#include "sync/InProcessBus.h"
 
 namespace troupe::app {
 
 class App {
  public:
-  // Opens the store under config.store.data_dir (creating it) and wires every service.
+  // Opens the store (store.url: SQLite under store.data_dir, or PostgreSQL), the event bus
+  // (bus.url: in-process or Redis) and wires every service. An unreachable PostgreSQL fails here.
   static Result<std::unique_ptr<App>> open(const Config& config);
   ~App();
 
@@ -48,10 +49,10 @@ class App {
   SystemClock clock_;
   TaskRegistry tasks_;
   MetricsRegistry metrics_;
-  std::unique_ptr<store::sqlite::SqliteStore> store_;
+  std::unique_ptr<StoreWiring> store_;
   std::unique_ptr<boost::asio::thread_pool> db_pool_;
   std::unique_ptr<chat::StoreSeqAllocator> seq_;
-  std::unique_ptr<sync::InProcessBus> bus_;
+  std::unique_ptr<BusWiring> bus_;
   std::unique_ptr<llm::Backend> llm_;
   std::unique_ptr<MemoryWiring> memory_;
   api::JsonEventFormatter fmt_;

@@ -14,8 +14,14 @@ namespace {
 using troupe::Config;
 
 // defaults < TOML file < TROUPE_* environment < flags
-bool load_config(Config& cfg, const std::string& file, const std::string& listen,
-                 const std::string& data, const std::vector<std::string>& sets) {
+struct Flags {
+  std::string config_file, listen, data, store, bus;
+  std::vector<std::string> sets;
+};
+
+bool load_config(Config& cfg, const Flags& f) {
+  const auto& file = f.config_file;
+  const auto& sets = f.sets;
   auto fail = [](const troupe::Status& s) {
     std::cerr << "troupe: " << s.error().message << "\n";
     return false;
@@ -24,8 +30,10 @@ bool load_config(Config& cfg, const std::string& file, const std::string& listen
     if (auto s = cfg.apply_toml_file(file); !s.ok()) return fail(s);
   }
   if (auto s = cfg.apply_env(environ); !s.ok()) return fail(s);
-  if (!listen.empty()) cfg.server.listen = listen;
-  if (!data.empty()) cfg.store.data_dir = data;
+  if (!f.listen.empty()) cfg.server.listen = f.listen;
+  if (!f.data.empty()) cfg.store.data_dir = f.data;
+  if (!f.store.empty()) cfg.store.url = f.store;
+  if (!f.bus.empty()) cfg.bus.url = f.bus;
   for (const auto& kv : sets) {
     auto eq = kv.find('=');
     if (eq == std::string::npos) {
@@ -45,14 +53,15 @@ bool load_config(Config& cfg, const std::string& file, const std::string& listen
 int main(int argc, char** argv) {
   CLI::App cli{"Troupe: a role-play chat server"};
   cli.require_subcommand(1);
-  std::string config_file, listen, data;
-  std::vector<std::string> sets;
+  Flags flags;
 
   auto* serve = cli.add_subcommand("serve", "Run the server");
-  serve->add_option("--config", config_file, "TOML configuration file");
-  serve->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
-  serve->add_option("--data", data, "Data directory (default ./data)");
-  serve->add_option("--set", sets, "Override a config key: --set llm.sim_token_delay_ms=0");
+  serve->add_option("--config", flags.config_file, "TOML configuration file");
+  serve->add_option("--listen", flags.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  serve->add_option("--data", flags.data, "Data directory (default ./data)");
+  serve->add_option("--store", flags.store, "Store: sqlite (default, under --data) or postgres://...");
+  serve->add_option("--bus", flags.bus, "Event bus: in-process (default) or redis://host:port");
+  serve->add_option("--set", flags.sets, "Override a config key: --set llm.sim_token_delay_ms=0");
 
   auto* user = cli.add_subcommand("user", "Manage users");
   user->require_subcommand(1);
@@ -60,8 +69,9 @@ int main(int argc, char** argv) {
   std::string name;
   bool admin = false;
   add->add_option("NAME", name, "User name")->required();
-  add->add_option("--data", data, "Data directory (default ./data)");
-  add->add_option("--config", config_file, "TOML configuration file");
+  add->add_option("--data", flags.data, "Data directory (default ./data)");
+  add->add_option("--store", flags.store, "Store: sqlite (default, under --data) or postgres://...");
+  add->add_option("--config", flags.config_file, "TOML configuration file");
   add->add_flag("--admin", admin, "Make the user an administrator");
 
   auto* tasks = cli.add_subcommand("tasks", "Analyse live task dumps (groups, owners, past deadline, growth)");
@@ -84,7 +94,9 @@ int main(int argc, char** argv) {
   }
 
   Config cfg;
-  if (!load_config(cfg, config_file, listen, data, sets)) return 2;
+  if (!load_config(cfg, flags)) return 2;
+  // Creating a user needs only the store; it never joins the event bus.
+  if (add->parsed()) cfg.bus.url.clear();
   auto app = troupe::app::App::open(cfg);
   if (!app.ok()) {
     std::cerr << "troupe: " << app.error().message << "\n";

@@ -71,6 +71,8 @@ const std::map<std::string, Setter>& setters() {
       NUM("limits.ip_connections", limits.ip_connections),
       STR("store.data_dir", store.data_dir),
       NUM("store.db_threads", store.db_threads),
+      STR("store.url", store.url),
+      STR("bus.url", bus.url),
       STR("llm.backend", llm.backend),
       STR("llm.base_url", llm.base_url),
       STR("llm.api_key", llm.api_key),

@@ -39,7 +39,15 @@ struct LimitsConfig {
 
 struct StoreConfig {
   std::string data_dir = "./data";
+  // "" or "sqlite" = the embedded SQLite store under data_dir; "postgres://..." (or
+  // "postgresql://...") = the shared PostgreSQL store, with db_threads pooled connections.
+  std::string url;
   int db_threads = 8;  // mostly waiting: a write waits for its group commit
+};
+
+// Event bus between the nodes: "" = in-process (single node); "redis://host:port" = Redis.
+struct BusConfig {
+  std::string url;
 };
 
 struct LlmConfig {
@@ -114,6 +122,7 @@ struct Config {
   ServerConfig server;
   LimitsConfig limits;
   StoreConfig store;
+  BusConfig bus;
   LlmConfig llm;
   GenerationConfig generation;
   MemoryConfig memory;

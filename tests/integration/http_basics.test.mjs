@@ -22,7 +22,7 @@ describe('health, auth and routing', () => {
     assert.match(h.headers.get('content-type') ?? '', /application\/json/);
     const r = await anon.get('/readyz');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json, { status: 'ready' });
+    assert.deepEqual(r.json, { status: 'ready', ready: true });
   });
 
   test('401 without or with an unknown token', T, async () => {

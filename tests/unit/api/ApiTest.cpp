@@ -24,6 +24,20 @@ TEST_F(ApiTest, ReadyzFollowsTheReadyFlag) {
   EXPECT_EQ(body(r).at("status").as_string(), "not_ready");
 }
 
+TEST_F(ApiTest, ReadyzReportsADegradedBus) {
+  std::string why = "bus degraded: redis degraded";
+  api_->services().degraded_reason = [&why] { return why; };
+  auto r = call(http::verb::get, "/readyz", "", "");
+  EXPECT_EQ(r.res.result(), http::status::service_unavailable);
+  EXPECT_EQ(body(r).at("ready").as_bool(), false);
+  EXPECT_EQ(body(r).at("reason").as_string(), "bus degraded: redis degraded");
+  why.clear();  // connected again
+  r = call(http::verb::get, "/readyz", "", "");
+  EXPECT_EQ(r.res.result(), http::status::ok);
+  EXPECT_EQ(body(r).at("ready").as_bool(), true);
+  EXPECT_EQ(body(r).at("status").as_string(), "ready");
+}
+
 TEST_F(ApiTest, UnknownRouteIs404WithErrorBody) {
   for (const char* target : {"/nope", "/api", "/api/chats/1/nothing", "/api/chats/abc",
                              "/api/chats/0", "/api/chats/-1", "/api/characters/1.5"}) {

@@ -31,6 +31,21 @@ TEST(Config, PrecedenceTomlThenEnv) {
   EXPECT_EQ(c.server.io_threads, 3);
 }
 
+TEST(Config, StoreAndBusUrlsFromTomlAndEnv) {
+  Config c;
+  EXPECT_EQ(c.store.url, "");
+  EXPECT_EQ(c.bus.url, "");
+  ASSERT_TRUE(c.apply_toml_text("[store]\nurl = \"sqlite\"\n[bus]\nurl = \"redis://h:1\"\n", "t").ok());
+  EXPECT_EQ(c.store.url, "sqlite");
+  EXPECT_EQ(c.bus.url, "redis://h:1");
+  std::string e1 = "TROUPE_STORE_URL=postgres://u@db:5432/troupe";
+  std::string e2 = "TROUPE_BUS_URL=redis://r:6380";
+  char* env[] = {e1.data(), e2.data(), nullptr};
+  ASSERT_TRUE(c.apply_env(env).ok());
+  EXPECT_EQ(c.store.url, "postgres://u@db:5432/troupe");
+  EXPECT_EQ(c.bus.url, "redis://r:6380");
+}
+
 TEST(Config, RejectsUnknownKeysAndBadNumbers) {
   Config c;
   auto s = c.apply_toml_text("[server]\nnope = 1\n", "t");

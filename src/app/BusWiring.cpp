@@ -1,0 +1,73 @@
+#include "app/BusWiring.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include "sync/InProcessBus.h"
+#include "sync/redis/RedisBus.h"
+
+namespace troupe::app {
+
+Result<std::unique_ptr<BusWiring>> BusWiring::open(const Config& config, TaskRegistry& tasks,
+                                                   sync::SeqAllocator& seq) {
+  std::unique_ptr<BusWiring> w(new BusWiring());
+  const std::string& url = config.bus.url;
+  if (url.empty() || url == "in-process") {
+    sync::InProcessBusOptions bo;
+    bo.replay_events = config.generation.replay_events;
+    bo.subscriber_queue = config.server.subscriber_queue;
+    w->bus_ = std::make_unique<sync::InProcessBus>(seq, bo);
+    return w;
+  }
+  auto ep = sync::redis::RedisEndpoint::parse(url);
+  if (!ep.ok()) {
+    return make_error(Errc::bad_request, "bus.url \"" + url + "\": " + ep.error().message);
+  }
+  sync::redis::RedisBusOptions ro;
+  ro.connection.endpoint = *ep;
+  ro.subscriber_queue = config.server.subscriber_queue;
+  w->guard_.emplace(w->io_.get_executor());
+  w->thread_ = std::thread([io = &w->io_] {
+    pthread_setname_np(pthread_self(), "troupe-bus");
+    io->run();
+  });
+  auto bus = std::make_unique<sync::redis::RedisBus>(w->io_.get_executor(), tasks, seq, std::move(ro));
+  w->redis_ = bus.get();
+  w->bus_ = std::move(bus);
+  return w;
+}
+
+BusWiring::~BusWiring() {
+  bus_.reset();  // the Redis bus stops its connections on its own thread
+  guard_.reset();
+  if (thread_.joinable()) {
+    io_.stop();
+    thread_.join();
+  }
+}
+
+std::string BusWiring::health() const {
+  if (!redis_) return {};
+  auto st = redis_->state();
+  if (st == sync::redis::RedisState::connected) return {};
+  return "bus degraded: redis " + std::string(sync::redis::redis_state_name(st));
+}
+
+void BusWiring::register_metrics(MetricsRegistry& metrics) {
+  if (!redis_) return;
+  auto* r = redis_;
+  metrics.collect("troupe_bus_state", "Redis bus state: 1 for the current state (connecting, connected, degraded, stopped).", [r] {
+    using sync::redis::RedisState;
+    std::vector<std::pair<MetricsRegistry::Labels, double>> out;
+    const auto cur = r->state();
+    for (auto st : {RedisState::connecting, RedisState::connected, RedisState::degraded, RedisState::stopped}) {
+      out.push_back({{{"state", std::string(sync::redis::redis_state_name(st))}}, cur == st ? 1.0 : 0.0});
+    }
+    return out;
+  });
+  metrics.collect("troupe_bus_reconnects", "Reconnections of the Redis bus's connections since start.", [r] {
+    return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(r->reconnects())}};
+  });
+}
+
+}  // namespace troupe::app

@@ -1,0 +1,64 @@
+#include "app/StoreWiring.h"
+
+#include <filesystem>
+
+#include "store/postgres/PgStore.h"
+#include "store/sqlite/SqliteDb.h"
+#include "store/sqlite/SqliteStore.h"
+
+namespace troupe::app {
+
+bool StoreWiring::is_postgres_url(const std::string& url) {
+  return url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
+}
+
+Result<std::unique_ptr<StoreWiring>> StoreWiring::open(const Config& config, const Clock& clock) {
+  std::unique_ptr<StoreWiring> w(new StoreWiring());
+  const std::string& url = config.store.url;
+  // The data dir also holds admin.token (and memory indexes with the embedded store).
+  std::error_code fec;
+  std::filesystem::create_directories(config.store.data_dir, fec);
+  if (fec) {
+    return make_error(Errc::unavailable,
+                      "cannot create data dir " + config.store.data_dir + ": " + fec.message());
+  }
+  if (is_postgres_url(url)) {
+    auto pg = store::postgres::PgStore::open(url, clock, std::clamp(config.store.db_threads, 1, 64));
+    if (!pg.ok()) {
+      return make_error(pg.error().code, "cannot open the PostgreSQL store: " + pg.error().message);
+    }
+    w->pg_ = std::move(pg).value();
+    return w;
+  }
+  if (!url.empty() && url != "sqlite") {
+    return make_error(Errc::bad_request,
+                      "store.url must be \"\", \"sqlite\" or postgres://...; got \"" + url + "\"");
+  }
+  auto db_path = (std::filesystem::path(config.store.data_dir) / "troupe.db").string();
+  auto s = store::sqlite::SqliteStore::open(db_path, clock);
+  if (!s.ok()) return s.error();
+  w->sqlite_ = std::move(s).value();
+  return w;
+}
+
+StoreWiring::~StoreWiring() = default;
+
+store::UserStore& StoreWiring::users() { return pg_ ? pg_->users() : sqlite_->users(); }
+store::CharacterStore& StoreWiring::characters() {
+  return pg_ ? pg_->characters() : sqlite_->characters();
+}
+store::ChatStore& StoreWiring::chats() { return pg_ ? pg_->chats() : sqlite_->chats(); }
+store::MemoryStore* StoreWiring::memories() { return sqlite_ ? &sqlite_->memories() : nullptr; }
+
+void StoreWiring::register_metrics(MetricsRegistry& metrics) {
+  if (!sqlite_) return;
+  auto* db = &sqlite_->db();
+  metrics.collect("troupe_db_write_commits", "Write transactions committed (each a group of writes, one fsync).", [db] {
+    return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(db->write_groups())}};
+  });
+  metrics.collect("troupe_db_writes_committed", "Writes carried by those commits (failed ones rolled back to their savepoint included).", [db] {
+    return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(db->write_jobs())}};
+  });
+}
+
+}  // namespace troupe::app
