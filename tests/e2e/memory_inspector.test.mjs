@@ -15,16 +15,20 @@ const GLOVE = path.resolve(HERE, '../../build/glove/glove-6b-100d.tvec');
 const gloveAvailable = fs.existsSync(GLOVE);
 const expectedMode = gloveAvailable ? 'vector' : 'keyword';
 
-const env = useEnvironment('memory-inspector', {
-  settings: {
-    'llm.sim_first_token_ms': 0,
-    'llm.sim_token_delay_ms': 5,
-    'llm.sim_reply_tokens': 24,
-    // A small prompt window: the fact leaves it after a few turns and must be recalled.
-    'llm.context_size': 640,
-    'memory.cache_ttl_ms': 0,
-    ...(gloveAvailable ? { 'memory.glove_path': GLOVE } : {}),
-  },
+const SETTINGS = {
+  'llm.sim_first_token_ms': 0,
+  'llm.sim_token_delay_ms': 5,
+  'llm.sim_reply_tokens': 24,
+  // A small prompt window: the fact leaves it after a few turns and must be recalled.
+  'llm.context_size': 640,
+  'memory.cache_ttl_ms': 0,
+  ...(gloveAvailable ? { 'memory.glove_path': GLOVE } : {}),
+};
+const env = useEnvironment('memory-inspector', { settings: SETTINGS });
+
+// Vector search that can never meet its deadline: every retrieval falls back to keywords.
+const fallback = useEnvironment('memory-inspector-fallback', {
+  settings: { ...SETTINGS, 'memory.search_timeout_ms': 0 },
 });
 
 const FACT = 'Remember this: my sister Ines keeps honeybees on a rooftop in Lisbon.';
@@ -36,8 +40,8 @@ const FILLER = [
 ];
 const QUESTION = 'Where does my sister keep her honeybees?';
 
-async function api(pathname) {
-  const res = await fetch(env.server.baseUrl + pathname, { headers: { Authorization: `Bearer ${env.server.token}` } });
+async function api(pathname, e = env) {
+  const res = await fetch(e.server.baseUrl + pathname, { headers: { Authorization: `Bearer ${e.server.token}` } });
   assert.equal(res.status, 200, `${pathname}: ${res.status}`);
   return res.json();
 }
@@ -136,6 +140,35 @@ test('the inspector shows the memories a reply used, with scores, mode and searc
     const overflow = await dialog.evaluate((el) => el.scrollWidth - el.clientWidth);
     assert.ok(overflow <= 1, `no horizontal overflow (${overflow})`);
     await shot(page, 'memory-inspector-phone');
+    await page.keyboard.press('Escape');
+    assertClean(problems);
+  } finally {
+    await context.close();
+  }
+});
+
+test('keyword fallback is marked as such, as the server recorded it', async () => {
+  const { context, page, problems } = await openPage(fallback);
+  try {
+    await page.locator('.char-card', { hasText: 'Mira' }).click();
+    await page.getByRole('button', { name: 'Start new chat' }).click();
+    await page.locator('.chat-pane').waitFor();
+    await until(async () => (await page.locator('.conn').textContent()) === 'live', { message: 'live connection' });
+    const chatId = Number(/#\/chats\/(\d+)/.exec(page.url())[1]);
+    await send(page, FACT);
+    for (const f of FILLER) await send(page, f);
+    const reply = await send(page, QUESTION);
+    const msgs = (await api(`/api/chats/${chatId}/messages?limit=50`, fallback)).messages;
+    const stored = msgs.filter((m) => m.role === 'assistant').at(-1);
+    const used = await api(`/api/generations/${stored.generation_id}/memories`, fallback);
+    assert.equal(used.retrieval_mode, 'keyword');
+    await reply.locator('[data-action="memories"]').click();
+    const mode = page.getByTestId('memory-inspector').locator('.mem-used [data-testid="retrieval-mode"]');
+    await mode.waitFor();
+    assert.equal(await mode.getAttribute('data-mode'), 'keyword');
+    assert.match(await mode.innerText(), /Keyword fallback/);
+    assert.equal(await page.locator('.mem-used .mem-item').count(), used.memories.length);
+    await shot(page, 'memory-inspector-fallback');
     await page.keyboard.press('Escape');
     assertClean(problems);
   } finally {
