@@ -30,6 +30,7 @@ void ChatRoutes::add_routes(Router& r) {
   r.add(http::verb::post, "/api/chats/{id}/generations", [this](RouteContext& c) { return generate(c); });
   r.add(http::verb::get, "/api/chats/{id}/events", [this](RouteContext& c) { return events(c); });
   r.add(http::verb::get, "/api/generations/{id}", [this](RouteContext& c) { return get_generation(c); });
+  r.add(http::verb::get, "/api/generations/{id}/memories", [this](RouteContext& c) { return generation_memories(c); });
   r.add(http::verb::post, "/api/generations/{id}/stop", [this](RouteContext& c) { return stop_generation(c); });
 }
 
@@ -192,6 +193,28 @@ asio::awaitable<Reply> ChatRoutes::get_generation(RouteContext& c) {
   auto g = co_await s_.turns.get(c.user, c.id());
   if (!g.ok()) co_return reply_error(c, g.error());
   co_return reply_json(c, http::status::ok, to_json(*g));
+}
+
+asio::awaitable<Reply> ChatRoutes::generation_memories(RouteContext& c) {
+  auto used = co_await s_.turns.used_memories(c.user, c.id());
+  if (!used.ok()) co_return reply_error(c, used.error());
+  json::array arr;
+  for (auto& m : used->items) {
+    arr.push_back(json::object{{"rank", m.rank},
+                               {"id", m.memory_id},
+                               {"message_id", m.message_id},
+                               {"chat_id", m.chat_id},
+                               {"speaker", m.speaker},
+                               {"text", m.text},
+                               {"created_at", m.created_at},
+                               {"relevance", m.relevance},
+                               {"recency", m.recency},
+                               {"importance", m.importance},
+                               {"score", m.score}});
+  }
+  json::value mode = used->mode.empty() ? json::value(nullptr) : json::value(used->mode);
+  co_return reply_json(c, http::status::ok,
+                       json::object{{"generation_id", c.id()}, {"retrieval_mode", mode}, {"memories", std::move(arr)}});
 }
 
 asio::awaitable<Reply> ChatRoutes::stop_generation(RouteContext& c) {

@@ -1,5 +1,5 @@
 // ChatRoutes: /api/chats (CRUD, history, ranked memories, posting messages, regenerate/continue, SSE events) and
-// /api/generations (get, stop).
+// /api/generations (get, the memories one used, stop).
 // Thread-safety: handlers may run concurrently on any I/O executor.
 #pragma once
 
@@ -24,6 +24,7 @@ class ChatRoutes {
   boost::asio::awaitable<Reply> generate(RouteContext& c);
   boost::asio::awaitable<Reply> events(RouteContext& c);
   boost::asio::awaitable<Reply> get_generation(RouteContext& c);
+  boost::asio::awaitable<Reply> generation_memories(RouteContext& c);
   boost::asio::awaitable<Reply> stop_generation(RouteContext& c);
   Services& s_;
 };

@@ -174,6 +174,16 @@ asio::awaitable<Result<store::Generation>> TurnService::get(const store::User& u
   co_return g;
 }
 
+asio::awaitable<Result<memory::RetrievalResult>> TurnService::used_memories(
+    const store::User& user, store::Id gen_id) {
+  auto g = co_await offload(d_.db_pool, [&] { return d_.chats.get_generation(user.id, gen_id); });
+  if (!g.ok()) co_return g.error();
+  memory::RetrievalResult none;
+  none.mode = "";
+  if (!d_.memory) co_return none;
+  co_return co_await d_.memory->used_memories(gen_id);
+}
+
 asio::awaitable<Result<store::Generation>> TurnService::stop(const store::User& user,
                                                              store::Id gen_id) {
   auto g = co_await offload(d_.db_pool, [&] { return d_.chats.get_generation(user.id, gen_id); });

@@ -26,6 +26,10 @@ class TurnService {
                                                                store::Id message_id);
   boost::asio::awaitable<Result<store::Generation>> stop(const store::User& user, store::Id gen_id);
   boost::asio::awaitable<Result<store::Generation>> get(const store::User& user, store::Id gen_id);
+  // The memories the generation put into its prompt, with their score parts (mode "" when none
+  // were recorded, e.g. memory disabled). Another user's generation: not_found.
+  boost::asio::awaitable<Result<memory::RetrievalResult>> used_memories(const store::User& user,
+                                                                        store::Id gen_id);
 
  private:
   // GenerationManager::reserve, waiting up to ~0.5 s for a generation that is already finishing.

@@ -46,6 +46,7 @@ struct RetrievedMemory {
   double importance = 0;  // [0, 1]: heuristic at write time
   double score = 0;       // weighted sum, the rank order
   bool in_window = false; // already in the prompt window (a turn skips it)
+  int rank = 0;           // position in the ranking it came from (0 = best)
 };
 
 struct RetrievalResult {
@@ -74,6 +75,9 @@ class MemoryService {
                                                 const RetrievalResult& used) = 0;
   virtual boost::asio::awaitable<Result<store::GenerationRetrieval>> used_by(
       store::Id generation_id) = 0;
+  // The same with each memory's record (text, speaker, source message), best first with the
+  // recorded rank and score parts. Memories forgotten since are left out; mode "" = no record.
+  virtual boost::asio::awaitable<Result<RetrievalResult>> used_memories(store::Id generation_id) = 0;
 };
 
 }  // namespace troupe::memory

@@ -142,6 +142,10 @@ export class Api {
   }
   getGeneration(id) { return this.json('GET', `/api/generations/${id}`); }
   stopGeneration(id) { return this.json('POST', `/api/generations/${id}/stop`); }
+  generationMemories(id) { return this.json('GET', `/api/generations/${id}/memories`); }
+  searchMemories(chatId, q, limit) {
+    return this.json('GET', `/api/chats/${chatId}/memories${query({ query: q, limit })}`);
+  }
 
   // -- messages
   editMessage(id, content) { return this.json('PUT', `/api/messages/${id}`, { json: { content } }); }

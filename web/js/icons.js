@@ -14,6 +14,7 @@ const SHAPES = {
   stop: [['rect', { x: 6, y: 6, width: 12, height: 12, rx: 2 }]],
   send: [['path', { d: 'M4 12l16-8-5.5 16-3-6.5z' }], ['path', { d: 'M11.5 13.5L20 4' }]],
   menu: [['path', { d: 'M4 7h16' }], ['path', { d: 'M4 12h16' }], ['path', { d: 'M4 17h16' }]],
+  memory: [['circle', { cx: 12, cy: 12, r: 8.5 }], ['path', { d: 'M12 7.5V12l3 2' }], ['path', { d: 'M3.5 12H2' }]],
   close: [['path', { d: 'M6 6l12 12' }], ['path', { d: 'M18 6L6 18' }]],
 };
 

@@ -324,4 +324,42 @@ asio::awaitable<Result<store::GenerationRetrieval>> MemoryServiceImpl::used_by(s
   co_return co_await offload(p_.db_pool, [&] { return p_.store.read_generation(generation_id); });
 }
 
+asio::awaitable<Result<RetrievalResult>> MemoryServiceImpl::used_memories(store::Id generation_id) {
+  co_return co_await offload(p_.db_pool, [&]() -> Result<RetrievalResult> {
+    auto gr = p_.store.read_generation(generation_id);
+    if (!gr.ok()) return gr.error();
+    RetrievalResult out;
+    out.mode = gr->mode;
+    if (gr->used.empty()) return out;
+    std::vector<store::Id> ids;
+    ids.reserve(gr->used.size());
+    for (auto& u : gr->used) ids.push_back(u.memory_id);
+    auto recs = p_.store.get(ids);
+    if (!recs.ok()) return recs.error();
+    std::unordered_map<store::Id, const store::MemoryRecord*> by_id;
+    for (auto& r : *recs) by_id.emplace(r.id, &r);
+    std::vector<store::UsedMemory> used = gr->used;
+    std::sort(used.begin(), used.end(), [](auto& a, auto& b) { return a.rank < b.rank; });
+    for (auto& u : used) {
+      auto it = by_id.find(u.memory_id);
+      if (it == by_id.end()) continue;  // forgotten since (message edited away or deleted)
+      const auto& r = *it->second;
+      RetrievedMemory m;
+      m.memory_id = r.id;
+      m.message_id = r.message_id;
+      m.chat_id = r.chat_id;
+      m.speaker = r.speaker;
+      m.text = r.text;
+      m.created_at = r.created_at;
+      m.relevance = u.relevance;
+      m.recency = u.recency;
+      m.importance = u.importance;
+      m.score = u.score;
+      m.rank = u.rank;
+      out.items.push_back(std::move(m));
+    }
+    return out;
+  });
+}
+
 }  // namespace troupe::memory

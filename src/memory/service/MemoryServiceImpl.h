@@ -49,6 +49,7 @@ class MemoryServiceImpl final : public MemoryService {
   boost::asio::awaitable<Status> forget_user(store::Id user_id) override;
   boost::asio::awaitable<Status> record(store::Id generation_id,
                                         const RetrievalResult& used) override;
+  boost::asio::awaitable<Result<RetrievalResult>> used_memories(store::Id generation_id) override;
   boost::asio::awaitable<Result<store::GenerationRetrieval>> used_by(
       store::Id generation_id) override;
 

@@ -12,6 +12,7 @@ import { icon } from '../icons.js';
 import { ChatStream } from '../stream.js';
 import { SiblingBook } from '../swipes.js';
 import { chatList, personaPicker, startChat } from './chatlist.js';
+import { openMemoryInspector } from './memoryInspector.js';
 import { MessageView } from './message.js';
 
 const PAGE = 40;
@@ -62,7 +63,21 @@ export async function mount(container, app, { id: chatId }) {
     remove: (m) => removeMessage(m),
     branch: (m) => branch(m),
     refresh: () => decorate(),
+    inspectMemories: (m, opener) => openMemoryInspector(m, { api, chatId, opener, jump: jumpTo }),
   };
+
+  // Scrolls to a loaded message and focuses it (the memory inspector's "Show in chat").
+  function jumpTo(messageId, before) {
+    const v = state.views.get(messageId);
+    if (!v) return false;
+    before();
+    v.el.tabIndex = -1;
+    v.el.classList.add('msg-flash');
+    v.el.scrollIntoView({ block: 'center' });
+    v.el.focus({ preventScroll: true });
+    setTimeout(() => v.el.classList.remove('msg-flash'), 2000);
+    return true;
+  }
 
   const list = h('ol', { class: 'message-list', 'aria-label': 'Messages' });
   const olderBtn = h('button', { type: 'button', class: 'btn btn-small', text: 'Load earlier messages', hidden: true });

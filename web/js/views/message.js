@@ -92,8 +92,9 @@ export class MessageView {
     b.cont = iconButton('continue', 'Continue reply', () => this.#guard(b.cont, () => this.ctx.continueReply(m())), { 'data-action': 'continue' });
     b.edit = iconButton('edit', 'Edit message', () => this.#guard(b.edit, () => this.startEdit()), { 'data-action': 'edit' });
     b.branch = iconButton('branch', 'Branch: new chat from here', () => this.#guard(b.branch, () => this.ctx.branch(m())), { 'data-action': 'branch' });
+    b.mem = iconButton('memory', 'Memories used for this reply', () => this.ctx.inspectMemories(m(), b.mem), { 'data-action': 'memories' });
     b.del = iconButton('trash', 'Delete message and everything below', () => this.#guard(b.del, () => this.ctx.remove(m())), { 'data-action': 'delete' });
-    this.actions.append(b.regen, b.cont, b.edit, b.branch, b.del);
+    this.actions.append(b.regen, b.cont, b.mem, b.edit, b.branch, b.del);
     this.btn = b;
   }
 
@@ -133,6 +134,8 @@ export class MessageView {
     b.regen.hidden = !tail;
     b.cont.hidden = !tail;
     for (const el of [b.regen, b.cont, b.edit, b.branch, b.del]) dis(el, lock);
+    // The memory inspector reads what is recorded, so it stays usable while a reply runs.
+    b.mem.hidden = !(assistant && m.generation_id && this.ctx.inspectMemories);
 
     if (assistant && replyPanels.length && !this.panels.childElementCount) {
       for (const p of replyPanels) {
