@@ -95,8 +95,18 @@ asio::awaitable<Status> ChatService::remove(const store::User& user, store::Id c
   if (auto gid = gm_.running(chat_id)) {
     co_return make_error(Errc::conflict, "a generation is running in this chat; stop it first");
   }
+  // The chat's memories go with it in the store; list them first so the indexes and caches can
+  // drop them too (a listing failure only leaves stale index entries, filtered on read).
+  std::vector<store::RemovedMemory> memories;
+  if (d_.memory && d_.memory->enabled()) {
+    auto listed = co_await d_.memory->chat_memories(chat_id);
+    if (listed.ok()) memories = std::move(listed).value();
+  }
   auto s = co_await offload(d_.db_pool, [&] { return d_.chats.delete_chat(user.id, chat_id); });
-  if (s.ok()) d_.bus.drop_chat(chat_id);
+  if (s.ok()) {
+    d_.bus.drop_chat(chat_id);
+    if (!memories.empty()) co_await d_.memory->forget_listed(std::move(memories));
+  }
   co_return s;
 }
 

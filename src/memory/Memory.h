@@ -66,6 +66,11 @@ class MemoryService {
   // (after a message and its subtree were deleted).
   virtual boost::asio::awaitable<Status> forget(store::Id chat_id,
                                                 std::vector<store::Id> message_ids) = 0;
+  // A chat is being deleted (its memories go with it in the store): `chat_memories` lists them
+  // before the delete, `forget_listed` then drops them from the indexes and caches.
+  virtual boost::asio::awaitable<Result<std::vector<store::RemovedMemory>>> chat_memories(
+      store::Id chat_id) = 0;
+  virtual boost::asio::awaitable<void> forget_listed(std::vector<store::RemovedMemory> gone) = 0;
   // Space removal when a character or a user is deleted.
   virtual boost::asio::awaitable<Status> forget_character(store::Id user_id,
                                                           store::Id character_id) = 0;

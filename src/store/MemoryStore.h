@@ -66,6 +66,9 @@ class MemoryStore {
   // Deletes the memories of `chat_id` whose message no longer exists (after a message and its
   // subtree were deleted).
   virtual Result<std::vector<RemovedMemory>> delete_orphans(Id chat_id) = 0;
+  // The (space, id) of every memory of a chat, read only: taken before the chat is deleted (its
+  // memories then go with it), so the indexes can drop them afterwards.
+  virtual Result<std::vector<RemovedMemory>> chat_memories(Id chat_id) = 0;
   // Space removal: every memory of a character of the user (any scope), or of a whole user.
   virtual Result<std::vector<std::int64_t>> delete_character(Id user_id, Id character_id) = 0;
   virtual Result<std::vector<std::int64_t>> delete_user(Id user_id) = 0;

@@ -303,6 +303,16 @@ asio::awaitable<Status> MemoryServiceImpl::forget_character(store::Id user_id, s
   co_return Status{};
 }
 
+asio::awaitable<Result<std::vector<store::RemovedMemory>>> MemoryServiceImpl::chat_memories(
+    store::Id chat_id) {
+  co_return co_await offload(p_.db_pool, [&] { return p_.store.chat_memories(chat_id); });
+}
+
+asio::awaitable<void> MemoryServiceImpl::forget_listed(std::vector<store::RemovedMemory> gone) {
+  if (gone.empty()) co_return;
+  co_await offload(p_.compute_pool, [&] { removed(gone); });
+}
+
 asio::awaitable<Status> MemoryServiceImpl::forget_user(store::Id user_id) {
   auto spaces = co_await offload(p_.db_pool, [&] { return p_.store.delete_user(user_id); });
   if (!spaces.ok()) co_return spaces.error();

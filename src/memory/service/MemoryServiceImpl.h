@@ -46,6 +46,9 @@ class MemoryServiceImpl final : public MemoryService {
                                         std::vector<store::Id> message_ids) override;
   boost::asio::awaitable<Status> forget_character(store::Id user_id,
                                                   store::Id character_id) override;
+  boost::asio::awaitable<Result<std::vector<store::RemovedMemory>>> chat_memories(
+      store::Id chat_id) override;
+  boost::asio::awaitable<void> forget_listed(std::vector<store::RemovedMemory> gone) override;
   boost::asio::awaitable<Status> forget_user(store::Id user_id) override;
   boost::asio::awaitable<Status> record(store::Id generation_id,
                                         const RetrievalResult& used) override;

@@ -1,5 +1,6 @@
 #include "store/sqlite/SqliteDb.h"
 
+#include <vector>
 #include <cassert>
 #include <chrono>
 
@@ -21,6 +22,16 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, Sqlite
           if (!lease.ok()) return lease.error();
           TROUPE_TRY_STATUS(migrate(**lease));
         }  // back to the pool before the writer starts
+        {
+          // Open the whole pool now: a fixed set of file descriptors from the start (and an
+          // unopenable database fails here, not under load).
+          std::vector<Lease> all;
+          for (int i = 0; i < opts.max_connections; ++i) {
+            auto l = db->acquire();
+            if (!l.ok()) return l.error();
+            all.push_back(std::move(*l));
+          }
+        }
         SqliteDb* raw = db.get();
         db->writer_ = std::make_unique<WriteQueue>(
             [raw](const std::function<Status(Connection&)>& group) -> Status {

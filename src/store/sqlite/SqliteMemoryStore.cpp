@@ -160,6 +160,22 @@ Result<std::vector<RemovedMemory>> SqliteMemoryStore::delete_orphans(Id chat_id)
   });
 }
 
+Result<std::vector<RemovedMemory>> SqliteMemoryStore::chat_memories(Id chat_id) {
+  return db_.read([&](Connection& c) -> Result<std::vector<RemovedMemory>> {
+    auto st = c.prepare("SELECT space_key, id FROM memories WHERE chat_id = ?1");
+    if (!st.ok()) return st.error();
+    st->bind_int(1, chat_id);
+    std::vector<RemovedMemory> out;
+    for (;;) {
+      auto row = st->step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      out.push_back({st->col_int(0), st->col_int(1)});
+    }
+    return out;
+  });
+}
+
 Result<std::vector<std::int64_t>> SqliteMemoryStore::delete_character(Id user_id, Id character_id) {
   auto r = db_.write([&](Connection& c) {
     return delete_where(c, "user_id = ?1 AND character_id = ?2", [&](Stmt& st) {

@@ -17,6 +17,7 @@ class SqliteMemoryStore final : public MemoryStore {
   Result<MemoryRecord> upsert(const MemoryRecord& m) override;
   Result<std::vector<RemovedMemory>> delete_messages(std::span<const Id> message_ids) override;
   Result<std::vector<RemovedMemory>> delete_orphans(Id chat_id) override;
+  Result<std::vector<RemovedMemory>> chat_memories(Id chat_id) override;
   Result<std::vector<std::int64_t>> delete_character(Id user_id, Id character_id) override;
   Result<std::vector<std::int64_t>> delete_user(Id user_id) override;
   Status load_space(std::int64_t space_key, const std::string& embedder, std::vector<Id>& ids,

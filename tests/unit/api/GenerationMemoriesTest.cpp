@@ -32,6 +32,10 @@ class ScriptedMemory final : public memory::MemoryService {
   asio::awaitable<Status> forget(store::Id, std::vector<store::Id>) override { co_return Status{}; }
   asio::awaitable<Status> forget_character(store::Id, store::Id) override { co_return Status{}; }
   asio::awaitable<Status> forget_user(store::Id) override { co_return Status{}; }
+  asio::awaitable<Result<std::vector<store::RemovedMemory>>> chat_memories(store::Id) override {
+    co_return std::vector<store::RemovedMemory>{};
+  }
+  asio::awaitable<void> forget_listed(std::vector<store::RemovedMemory>) override { co_return; }
   asio::awaitable<Status> record(store::Id generation_id,
                                  const memory::RetrievalResult& used) override {
     std::lock_guard lock(mu_);

@@ -108,6 +108,27 @@ TEST_F(MemoryStoreTest, DeletingMessageSubtreeRemovesOrphans) {
   EXPECT_EQ(*memories().space_size(5), 1);
 }
 
+TEST_F(MemoryStoreTest, ChatMemoriesListsWhatAChatDeleteTakesAlong) {
+  auto u = make_user("carol");
+  auto ch = make_character(u.id, "Aria");
+  auto c = make_chat(u.id, ch.id);
+  auto other = make_chat(u.id, ch.id);
+  auto t1 = finished_turn(u.id, c.id, "first");
+  auto t2 = finished_turn(u.id, other.id, "elsewhere");
+  for (auto* m : {&t1.user_message, &t1.reply}) ASSERT_OK(memories().upsert(rec(c, *m, 9)));
+  ASSERT_OK(memories().upsert(rec(other, t2.user_message, 9)));
+  auto listed = memories().chat_memories(c.id);
+  ASSERT_OK(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  for (const auto& r : *listed) EXPECT_EQ(r.space_key, 9);
+  EXPECT_EQ(*memories().space_size(9), 3);  // listing deletes nothing
+  ASSERT_OK(chats().delete_chat(u.id, c.id));
+  EXPECT_EQ(*memories().space_size(9), 1);  // the chat's memories went with it
+  auto after = memories().chat_memories(c.id);
+  ASSERT_OK(after);
+  EXPECT_TRUE(after->empty());
+}
+
 TEST_F(MemoryStoreTest, CharacterAndUserRemovalReportSpaces) {
   auto u = make_user("ann");
   auto a = make_character(u.id, "A");
