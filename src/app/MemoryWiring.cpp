@@ -7,6 +7,7 @@
 #include "memory/embed/GloveEmbedder.h"
 #include "memory/embed/OpenAiEmbedder.h"
 #include "memory/engine/LocalVectorEngine.h"
+#include "memory/index/Kernels.h"
 #include "memory/service/ExactVectorEngine.h"
 #include "memory/service/MemoryServiceImpl.h"
 
@@ -68,6 +69,10 @@ std::unique_ptr<MemoryWiring> MemoryWiring::open(const Config& config, store::Me
   w->compute_ = std::make_unique<boost::asio::thread_pool>(threads);
   if (c.enabled) w->embedder_ = make_embedder(c, clock);
   if (w->embedder_) {
+    // Searches run on our own bounded compute pool: OpenBLAS must not start threads of its own
+    // (its default is one per core, which turns every small GEMM into a futex storm).
+    spdlog::info("memory: SIMD {}; OpenBLAS {}", memory::kernels::simd_level(),
+                 memory::kernels::configure_openblas());
     const int dims = w->embedder_->info().dims;
     const std::string name = w->embedder_->info().name;
     memory::SpaceLoader loader = [&store, name, dims](memory::SpaceId space) -> Result<memory::SpaceVectors> {

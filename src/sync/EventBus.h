@@ -6,6 +6,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,8 @@ class SeqAllocator {
 
 class EventBus {
  public:
+  using ControlHandler = std::function<void(const std::string& payload)>;
+
   virtual ~EventBus() = default;
   // Loads/reserves the chat's sequence range. Cheap when already prepared. Blocking on first use.
   virtual Status prepare(std::int64_t chat_id) = 0;
@@ -48,6 +51,15 @@ class EventBus {
   // Closes every subscription (shutdown).
   virtual void close_all() = 0;
   virtual std::size_t subscriber_count() const = 0;
+
+  // Control messages between nodes (e.g. "stop generation 7", "memory space 3 changed"): a message
+  // published on `topic` reaches every node's handlers for that topic, this node's included. At
+  // most once, no ordering across topics. Handlers may run on any thread and must not block.
+  virtual std::uint64_t subscribe_control(const std::string& topic, ControlHandler handler) = 0;
+  virtual void unsubscribe_control(std::uint64_t id) = 0;
+  virtual void publish_control(const std::string& topic, std::string payload) = 0;
+  // True when several nodes share this bus (control messages may come from other processes).
+  virtual bool shared() const = 0;
 };
 
 }  // namespace troupe::sync

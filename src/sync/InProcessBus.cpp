@@ -201,4 +201,32 @@ std::size_t InProcessBus::subscriber_count() const {
   return n;
 }
 
+std::uint64_t InProcessBus::subscribe_control(const std::string& topic, ControlHandler handler) {
+  std::lock_guard lock(control_mu_);
+  auto id = next_control_id_++;
+  control_[topic].emplace(id, std::move(handler));
+  return id;
+}
+
+void InProcessBus::unsubscribe_control(std::uint64_t id) {
+  std::lock_guard lock(control_mu_);
+  for (auto it = control_.begin(); it != control_.end(); ++it) {
+    if (it->second.erase(id)) {
+      if (it->second.empty()) control_.erase(it);
+      return;
+    }
+  }
+}
+
+void InProcessBus::publish_control(const std::string& topic, std::string payload) {
+  std::vector<ControlHandler> hs;
+  {
+    std::lock_guard lock(control_mu_);
+    auto it = control_.find(topic);
+    if (it == control_.end()) return;
+    for (auto& [id, h] : it->second) hs.push_back(h);
+  }
+  for (auto& h : hs) h(payload);  // outside the lock: a handler may (un)subscribe
+}
+
 }  // namespace troupe::sync

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,11 @@ class InProcessBus final : public EventBus {
   void drop_chat(std::int64_t chat_id) override;
   void close_all() override;
   std::size_t subscriber_count() const override;
+  // Control messages reach this process's handlers only, synchronously on the publishing thread.
+  std::uint64_t subscribe_control(const std::string& topic, ControlHandler handler) override;
+  void unsubscribe_control(std::uint64_t id) override;
+  void publish_control(const std::string& topic, std::string payload) override;
+  bool shared() const override { return false; }
 
  private:
   struct Stream {
@@ -58,6 +64,9 @@ class InProcessBus final : public EventBus {
   mutable std::mutex mu_;
   std::unordered_map<std::int64_t, std::shared_ptr<Stream>> streams_;
   std::uint64_t clock_ = 0;  // guarded by mu_
+  mutable std::mutex control_mu_;
+  std::map<std::string, std::map<std::uint64_t, ControlHandler>> control_;
+  std::uint64_t next_control_id_ = 1;
 };
 
 }  // namespace troupe::sync

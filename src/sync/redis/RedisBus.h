@@ -39,8 +39,6 @@ struct RedisBusOptions {
 
 class RedisBus final : public EventBus {
  public:
-  using ControlHandler = std::function<void(const std::string& payload)>;
-
   RedisBus(boost::asio::any_io_executor ex, TaskRegistry& registry, SeqAllocator& seq,
            RedisBusOptions opts);
   ~RedisBus() override;
@@ -62,9 +60,10 @@ class RedisBus final : public EventBus {
   // Control messages between nodes: a message published on `topic` by any node reaches every
   // node's handlers for that topic (this node's too, also while Redis is down). Handlers run on
   // the subscription connection's strand and must not block.
-  std::uint64_t subscribe_control(const std::string& topic, ControlHandler handler);
-  void unsubscribe_control(std::uint64_t id);
-  void publish_control(const std::string& topic, std::string payload);
+  std::uint64_t subscribe_control(const std::string& topic, ControlHandler handler) override;
+  void unsubscribe_control(std::uint64_t id) override;
+  void publish_control(const std::string& topic, std::string payload) override;
+  bool shared() const override { return true; }
 
   // connected when both connections are; degraded otherwise (for /readyz and /metrics).
   RedisState state() const;

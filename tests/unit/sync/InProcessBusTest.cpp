@@ -455,5 +455,37 @@ TEST_F(InProcessBusTest, DestructionClosesSubscriptions) {
   EXPECT_TRUE(sub->closed());
 }
 
+TEST_F(InProcessBusTest, ControlMessagesReachHandlersOfTheirTopicOnly) {
+  InProcessBus bus(alloc_, small_options());
+  EXPECT_FALSE(bus.shared());
+  std::vector<std::string> stops, others;
+  auto a = bus.subscribe_control("stop", [&](const std::string& p) { stops.push_back(p); });
+  auto b = bus.subscribe_control("other", [&](const std::string& p) { others.push_back(p); });
+  bus.publish_control("stop", "7");
+  bus.publish_control("nobody", "x");
+  EXPECT_EQ(stops, std::vector<std::string>{"7"});
+  EXPECT_TRUE(others.empty());
+  bus.unsubscribe_control(a);
+  bus.publish_control("stop", "8");
+  bus.publish_control("other", "9");
+  EXPECT_EQ(stops.size(), 1u);
+  EXPECT_EQ(others, std::vector<std::string>{"9"});
+  bus.unsubscribe_control(b);
+  bus.unsubscribe_control(b);  // twice is harmless
+}
+
+TEST_F(InProcessBusTest, ControlHandlerMayUnsubscribeItself) {
+  InProcessBus bus(alloc_, small_options());
+  int calls = 0;
+  std::uint64_t id = 0;
+  id = bus.subscribe_control("t", [&](const std::string&) {
+    ++calls;
+    bus.unsubscribe_control(id);
+  });
+  bus.publish_control("t", "");
+  bus.publish_control("t", "");
+  EXPECT_EQ(calls, 1);
+}
+
 }  // namespace
 }  // namespace troupe::sync::testing
