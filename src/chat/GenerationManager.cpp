@@ -359,9 +359,9 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
                   self->m_.inter_token);
   task->set_state("streaming");
   // A lease lost before streaming began: do not start (another node may own the chat now).
-  Status result = self->lost_lease(gen.chat_id)
-                      ? Status(make_error(Errc::cancelled, "chat lease lost"))
-                      : co_await d.llm.stream(request, sink);
+  // (No co_await inside a conditional expression: GCC 12 mis-destroys its temporaries.)
+  Status result = make_error(Errc::cancelled, "chat lease lost");
+  if (!self->lost_lease(gen.chat_id)) result = co_await d.llm.stream(request, sink);
 
   // Whatever happened, persist: clear a pending cancellation first so the awaits below run.
   auto cs = co_await asio::this_coro::cancellation_state;
