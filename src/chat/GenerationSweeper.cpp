@@ -38,14 +38,18 @@ void GenerationSweeper::stop() {
 }
 
 asio::awaitable<void> GenerationSweeper::run(std::shared_ptr<Task> task) {
+  // Cancellation is checked between steps: a sweep step that was cancelled just returns early.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  auto cs = co_await asio::this_coro::cancellation_state;
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     task->set_state("waiting");
     timer.expires_after(every_);
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;  // cancelled
+    if (ec || cs.cancelled() != asio::cancellation_type::none) co_return;
     task->set_state("sweeping");
     auto n = co_await sweep_once();
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
     if (!n.ok()) spdlog::warn("generation sweep incomplete: {}", n.error().message);
   }
 }
