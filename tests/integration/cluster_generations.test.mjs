@@ -17,7 +17,7 @@ import { sampleCharacter } from './lib/fixtures.mjs';
 import { pollUntil, sleep } from './lib/util.mjs';
 
 const T = { timeout: 90000 };
-const LOCK_TTL_MS = 1500;
+const LOCK_TTL_MS = 3000;
 
 function freePort() {
   return new Promise((resolve, reject) => {
