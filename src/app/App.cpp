@@ -39,7 +39,7 @@ Result<std::unique_ptr<App>> App::open(const Config& config) {
   app->generations_ = std::make_unique<chat::GenerationManager>(d, app->bus_->leases());
   if (auto* leases = app->bus_->leases()) {
     app->sweeper_ = std::make_unique<chat::GenerationSweeper>(
-        d, *app->generations_, *leases, std::chrono::milliseconds(config.bus.lock_ttl_ms));
+        d, *app->generations_, *leases, leases->ttl());
   }
   app->auth_ = std::make_unique<chat::AuthService>(d);
   app->characters_ = std::make_unique<chat::CharacterService>(d);

@@ -40,7 +40,8 @@ Result<std::unique_ptr<BusWiring>> BusWiring::open(const Config& config, TaskReg
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
   lo.owner = std::string(host) + ":" + std::to_string(::getpid());
-  lo.ttl = std::chrono::milliseconds(std::max<std::uint32_t>(config.bus.lock_ttl_ms, 30));
+  // Below ~100 ms a renewal round trip under load could outlast the lease.
+  lo.ttl = std::chrono::milliseconds(std::max<std::uint32_t>(config.bus.lock_ttl_ms, 100));
   lo.max_hold = std::chrono::milliseconds(config.generation.max_duration_ms) + 2 * lo.ttl;
   w->leases_ = std::make_unique<sync::redis::RedisChatLeases>(w->io_.get_executor(), tasks,
                                                               bus->commands(), std::move(lo));
