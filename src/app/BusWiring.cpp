@@ -33,10 +33,11 @@ Result<std::unique_ptr<BusWiring>> BusWiring::open(const Config& config, TaskReg
     pthread_setname_np(pthread_self(), "troupe-bus");
     io->run();
   });
+  const std::string key_prefix = ro.key_prefix;  // the leases' keys share the bus's prefix
   auto bus = std::make_unique<sync::redis::RedisBus>(w->io_.get_executor(), tasks, seq, std::move(ro));
   w->redis_ = bus.get();
   sync::redis::RedisChatLeasesOptions lo;
-  lo.key_prefix = ro.key_prefix;
+  lo.key_prefix = key_prefix;
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
   lo.owner = std::string(host) + ":" + std::to_string(::getpid());

@@ -249,6 +249,27 @@ describe('generations across three nodes on PostgreSQL and Redis', () => {
     }
   });
 
+  test('a generation whose chat lease is taken over stops as interrupted with its text', T, async () => {
+    const chat = await api.b.createChat(character.id);
+    const posted = await api.b.postMessage(chat.id, 'Tell me about the sea');
+    await waitStreaming(api.a, chat.id, posted.reply.id);
+    const lossesBefore = await metric(nodes.b, /^troupe_chat_lease_losses_total/);
+    // As if the lease had expired during a long pause of node B and someone else took the chat.
+    await new Promise((resolve, reject) => {
+      execFile('redis-cli', ['-h', '127.0.0.1', '-p', String(redis.port), 'SET', `troupe:{chat:${chat.id}}:generation`, 'someone-else', 'PX', '1000'],
+        { timeout: 5000 }, (err, _o, stderr) => (err ? reject(new Error(`redis-cli failed: ${stderr}`)) : resolve()));
+    });
+    const g = await api.a.waitGeneration(posted.generation.id, { timeoutMs: LOCK_TTL_MS + 5000 });
+    assert.equal(g.status, 'interrupted');
+    const reply = (await api.c.messages(chat.id)).find((m) => m.id === posted.reply.id);
+    assert.equal(reply.status, 'interrupted');
+    assert.ok(reply.content.length > 0, 'partial text kept');
+    assert.equal(await metric(nodes.b, /^troupe_chat_lease_losses_total/), lossesBefore + 1);
+    // Once the other holder's lease runs out, the chat works again.
+    await pollUntil(async () => (await api.c.post(`/api/chats/${chat.id}/messages`, { content: 'again' })).status === 202,
+      { timeoutMs: 5000, intervalMs: 100, what: 'the chat free again' });
+  });
+
   test('kill -9 of the node running a generation: interrupted, lock expires, next turn works, nothing acknowledged lost', T, async () => {
     const chat = await api.b.createChat(character.id);
     const acknowledged = [];
