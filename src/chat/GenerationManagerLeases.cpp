@@ -26,9 +26,10 @@ asio::awaitable<Status> GenerationManager::acquire_lease(store::Id chat_id) {
     std::lock_guard lock(alive->mu);
     if (alive->gm) alive->gm->lease_lost(chat_id, raw);
   });
-  if (leases_->shared()) {
+  if (leases_->shared() && lease->confirmed()) {
     // This node runs nothing in the chat and now holds its lease: whatever still "runs" there in
-    // the store belongs to a node that died.
+    // the store belongs to a node that died. (Not with a provisional lease: the generation may
+    // be alive on a node that could not reach Redis either; the store then answers conflict.)
     auto n = co_await offload(deps_.db_pool, [this, chat_id] {
       return dead_.interrupt_chat(chat_id, "the node running it stopped");
     });

@@ -58,17 +58,26 @@ asio::awaitable<Result<int>> GenerationSweeper::sweep_once() {
   auto running = co_await offload(d_.db_pool, [this] { return d_.chats.list_running(0, batch_); });
   if (!running.ok()) co_return running.error();
   int interrupted = 0;
+  std::unordered_set<store::Id> free_now;
   for (const auto& g : *running) {
     if (gm_.runs_generation(g.id)) continue;
     auto held = co_await leases_.held(g.chat_id);
-    if (!held.ok()) co_return held.error();
+    if (!held.ok()) {
+      free_before_.clear();  // an outage: start counting again
+      co_return held.error();
+    }
     if (*held) continue;  // its node is alive (or the chat's next holder recovers it)
+    if (!free_before_.count(g.id)) {
+      free_now.insert(g.id);  // first sighting: interrupt on the next sweep if still free
+      continue;
+    }
     auto r = co_await offload(d_.db_pool, [this, id = g.id] {
       return dead_.interrupt(id, "the node running it stopped");
     });
     if (!r.ok()) co_return r.error();
     if (*r) ++interrupted;
   }
+  free_before_ = std::move(free_now);
   co_return interrupted;
 }
 

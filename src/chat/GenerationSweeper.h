@@ -1,7 +1,9 @@
 // GenerationSweeper: on each node sharing the store, finds generations left "running" by a node
 // that died. Every `every` (about the lease TTL) it lists running generations (at most `batch`),
 // and for each one this node does not run asks whether its chat's lease is held anywhere; when
-// it is not, the generation is marked interrupted (only if still running) and announced. Listing
+// it is not, in two consecutive sweeps (so a node that ran it with a provisional lease while
+// Redis was unreachable has a whole interval to take its lease), the generation is marked
+// interrupted (only if still running) and announced. Listing
 // comes before the lease check and the update is conditional, so racing with a generation that
 // is finishing or starting is harmless: a started generation holds its lease before its row
 // exists, and a finished one is stored before its lease is given back.
@@ -12,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <unordered_set>
 
 #include "chat/DeadGenerations.h"
 #include "chat/GenerationManager.h"
@@ -30,7 +33,7 @@ class GenerationSweeper {
   // Ends the task (bounded wait).
   void stop();
   // One pass: how many generations it interrupted. Stops early (error) when the lease service is
-  // unreachable: nothing is interrupted on a guess.
+  // unreachable: nothing is interrupted on a guess. Not concurrently with itself.
   boost::asio::awaitable<Result<int>> sweep_once();
 
  private:
@@ -42,6 +45,7 @@ class GenerationSweeper {
   std::chrono::milliseconds every_;
   int batch_;
   DeadGenerations dead_;
+  std::unordered_set<store::Id> free_before_;  // seen without a lease by the previous sweep
   std::shared_ptr<TaskScope> scope_;
 };
 

@@ -29,13 +29,19 @@ class ChatLease {
   virtual void release_detached() = 0;
   // Fencing number of this grant (strictly increasing per chat; 0 for local leases).
   virtual std::int64_t fence() const = 0;
+  // False for a provisional lease (granted while the lease service was unreachable; it is taken
+  // for real as soon as the service answers, or reported lost if someone else has it by then).
+  // Only a confirmed lease proves that no other node runs a generation in the chat.
+  virtual bool confirmed() const { return true; }
 };
 
 class ChatLeases {
  public:
   virtual ~ChatLeases() = default;
-  // The chat's lease for this node; conflict while another holder has it, unavailable when the
-  // lease service cannot be reached.
+  // The chat's lease for this node; conflict while another holder has it. When the lease
+  // service cannot be reached, an implementation may grant a provisional lease (see
+  // ChatLease::confirmed) if something else still keeps one generation per chat (the store's
+  // one-running-generation rule does), or answer unavailable.
   virtual boost::asio::awaitable<Result<std::shared_ptr<ChatLease>>> acquire(std::int64_t chat_id) = 0;
   // Whether any node holds the chat's lease right now.
   virtual boost::asio::awaitable<Result<bool>> held(std::int64_t chat_id) = 0;

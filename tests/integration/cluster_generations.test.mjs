@@ -110,9 +110,10 @@ class PgServer {
 
 // A throw-away redis-server without persistence on an ephemeral loopback port.
 class RedisServer {
+  // Starts; again on the same port after stop().
   async start() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-it-credis-'));
-    this.port = await freePort();
+    this.port ??= await freePort();
     this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
       '--dir', this.dir], { stdio: 'ignore' });
     await pollUntil(async () => {
@@ -268,6 +269,24 @@ describe('generations across three nodes on PostgreSQL and Redis', () => {
     // Once the other holder's lease runs out, the chat works again.
     await pollUntil(async () => (await api.c.post(`/api/chats/${chat.id}/messages`, { content: 'again' })).status === 202,
       { timeoutMs: 5000, intervalMs: 100, what: 'the chat free again' });
+  });
+
+  test('Redis stopped: turns keep working on provisional leases, and after Redis is back too', T, async () => {
+    const chat = await api.a.createChat(character.id);
+    await redis.stop();
+    for (const n of Object.values(nodes)) {
+      await pollUntil(async () => (await fetch(`${n.baseUrl}/readyz`)).status === 503, { timeoutMs: 10000, what: `${n.name} degraded` });
+    }
+    const during = await api.b.turn(chat.id, 'Is the bus down?', { timeoutMs: 20000 });
+    assert.equal(during.generation.status, 'completed');
+    await redis.start();
+    for (const n of Object.values(nodes)) {
+      await pollUntil(async () => (await fetch(`${n.baseUrl}/readyz`)).status === 200, { timeoutMs: 15000, what: `${n.name} ready again` });
+    }
+    const afterwards = await api.c.turn(chat.id, 'And now?', { timeoutMs: 20000 });
+    assert.equal(afterwards.generation.status, 'completed');
+    const ids = new Set((await api.a.allMessages(chat.id)).map((m) => m.id));
+    for (const t of [during, afterwards]) assert.ok(ids.has(t.message.id));
   });
 
   test('kill -9 of the node running a generation: interrupted, lock expires, next turn works, nothing acknowledged lost', T, async () => {

@@ -27,6 +27,8 @@ class RedisChatLease final : public ChatLease, public std::enable_shared_from_th
     counted_ = true;
     s_->held.fetch_add(1);
   }
+  void provisional() { confirmed_.store(false); }
+  bool confirmed() const override { return confirmed_.load(); }
 
   void keep(std::function<void()> on_lost) override {
     on_lost_ = std::move(on_lost);
@@ -77,10 +79,13 @@ class RedisChatLease final : public ChatLease, public std::enable_shared_from_th
       std::atomic<bool>& flag;
       ~Ended() { flag.store(false, std::memory_order_release); }
     } ended{renewing_};
-    task->set_state("renewing");
     Status s;
     try {
-      s = co_await lock_.keep_alive(s_->renew_every);
+      if (!confirmed_.load()) s = co_await confirm(task);
+      if (s.ok() && confirmed_.load()) {
+        task->set_state("renewing");
+        s = co_await lock_.keep_alive(s_->renew_every);
+      }
     } catch (const std::exception&) {
       s = Status{};  // cancelled while awaiting: release() or shutdown
     }
@@ -89,6 +94,24 @@ class RedisChatLease final : public ChatLease, public std::enable_shared_from_th
     s_->losses.fetch_add(1);
     uncount();
     if (on_lost_) on_lost_();
+  }
+
+  // A provisional lease: tries to take the key every renew interval until Redis answers. ok
+  // when taken (or cancelled), conflict when another node holds it.
+  asio::awaitable<Status> confirm(const std::shared_ptr<Task>& task) {
+    task->set_state("waiting for redis");
+    auto cs = co_await asio::this_coro::cancellation_state;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+      timer.expires_after(s_->renew_every);
+      auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      if (ec || cs.cancelled() != asio::cancellation_type::none) co_return Status{};
+      auto r = co_await lock_.try_acquire();
+      if (!r.ok()) continue;  // still unreachable
+      if (!*r) co_return make_error(Errc::conflict, "taken by another node while Redis was unreachable");
+      confirmed_.store(true);
+      co_return Status{};
+    }
   }
 
   void uncount() {
@@ -103,6 +126,7 @@ class RedisChatLease final : public ChatLease, public std::enable_shared_from_th
   std::atomic<bool> renewing_{false};
   std::atomic<bool> releasing_{false};
   std::atomic<bool> counted_{false};
+  std::atomic<bool> confirmed_{true};
 };
 
 }  // namespace
@@ -133,8 +157,13 @@ asio::awaitable<Result<std::shared_ptr<ChatLease>>> RedisChatLeases::acquire(std
   auto lease = std::make_shared<RedisChatLease>(
       shared_, chat_id, RedisLock(conn_, key(chat_id), opts_.owner, opts_.ttl));
   auto r = co_await lease->lock().try_acquire();
-  if (!r.ok()) co_return make_error(Errc::unavailable, "chat lease: " + r.error().message);
-  if (!*r) co_return make_error(Errc::conflict, "a generation is already running in this chat");
+  if (!r.ok()) {
+    // Redis unreachable: provisional (the store still allows one running generation per chat).
+    spdlog::warn("chat {}: provisional generation lease, Redis unreachable: {}", chat_id, r.error().message);
+    lease->provisional();
+  } else if (!*r) {
+    co_return make_error(Errc::conflict, "a generation is already running in this chat");
+  }
   lease->granted();
   co_return std::shared_ptr<ChatLease>(std::move(lease));
 }

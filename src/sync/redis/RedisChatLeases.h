@@ -4,6 +4,9 @@
 // max_hold), and reports a loss (the key now holds another token, or Redis stayed unreachable
 // for longer than the TTL); release() stops the renewal first, then compare-and-deletes the key.
 // A node killed while holding a lease stops renewing, so its chats free up after at most ttl.
+// With Redis unreachable, acquire() grants a provisional lease (turns keep working; the store
+// allows one running generation per chat): keep() then takes the key as soon as Redis answers,
+// and reports the lease lost if another node holds it by then.
 // Thread-safety: every member may be called from any thread; a lease as in ChatLeases.h.
 // Destroy from a non-I/O thread while the executor still runs.
 #pragma once

@@ -22,6 +22,8 @@ class FakeLease final : public sync::ChatLease {
   boost::asio::awaitable<Status> release() override;
   void release_detached() override;
   std::int64_t fence() const override { return 1; }
+  bool confirmed() const override { return confirmed_; }
+  bool confirmed_ = true;
   // Simulates the lease service telling the holder it lost the lease.
   void lose() {
     std::function<void()> f;
@@ -48,6 +50,7 @@ class FakeChatLeases final : public sync::ChatLeases {
     if (unavailable) co_return make_error(Errc::unavailable, "lease service down");
     if (busy.count(chat)) co_return make_error(Errc::conflict, "held by another node");
     auto l = std::make_shared<FakeLease>(this, chat);
+    l->confirmed_ = !provisional;
     granted_[chat] = l;
     co_return std::shared_ptr<sync::ChatLease>(l);
   }
@@ -76,6 +79,7 @@ class FakeChatLeases final : public sync::ChatLeases {
   std::set<std::int64_t> busy;            // acquire answers conflict
   std::set<std::int64_t> held_elsewhere;  // held() answers true
   bool unavailable = false;
+  bool provisional = false;  // grants unconfirmed leases
   std::function<void(std::int64_t)> on_release;  // runs before the release is logged
 
  private:
@@ -231,7 +235,11 @@ TEST_F(ChatLeaseTest, SweeperInterruptsOnlyGenerationsWhoseLeaseIsFree) {
   EXPECT_EQ(generation(dead.generation.id).status, "running");
 
   leases_.held_elsewhere.clear();  // its lease expired: the node is gone
-  n = await(sweeper.sweep_once());
+  n = await(sweeper.sweep_once());  // first sighting without a lease: not yet
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 0);
+  EXPECT_EQ(generation(dead.generation.id).status, "running");
+  n = await(sweeper.sweep_once());  // still without a lease one interval later
   ASSERT_OK(n);
   EXPECT_EQ(*n, 1);
   EXPECT_EQ(generation(dead.generation.id).status, "interrupted");
@@ -249,6 +257,40 @@ TEST_F(ChatLeaseTest, SweeperInterruptsOnlyGenerationsWhoseLeaseIsFree) {
   ASSERT_TRUE(wait_idle(live_chat.chat.id));
   EXPECT_EQ(generation(live->generation.id).status, "completed");
   EXPECT_EQ(generation(other.generation.id).status, "running");
+}
+
+TEST_F(ChatLeaseTest, SweeperSparesAGenerationWhoseLeaseReturnsWithinAnInterval) {
+  auto chat = new_chat(alice_, aria_.id);
+  auto g = dead_turn(chat.chat.id);  // e.g. running elsewhere on a provisional lease
+  GenerationSweeper sweeper(deps(), *gm_, leases_, milliseconds(50));
+  auto n = await(sweeper.sweep_once());  // free once
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 0);
+  leases_.held_elsewhere.insert(chat.chat.id);  // its node took the lease
+  n = await(sweeper.sweep_once());
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 0);
+  leases_.held_elsewhere.clear();  // free again: counting starts over
+  n = await(sweeper.sweep_once());
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 0);
+  EXPECT_EQ(generation(g.generation.id).status, "running");
+}
+
+TEST_F(ChatLeaseTest, ProvisionalLeaseDoesNotRecoverOtherGenerations) {
+  auto chat = new_chat(alice_, aria_.id);
+  auto other = dead_turn(chat.chat.id);  // maybe alive on a node that cannot reach Redis either
+  leases_.provisional = true;
+  // The store's one-running-generation rule answers instead.
+  EXPECT_ERRC(await(turns_->post_message(alice_, chat.chat.id, "hello?", "")), Errc::conflict);
+  EXPECT_EQ(generation(other.generation.id).status, "running");
+  EXPECT_FALSE(gm_->running(chat.chat.id).has_value());
+  // Another chat works on a provisional lease.
+  auto free_chat = new_chat(alice_, aria_.id);
+  auto turn = await(turns_->post_message(alice_, free_chat.chat.id, "hi", ""));
+  ASSERT_OK(turn);
+  ASSERT_TRUE(wait_idle(free_chat.chat.id));
+  EXPECT_EQ(generation(turn->generation.id).status, "completed");
 }
 
 TEST_F(ChatLeaseTest, SweeperRunsPeriodically) {

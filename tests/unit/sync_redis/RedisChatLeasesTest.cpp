@@ -159,16 +159,46 @@ TEST_F(RedisChatLeasesTest, DetachedReleaseFreesTheChat) {
   EXPECT_EQ(a_->held_count(), 0);
 }
 
-TEST_F(RedisChatLeasesTest, UnreachableRedisIsUnavailableNotConflict) {
-  make(10s);
+TEST_F(RedisChatLeasesTest, UnreachableRedisGivesAProvisionalLeaseTakenWhenRedisIsBack) {
+  make(300ms);
   server_.kill();
   ASSERT_TRUE(wait_for([&] { return !conn_a_->connected(); }));
-  auto r = run(a_->acquire(3));
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, Errc::unavailable);
   auto h = run(a_->held(3));
   ASSERT_FALSE(h.ok());
   EXPECT_EQ(h.error().code, Errc::unavailable);
+  auto r = run(a_->acquire(3));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE((*r)->confirmed());
+  std::atomic<int> lost{0};
+  (*r)->keep([&] { ++lost; });
+  ASSERT_TRUE(server_.start());
+  ASSERT_TRUE(wait_for([&] { return (*r)->confirmed(); }, 5s));
+  EXPECT_TRUE(held(*b_, 3));
+  EXPECT_FALSE(run(b_->acquire(3)).ok());
+  std::this_thread::sleep_for(400ms);  // longer than the TTL: renewed since
+  EXPECT_TRUE(held(*b_, 3));
+  EXPECT_EQ(lost.load(), 0);
+  ASSERT_TRUE(run((*r)->release()).ok());
+  EXPECT_FALSE(held(*b_, 3));
+}
+
+TEST_F(RedisChatLeasesTest, ProvisionalLeaseIsLostWhenAnotherNodeGotTheChatFirst) {
+  make(300ms);
+  server_.kill();
+  ASSERT_TRUE(wait_for([&] { return !conn_a_->connected(); }));
+  auto r = run(a_->acquire(4));
+  ASSERT_TRUE(r.ok());
+  ASSERT_FALSE((*r)->confirmed());
+  std::atomic<int> lost{0};
+  ASSERT_TRUE(server_.start());
+  server_.query({"SET", a_->key(4), "someone-else", "PX", "5000"});
+  (*r)->keep([&] { ++lost; });
+  ASSERT_TRUE(wait_for([&] { return lost.load() > 0; }, 5s));
+  EXPECT_FALSE((*r)->confirmed());
+  EXPECT_EQ(a_->losses(), 1u);
+  EXPECT_EQ(a_->held_count(), 0);
+  ASSERT_TRUE(run((*r)->release()).ok());
+  EXPECT_EQ(server_.query({"GET", a_->key(4)}), "someone-else");
 }
 
 }  // namespace
