@@ -64,7 +64,6 @@ class GenerationManager {
   std::size_t running_count() const;
   // True when this node runs the generation (or is about to: launched, not yet finished).
   bool runs_generation(store::Id generation_id) const;
-  sync::ChatLeases& leases() { return *leases_; }
   // Shutdown: refuses new generations, lets running ones finish for up to `finish_grace`, then
   // stops the rest as "interrupted" and waits up to `persist_grace` for them to be stored.
   // Call from a non-I/O thread while the I/O threads still run.
