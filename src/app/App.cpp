@@ -138,7 +138,10 @@ int App::serve() {
   // are not hot (they reload from their segment files on demand).
   memory_budget->add_trim_hook("event_pool", [] { sync::EventPool::instance().trim(); });
   if (memory_) memory_budget->add_trim_hook("vector_indexes", [this] { memory_->trim(); });
-  api.services().degraded_reason = [bus = bus_.get()] { return bus->health(); };
+  api.services().degraded_reason = [bus = bus_.get(), store = store_.get()] {
+    auto why = store->health();
+    return why.empty() ? bus->health() : why;
+  };
   memory_budget->start();
   server::Server server(config_, api, tasks_, &metrics_);
   auto ep = server.listen();

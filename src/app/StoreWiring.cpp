@@ -50,6 +50,10 @@ store::CharacterStore& StoreWiring::characters() {
 store::ChatStore& StoreWiring::chats() { return pg_ ? pg_->chats() : sqlite_->chats(); }
 store::MemoryStore* StoreWiring::memories() { return sqlite_ ? &sqlite_->memories() : nullptr; }
 
+std::string StoreWiring::health() const {
+  return pg_ ? pg_->db().health() : std::string();
+}
+
 void StoreWiring::register_metrics(MetricsRegistry& metrics) {
   if (!sqlite_) return;
   auto* db = &sqlite_->db();

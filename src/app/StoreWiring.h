@@ -42,6 +42,8 @@ class StoreWiring {
   bool shared() const { return pg_ != nullptr; }  // several nodes may use this store
   const char* name() const { return pg_ ? "postgres" : "sqlite"; }
   void register_metrics(MetricsRegistry& metrics);
+  // "" while the store answers; otherwise why not (PostgreSQL unreachable). Non-blocking.
+  std::string health() const;
 
  private:
   StoreWiring() = default;

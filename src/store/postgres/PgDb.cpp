@@ -15,15 +15,23 @@ Result<std::unique_ptr<PgDb>> PgDb::open(const std::string& conninfo, PgOptions 
     opts.pool_size = std::clamp(opts.pool_size, 1, 64);
     opts.acquire_timeout_ms = std::max(opts.acquire_timeout_ms, 0);
     opts.max_attempts = std::clamp(opts.max_attempts, 1, 20);
+    opts.probe_interval_ms = std::clamp(opts.probe_interval_ms, 50, 60000);
     std::unique_ptr<PgDb> db(new PgDb(conninfo, opts));
-    auto lease = db->acquire();
-    if (!lease.ok()) return lease.error();
-    TROUPE_TRY_STATUS(migrate(**lease));
+    {
+      auto lease = db->acquire();
+      if (!lease.ok()) return lease.error();
+      TROUPE_TRY_STATUS(migrate(**lease));
+    }
+    db->prober_ = std::jthread([raw = db.get()](std::stop_token stop) { raw->probe(stop); });
     return db;
   });
 }
 
 PgDb::~PgDb() {
+  if (prober_.joinable()) {
+    prober_.request_stop();
+    prober_.join();
+  }
   std::lock_guard lock(mu_);
   assert(static_cast<int>(idle_.size()) == open_count_ && "PgDb destroyed with calls running");
   idle_.clear();
@@ -38,13 +46,54 @@ void PgDb::release(std::unique_ptr<PgConnection> c) noexcept {
     std::lock_guard lock(mu_);
     if (c->broken() || c->in_transaction()) {
       // Never hand out a dead connection or one with a dangling transaction.
+      if (c->broken()) mark_down("connection to the server lost");
       c.reset();
       --open_count_;
     } else {
+      mark_up();
       idle_.push_back(std::move(c));
     }
   }
   cv_.notify_one();
+}
+
+void PgDb::mark_up() noexcept {
+  down_.store(false, std::memory_order_relaxed);
+}
+
+void PgDb::mark_down(std::string_view why) noexcept {
+  try {
+    std::lock_guard lock(health_mu_);
+    down_reason_ = why;
+  } catch (...) {
+    // keep the previous reason
+  }
+  down_.store(true, std::memory_order_relaxed);
+}
+
+std::string PgDb::health() const {
+  if (!down_.load(std::memory_order_relaxed)) return {};
+  std::lock_guard lock(health_mu_);
+  return "store unavailable: " + (down_reason_.empty() ? std::string("no connection") : down_reason_);
+}
+
+void PgDb::probe(std::stop_token stop) {
+  std::mutex m;
+  std::unique_lock lock(m);
+  std::condition_variable_any cv;  // only woken by a stop request
+  while (!stop.stop_requested()) {
+    cv.wait_for(lock, stop, std::chrono::milliseconds(opts_.probe_interval_ms), [] { return false; });
+    if (stop.stop_requested() || !down_.load(std::memory_order_relaxed)) continue;
+    lock.unlock();
+    // A pooled connection found dead is dropped; a fresh one is opened. Success marks the store
+    // up again when the lease returns to the pool.
+    (void)pg_guarded<Status>([&]() -> Status {
+      auto lease = acquire();
+      if (!lease.ok()) return lease.error();
+      return {};
+    });
+    lock.lock();
+  }
 }
 
 Result<PgDb::Lease> PgDb::acquire() {
@@ -68,6 +117,7 @@ Result<PgDb::Lease> PgDb::acquire() {
   lock.unlock();
   auto c = PgConnection::open(conninfo_, opts_.connect);
   if (!c.ok()) {
+    mark_down(c.error().message);
     lock.lock();
     --open_count_;
     lock.unlock();

@@ -2,15 +2,20 @@
 // every repository call goes through. A lost connection answers `unavailable` (HTTP 503) and is
 // dropped; the next call opens a fresh one. Writes run in READ COMMITTED transactions whose
 // callers lock the rows they change (the chat row for tree changes); serialization failures and
-// deadlocks re-run the whole transaction a bounded number of times.
+// deadlocks re-run the whole transaction a bounded number of times. While the server cannot be
+// reached, health() says so and one probe thread tries a connection every probe_interval_ms until
+// it answers, so readiness recovers without traffic.
 // Thread-safety: safe for concurrent use from any number of threads; calls block (run them on the
 // DB pool via core/Offload.h, never on an I/O thread). Destroy only after every call has returned.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -24,6 +29,7 @@ struct PgOptions {
   int pool_size = 8;             // connections at most (1..64)
   int acquire_timeout_ms = 5000; // waiting for a free connection, then unavailable
   int max_attempts = 5;          // runs of a transaction that hit serialization failures
+  int probe_interval_ms = 500;   // while unreachable: one connection attempt this often (50..60000)
   PgConnectOptions connect;
 };
 
@@ -82,6 +88,10 @@ class PgDb {
 
   const PgOptions& options() const { return opts_; }
 
+  // "" while the server answers; otherwise why not ("store unavailable: ..."). Non-blocking: safe
+  // on an I/O thread (/readyz).
+  std::string health() const;
+
  private:
   template <class F>
   std::invoke_result_t<F, PgConnection&> in_transaction(const char* begin, F&& f) {
@@ -122,6 +132,10 @@ class PgDb {
       : conninfo_(std::move(conninfo)), opts_(opts) {}
   void release(std::unique_ptr<PgConnection> c) noexcept;
   static void backoff(int attempt);
+  void mark_up() noexcept;
+  void mark_down(std::string_view why) noexcept;
+  // The probe thread: every probe_interval_ms, while down, tries to borrow a working connection.
+  void probe(std::stop_token stop);
 
   const std::string conninfo_;
   const PgOptions opts_;
@@ -129,6 +143,10 @@ class PgDb {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
   int open_count_ = 0;                               // guarded by mu_; idle + lent + opening
+  std::atomic<bool> down_{false};
+  mutable std::mutex health_mu_;
+  std::string down_reason_;                          // guarded by health_mu_
+  std::jthread prober_;                              // started by open(); stopped first in ~PgDb
 };
 
 }  // namespace troupe::store::postgres
