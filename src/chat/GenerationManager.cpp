@@ -337,9 +337,9 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   reply.status = status;
   self->count_outcome(status);
   // Store, announce and release the chat back to back on the DB thread, so a client that sees
-  // the stored status or the finished event can start the next turn at once. With shared leases
-  // the chat's lease is given back between storing and announcing: only after the final state is
-  // stored, and before any client can react to the announcement on another node.
+  // the stored status or the finished event can start the next turn at once.
+  // With shared leases the chat's lease is given back between storing and announcing: only after
+  // the final state is stored, and before any client can react to the announcement on another node.
   auto lease = self->lease_of(gen.chat_id);
   const bool shared_lease = lease && self->leases_->shared();
   bool announce = true;
