@@ -242,7 +242,8 @@ std::vector<store::Id> MemoryServiceImpl::take_touched(std::int64_t& at_ms) {
 asio::awaitable<Status> MemoryServiceImpl::remember(MemoryScope scope, store::Message message) {
   std::vector<store::Message> one;
   one.push_back(std::move(message));
-  co_return co_await remember_turn(scope, std::move(one), 0, RetrievalResult{});
+  RetrievalResult none;  // named: GCC 12 destroys a prvalue argument of a co_await twice
+  co_return co_await remember_turn(scope, std::move(one), 0, std::move(none));
 }
 
 asio::awaitable<Status> MemoryServiceImpl::remember_turn(MemoryScope scope,
