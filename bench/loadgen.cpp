@@ -6,6 +6,11 @@
 //
 // Scenarios: `turns` (the chat-turn workload) and `healthz` (GET /healthz round trips on one
 // keep-alive connection per user: the server's HTTP floor, used as the in-run baseline).
+// Memory: --spaces shared (default) drives every user through one character, so all users fill
+// one memory space (2 memories per turn); --spaces per-user creates a character per user, giving
+// each a space of its own as real users have. Turn runs also report the server's memory retrieval
+// latency by mode (troupe_memory_retrieval_seconds from GET /metrics, scraped when the window
+// opens and when it closes).
 // Output: a human summary on stdout, then one line of JSON (the last line).
 // Thread-safety: each user lives on exactly one io_context, which one thread runs; users never
 // share state except the atomic turn budget. Results are merged after every thread joined.
