@@ -24,6 +24,7 @@ struct Fixture {
     o.embedder_name = std::move(embedder);
     o.dims = kDims;
     o.threads = 2;
+    o.min_file_vectors = 0;  // these spaces are small; files are what is tested
     o.loader = [this](SpaceId) -> Result<SpaceVectors> {
       ++loads;
       return data;
@@ -200,6 +201,27 @@ TEST(EngineFilesTest, StartWarmsHotSpacesFromTheAccessHistory) {
   EXPECT_TRUE(e.info(8).resident);
   EXPECT_FALSE(e.info(9).resident);
   EXPECT_EQ(e.stats().loads_from_file, 2u);
+  fs::remove_all(fx.dir);
+}
+
+TEST(EngineFilesTest, SpacesBelowTheFileThresholdGetNoFileAndReloadFromTheStore) {
+  Fixture fx;
+  fx.dir = testdata::temp_dir("small");
+  auto o = fx.options();
+  o.min_file_vectors = 121;  // the fixture's space has 120 vectors
+  {
+    LocalVectorEngine e(o);
+    ASSERT_TRUE(e.start().ok());
+    fx.expect_correct(e, 1);
+    EXPECT_FALSE(fs::exists(fx.seg(1)));
+  }
+  LocalVectorEngine e(o);
+  ASSERT_TRUE(e.start().ok());
+  fx.expect_correct(e, 1);
+  EXPECT_EQ(fx.loads, 2);  // both engines read the store
+  EXPECT_EQ(e.stats().loads_from_file, 0u);
+  EXPECT_GE(e.stats().loads_from_store, 1u);
+  EXPECT_FALSE(fs::exists(fx.seg(1)));
   fs::remove_all(fx.dir);
 }
 
