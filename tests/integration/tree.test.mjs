@@ -61,6 +61,25 @@ describe('swipes', () => {
     assert.equal(msgs.at(-1).id, regen2.reply.id);
     assert.equal(msgs.at(-1).swipe_count, 3);
     assert.equal(msgs.at(-1).swipe_index, 2);
+
+    // The siblings route lists the swipes in order and names the selected one.
+    const sib = expectStatus(await ctx.api.get(`/api/messages/${r1.id}/siblings`), 200);
+    assert.deepEqual(sib.siblings, [r1.id, regen.reply.id, regen2.reply.id]);
+    assert.equal(sib.count, 3);
+    assert.equal(sib.parent_id, r1.parent_id);
+    assert.equal(sib.selected_id, regen2.reply.id);
+    assert.equal(sib.selected_index, 2);
+    expectStatus(await ctx.api.post(`/api/messages/${regen.reply.id}/select`, {}), 200);
+    const sib2 = expectStatus(await ctx.api.get(`/api/messages/${regen2.reply.id}/siblings`), 200);
+    assert.deepEqual(sib2.siblings, sib.siblings, 'any sibling answers the same list');
+    assert.equal(sib2.selected_id, regen.reply.id);
+    assert.equal(sib2.selected_index, 1);
+    // A user message without swipes is its own only sibling.
+    const one = expectStatus(await ctx.api.get(`/api/messages/${r1.parent_id}/siblings`), 200);
+    assert.deepEqual(one.siblings, [r1.parent_id]);
+    assert.equal(one.count, 1);
+    assert.equal(one.selected_id, r1.parent_id);
+    expectError(await ctx.api.get('/api/messages/99999999/siblings'), 404, 'not_found');
   });
 
   test('select and regenerate of unknown ids → 404', T, async () => {

@@ -200,6 +200,8 @@ TEST_F(ChatServiceTest, DeletePublishesMessageDeletedAndChatUpdated) {
   EXPECT_EQ(evs[0].body.at("message_id").as_int64(), t2.user_message.id);
   EXPECT_EQ(evs[1].body.at("chat").at("leaf_id").as_int64(), t1.reply.id);
   EXPECT_EQ(evs[1].seq, evs[0].seq + 1);
+  // last_seq is a real, resumable seq (not the store's reserved mark): the one before the event.
+  EXPECT_EQ(evs[1].body.at("chat").at("last_seq").as_int64(), evs[0].seq);
   EXPECT_EQ(path(v.chat.id).back().id, t1.reply.id);
   EXPECT_ERRC(await(chats_->remove_message(alice_, t2.reply.id)), Errc::not_found);  // subtree
   EXPECT_ERRC(await(chats_->remove_message(bob_, t1.reply.id)), Errc::not_found);
@@ -225,6 +227,15 @@ TEST_F(ChatServiceTest, SelectPublishesChatUpdated) {
   ASSERT_EQ(evs.size(), 1u);
   EXPECT_EQ(evs[0].type, "chat.updated");
   EXPECT_EQ(evs[0].body.at("chat").at("leaf_id").as_int64(), turn.reply.id);
+  const std::int64_t resume = evs[0].body.at("chat").at("last_seq").as_int64();
+  EXPECT_EQ(resume, evs[0].seq - 1);
+  auto stored = store_->chats().get_chat(alice_.id, v.chat.id);
+  ASSERT_OK(stored);
+  EXPECT_LT(resume, stored->seq_reserved);  // a block is reserved ahead of the stream
+  // Resuming from it replays exactly this event.
+  auto again = drain(*subscribe(alice_, v.chat.id, resume));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].seq, evs[0].seq);
   auto p = path(v.chat.id);
   EXPECT_EQ(p.back().content, "first");
   EXPECT_EQ(p.back().swipe_index, 0);
