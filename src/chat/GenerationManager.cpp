@@ -314,7 +314,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     if (s.ok()) break;
   }
   task->set_state("remembering");
-  co_await remember_reply(d, job, reply);
+  co_await remember_reply(d, job, reply, input.memories);
 }
 
 }  // namespace troupe::chat

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/GenerationManager.h"
+#include "chat/QuoteStripper.h"
 
 namespace troupe::chat {
 
@@ -77,9 +78,13 @@ Result<std::vector<store::Id>> prompt_window(const Deps& d, const store::User& u
 }
 
 asio::awaitable<void> remember_reply(const Deps& d, const GenerationJob& job,
-                                     const store::Message& reply) {
+                                     const store::Message& reply,
+                                     const std::vector<RecalledMemory>& quoted) {
   if (!d.memory || !d.memory->enabled() || reply.content.empty()) co_return;
-  auto r = co_await d.memory->remember(scope_of(job), reply);
+  store::Message own = reply;
+  if (!quoted.empty()) own.content = QuoteStripper::strip(reply.content, quoted);
+  if (own.content.empty()) co_return;  // nothing but quotes: no new memory
+  auto r = co_await d.memory->remember(scope_of(job), own);
   if (!r.ok()) spdlog::warn("message {}: not stored as a memory: {}", reply.id, r.error().message);
 }
 

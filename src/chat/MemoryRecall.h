@@ -21,8 +21,10 @@ boost::asio::awaitable<void> recall_memories(const Deps& d, const PromptBuilder&
 // Ids of the messages the chat's next prompt would keep in its window (blocking: DB pool only).
 Result<std::vector<store::Id>> prompt_window(const Deps& d, const store::User& user,
                                              const store::Chat& chat);
-// Stores a finished reply (non-empty text) as a memory; errors are logged.
+// Stores a finished reply (non-empty text) as a memory, leaving out the parts that quote the
+// memories of its prompt (`quoted`, see QuoteStripper); errors are logged.
 boost::asio::awaitable<void> remember_reply(const Deps& d, const GenerationJob& job,
-                                            const store::Message& reply);
+                                            const store::Message& reply,
+                                            const std::vector<RecalledMemory>& quoted);
 
 }  // namespace troupe::chat
