@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { Api, expectError, expectStatus } from './lib/client.mjs';
 import { useServer, sampleCharacter } from './lib/fixtures.mjs';
+import { TROUPE_BIN } from './lib/server.mjs';
 
 const T = { timeout: 120000 };
 const ctx = useServer({
@@ -101,5 +102,16 @@ describe('DELETE /api/users/{id}', () => {
     expectError(await plain.del('/api/users/99999999'), 403, 'forbidden');
     expectError(await plain.del(`/api/users/${adminId}`), 403, 'forbidden');
     expectStatus(await ctx.api.get('/api/characters'), 200);
+  });
+
+  test('troupe user delete NAME removes the user from the command line', T, async () => {
+    const token = await ctx.server.addUser('cli-doomed');
+    const id = userId('cli-doomed');
+    const out = execFileSync(TROUPE_BIN, ['user', 'delete', 'cli-doomed', '--data', ctx.server.dataDir], { encoding: 'utf8' });
+    assert.match(out, /deleted user cli-doomed/);
+    assert.equal(count(`SELECT COUNT(*) FROM users WHERE id = ${id}`), 0);
+    assert.equal(count(`SELECT COUNT(*) FROM tokens WHERE user_id = ${id}`), 0);
+    expectError(await new Api(ctx.server, token).get('/api/characters'), 401, 'unauthorized');
+    assert.throws(() => execFileSync(TROUPE_BIN, ['user', 'delete', 'cli-doomed', '--data', ctx.server.dataDir], { stdio: 'pipe' }));
   });
 });
