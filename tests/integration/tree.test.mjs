@@ -45,8 +45,26 @@ describe('swipes', () => {
     assert.equal(r2.swipe_index, 1);
     assert.equal(msgs.length, 3);
 
+    const before = (await ctx.api.getChat(chat.id)).last_seq;
+    const sse = await ctx.api.sse(chat.id, { afterSeq: before });
     const sel = expectStatus(await ctx.api.post(`/api/messages/${r1.id}/select`, {}), 200);
     assert.equal(sel.id, chat.id);
+    // chat.updated carries a real, resumable last_seq (not the reserved high-water mark).
+    try {
+      const upd = await sse.events.waitFor((e) => e.type === 'chat.updated', 5000, 'chat.updated');
+      assert.equal(upd.json.chat.last_seq, upd.json.seq - 1, JSON.stringify(upd.json));
+      assert.equal(upd.json.chat.last_seq, before);
+      assert.equal(sel.last_seq, upd.json.seq, 'the REST answer names the latest seq');
+    } finally {
+      sse.close();
+    }
+    const resumed = await ctx.api.sse(chat.id, { afterSeq: sel.last_seq - 1 });
+    try {
+      const first = await resumed.events.next(5000);
+      assert.equal(first.type, 'chat.updated', 'resuming from it replays the event');
+    } finally {
+      resumed.close();
+    }
     assert.equal(sel.leaf_id, r1.id);
     msgs = await ctx.api.messages(chat.id);
     assert.equal(msgs.at(-1).id, r1.id);
