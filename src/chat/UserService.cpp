@@ -14,8 +14,8 @@ namespace asio = boost::asio;
 
 namespace {
 constexpr int kChatPage = 200;
-// Chats of one user removed per request; a user with more (none in practice) keeps the rest
-// until the final store transaction, which deletes them without the per-chat clean-up.
+// Pages of chats (and characters) cleaned up one by one; beyond them (none in practice) the final
+// store transaction still deletes the rows, without the per-item clean-up.
 constexpr int kMaxChatPages = 10000;
 constexpr auto kStopPoll = std::chrono::milliseconds(10);
 constexpr int kStopPolls = 1000;  // 10 s for a stopped generation to store its final state
@@ -61,6 +61,19 @@ asio::awaitable<Status> UserService::remove(const store::User& caller, store::Id
     }
   }
   if (d_.memory) {
+    // Each character's space is dropped by name (indexes and caches), even one that holds nothing.
+    store::ListQuery q;
+    q.limit = 200;
+    for (int page = 0; page < kMaxChatPages; ++page) {
+      auto chars = co_await offload(d_.db_pool, [&] { return d_.characters.list_characters(user_id, q); });
+      if (!chars.ok()) co_return chars.error();
+      if (chars->empty()) break;
+      for (const auto& c : *chars) {
+        q.after_id = c.id;
+        auto f = co_await d_.memory->forget_character(user_id, c.id);
+        if (!f.ok()) co_return f;
+      }
+    }
     auto f = co_await d_.memory->forget_user(user_id);
     if (!f.ok()) co_return f;
   }
