@@ -343,7 +343,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   const bool remember_first = status != "interrupted";
   if (remember_first) {
     task->set_state("remembering");
-    co_await remember_turn(d, job, gen.id, std::move(used), recalled, reply);
+    co_await remember_turn(d, job, gen.id, std::move(used), recalled, reply, input.memories);
     task->set_state("persisting");
   }
   // Store, announce and release the chat back to back on the DB thread, so a client that sees
@@ -387,7 +387,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   if (shared_lease) co_await offload(d.db_pool, announce_and_free);
   if (!remember_first) {
     task->set_state("remembering");
-    co_await remember_turn(d, job, gen.id, std::move(used), recalled, reply);
+    co_await remember_turn(d, job, gen.id, std::move(used), recalled, reply, input.memories);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/GenerationManager.h"
+#include "chat/QuoteStripper.h"
 
 namespace troupe::chat {
 
@@ -70,13 +71,18 @@ Result<std::vector<store::Id>> prompt_window(const Deps& d, const store::User& u
 
 asio::awaitable<void> remember_turn(const Deps& d, const GenerationJob& job, store::Id gen_id,
                                     memory::RetrievalResult used, bool recalled,
-                                    const store::Message& reply) {
+                                    const store::Message& reply,
+                                    const std::vector<RecalledMemory>& quoted) {
   if (!d.memory || !d.memory->enabled()) co_return;
   std::vector<store::Message> messages;
   // The new user message becomes a memory once it has been used as the query.
   const auto& um = job.turn.user_message;
   if (job.turn.generation.kind == "reply" && um.id && !um.content.empty()) messages.push_back(um);
-  if (!reply.content.empty()) messages.push_back(reply);
+  if (!reply.content.empty()) {
+    store::Message own = reply;
+    if (!quoted.empty()) own.content = QuoteStripper::strip(reply.content, quoted);
+    if (!own.content.empty()) messages.push_back(std::move(own));  // nothing but quotes: no memory
+  }
   if (messages.empty() && !recalled) co_return;
   const store::Id record_for = recalled ? gen_id : 0;  // (named: GCC 12 and ?: inside co_await)
   auto r = co_await d.memory->remember_turn(scope_of(job), std::move(messages), record_for,

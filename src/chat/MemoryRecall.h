@@ -25,9 +25,11 @@ Result<std::vector<store::Id>> prompt_window(const Deps& d, const store::User& u
                                              const store::Chat& chat);
 // Records what generation `gen_id` used (when memory recall ran: `used.mode` not "off" or it has
 // items) and stores the turn's new user message (reply turns) and the reply (non-empty text) as
-// memories; errors are logged.
+// memories, the reply leaving out the parts that quote the memories of its prompt (`quoted`, see
+// QuoteStripper); errors are logged.
 boost::asio::awaitable<void> remember_turn(const Deps& d, const GenerationJob& job, store::Id gen_id,
                                            memory::RetrievalResult used, bool recalled,
-                                           const store::Message& reply);
+                                           const store::Message& reply,
+                                           const std::vector<RecalledMemory>& quoted);
 
 }  // namespace troupe::chat

@@ -65,6 +65,10 @@ TEST(EngineFilesTest, SegmentWrittenOnceThenReusedAcrossRestarts) {
   }
   LocalVectorEngine e(fx.options());
   ASSERT_TRUE(e.start().ok());
+  // start() warms space 1 (in the access history) on the pool; a search while that load runs
+  // fails fast with `unavailable` by design, so wait for the warm-up before searching.
+  for (int i = 0; i < 500 && !e.info(1).resident; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(e.info(1).resident);
   fx.expect_correct(e, 1);
   EXPECT_EQ(fx.loads, 1);  // second engine read the file, not the store
   EXPECT_EQ(e.stats().loads_from_file, 1u);
@@ -143,9 +147,11 @@ TEST(EngineFilesTest, CompactionRewritesTheFileWhichARestartTrusts) {
     LocalVectorEngine e(fx.options());
     fx.expect_correct(e, 1);
     ASSERT_TRUE(e.upsert(1, ids, extra).ok());
-    EXPECT_FALSE(fs::exists(fx.seg(1)));
-    for (int i = 0; i < 500 && !fs::exists(fx.seg(1)); ++i) std::this_thread::sleep_for(10ms);
+    // Compaction writes the file first and counts itself once the new index is in place: wait for
+    // the count (the file alone may exist before the compaction has finished).
+    for (int i = 0; i < 500 && e.stats().compactions == 0; ++i) std::this_thread::sleep_for(10ms);
     EXPECT_GE(e.stats().compactions, 1u);
+    EXPECT_TRUE(fs::exists(fx.seg(1)));
     EXPECT_EQ(e.info(1).size, 420u);
   }
   const int before = fx.loads;
