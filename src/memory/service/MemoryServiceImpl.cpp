@@ -47,9 +47,14 @@ MemoryServiceImpl::MemoryServiceImpl(MemoryServiceParts parts)
                                               std::max<std::int64_t>(1, p_.config.breaker_open_ms)}) {
   if (auto* r = p_.metrics) {
     const char* modes[3] = {"vector", "keyword", "off"};
+    // Finer than the default latency buckets between 0.1 and 100 ms, where retrieval lives, so
+    // percentiles read from the histogram (bench/loadgen) are not stuck at a bucket edge.
+    const std::vector<double> bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075,
+                                        0.01,   0.015,   0.02,   0.03,  0.04,  0.05,  0.075, 0.1,
+                                        0.15,   0.25,    0.5,    1,     2.5,   5,     10};
     for (int i = 0; i < 3; ++i) {
       m_.latency[i] = &r->histogram("troupe_memory_retrieval_seconds",
-                                    "Memory retrieval latency by mode.", {{"mode", modes[i]}});
+                                    "Memory retrieval latency by mode.", {{"mode", modes[i]}}, bounds);
     }
     m_.cache_hits = &r->counter("troupe_memory_cache_total", "Retrieval cache lookups.", {{"result", "hit"}});
     m_.cache_misses = &r->counter("troupe_memory_cache_total", "Retrieval cache lookups.", {{"result", "miss"}});
