@@ -38,7 +38,11 @@ Result<std::unique_ptr<App>> App::open(const Config& config) {
                  app->store_->name());
   }
   auto d = app->deps();
-  app->generations_ = std::make_unique<chat::GenerationManager>(d);
+  app->generations_ = std::make_unique<chat::GenerationManager>(d, app->bus_->leases());
+  if (auto* leases = app->bus_->leases()) {
+    app->sweeper_ = std::make_unique<chat::GenerationSweeper>(
+        d, *app->generations_, *leases, leases->ttl());
+  }
   app->auth_ = std::make_unique<chat::AuthService>(d);
   app->characters_ = std::make_unique<chat::CharacterService>(d);
   app->chats_ = std::make_unique<chat::ChatService>(d, *app->generations_);
@@ -120,7 +124,10 @@ int App::serve() {
     }
   }
   // A shared store is used by other nodes whose generations may be running: nothing is marked
-  // interrupted at start-up (see docs/OPERATIONS.md, "Several nodes").
+  // interrupted at start-up (see docs/OPERATIONS.md, "Several nodes"). With the Redis bus, the
+  // generations of a node that died are interrupted by the sweeper (or by the next node that
+  // takes the chat's lease) once its leases have expired.
+  if (sweeper_) sweeper_->start(bus_->executor());
   auto boot = bootstrap();
   if (!boot.ok()) {
     std::cerr << "bootstrap failed: " << boot.error().message << "\n";
@@ -185,6 +192,7 @@ int App::serve() {
   const auto grace = std::chrono::milliseconds(config_.server.shutdown_grace_ms);
   ready_ = false;
   server.stop_accepting();
+  if (sweeper_) sweeper_->stop();
   // Running generations get half the grace to finish, then stop as "interrupted" with their text.
   generations_->shutdown(grace / 2, grace / 2);
   bus_->bus().close_all();

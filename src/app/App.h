@@ -17,6 +17,7 @@
 #include "chat/CharacterService.h"
 #include "chat/ChatService.h"
 #include "chat/GenerationManager.h"
+#include "chat/GenerationSweeper.h"
 #include "chat/StoreSeqAllocator.h"
 #include "chat/TurnService.h"
 #include "chat/UserService.h"
@@ -60,6 +61,7 @@ class App {
   std::unique_ptr<MemoryWiring> memory_;
   api::JsonEventFormatter fmt_;
   std::unique_ptr<chat::GenerationManager> generations_;
+  std::unique_ptr<chat::GenerationSweeper> sweeper_;  // several nodes only
   std::unique_ptr<chat::AuthService> auth_;
   std::unique_ptr<chat::CharacterService> characters_;
   std::unique_ptr<chat::ChatService> chats_;

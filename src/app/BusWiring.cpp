@@ -2,9 +2,11 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "sync/InProcessBus.h"
 #include "sync/redis/RedisBus.h"
+#include "sync/redis/RedisChatLeases.h"
 
 namespace troupe::app {
 
@@ -31,13 +33,27 @@ Result<std::unique_ptr<BusWiring>> BusWiring::open(const Config& config, TaskReg
     pthread_setname_np(pthread_self(), "troupe-bus");
     io->run();
   });
+  const std::string key_prefix = ro.key_prefix;  // the leases' keys share the bus's prefix
   auto bus = std::make_unique<sync::redis::RedisBus>(w->io_.get_executor(), tasks, seq, std::move(ro));
   w->redis_ = bus.get();
+  sync::redis::RedisChatLeasesOptions lo;
+  lo.key_prefix = key_prefix;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  lo.owner = std::string(host) + ":" + std::to_string(::getpid());
+  // Below ~100 ms a renewal round trip under load could outlast the lease.
+  lo.ttl = std::chrono::milliseconds(std::max<std::uint32_t>(config.bus.lock_ttl_ms, 100));
+  lo.max_hold = std::chrono::milliseconds(config.generation.max_duration_ms) + 2 * lo.ttl;
+  w->leases_ = std::make_unique<sync::redis::RedisChatLeases>(w->io_.get_executor(), tasks,
+                                                              bus->commands(), std::move(lo));
   w->bus_ = std::move(bus);
   return w;
 }
 
+sync::ChatLeases* BusWiring::leases() { return leases_.get(); }
+
 BusWiring::~BusWiring() {
+  leases_.reset();
   bus_.reset();  // the Redis bus stops its connections on its own thread
   guard_.reset();
   if (thread_.joinable()) {
@@ -65,6 +81,11 @@ void BusWiring::register_metrics(MetricsRegistry& metrics) {
     }
     return out;
   });
+  if (auto* l = leases_.get()) {
+    metrics.collect("troupe_chat_leases_held", "Chat generation leases this node holds now.", [l] {
+      return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(l->held_count())}};
+    });
+  }
   metrics.collect("troupe_bus_reconnects", "Reconnections of the Redis bus's connections since start.", [r] {
     return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(r->reconnects())}};
   });

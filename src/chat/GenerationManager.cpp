@@ -65,8 +65,11 @@ class StreamSink final : public llm::TokenSink {
 
 }  // namespace
 
-GenerationManager::GenerationManager(Deps deps)
+GenerationManager::GenerationManager(Deps deps, sync::ChatLeases* leases)
     : deps_(deps),
+      leases_(leases ? leases : &local_leases_),
+      dead_(deps, "lease"),
+      alive_(std::make_shared<Alive>()),
       prompts_(PromptSettings{deps.config.generation.system_prompt, deps.config.llm.context_size,
                               deps.config.llm.max_tokens, deps.config.llm.temperature,
                               deps.config.llm.top_p},
@@ -85,7 +88,23 @@ GenerationManager::GenerationManager(Deps deps)
     }
     r->collect("troupe_generations_running", "Generations running now.",
                [this] { return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, static_cast<double>(running_count())}}; });
+    if (leases_->shared()) {
+      lease_losses_ = &r->counter("troupe_chat_lease_losses_total",
+                                  "Chat leases lost while a generation held them (it stopped as interrupted).");
+    }
   }
+  alive_->gm = this;
+  // Stop requests sent to any node reach the node running the generation.
+  stop_sub_ = deps_.bus.subscribe_control(kStopTopic, [alive = alive_](const std::string& payload) {
+    store::Id id = 0;
+    try {
+      id = std::stoll(payload);
+    } catch (const std::exception&) {
+      return;
+    }
+    std::lock_guard lock(alive->mu);
+    if (alive->gm && id > 0) alive->gm->stop(id);
+  });
 }
 
 void GenerationManager::count_outcome(const std::string& status) {
@@ -94,7 +113,14 @@ void GenerationManager::count_outcome(const std::string& status) {
   m_.outcomes[i]->inc();
 }
 
-GenerationManager::~GenerationManager() { scope_->cancel(); }
+GenerationManager::~GenerationManager() {
+  deps_.bus.unsubscribe_control(stop_sub_);
+  {
+    std::lock_guard lock(alive_->mu);
+    alive_->gm = nullptr;
+  }
+  scope_->cancel();
+}
 
 GenerationManager::Reserve GenerationManager::reserve(store::Id chat_id, store::Id user_id) {
   std::lock_guard lock(mu_);
@@ -130,9 +156,15 @@ void GenerationManager::mark_finishing(store::Id chat_id) {
 }
 
 void GenerationManager::unlock(store::Id chat_id) {
-  std::lock_guard lock(mu_);
-  auto it = by_chat_.find(chat_id);
-  if (it != by_chat_.end() && !it->second.launched) erase_locked(it);
+  std::shared_ptr<sync::ChatLease> lease;
+  {
+    std::lock_guard lock(mu_);
+    auto it = by_chat_.find(chat_id);
+    if (it == by_chat_.end() || it->second.launched) return;
+    lease = std::move(it->second.lease);
+    erase_locked(it);
+  }
+  if (lease) lease->release_detached();
 }
 
 void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob job) {
@@ -153,11 +185,17 @@ void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob jo
   std::lock_guard lock(mu_);
   auto it = by_chat_.find(chat_id);
   if (!task) {
-    // Scope closed (shutdown): record the generation as interrupted right away.
-    if (auto it = by_chat_.find(chat_id); it != by_chat_.end()) erase_locked(it);
+    // Scope closed (shutdown): record the generation as interrupted right away, then give the
+    // chat's lease back.
+    std::shared_ptr<sync::ChatLease> lease;
+    if (auto it = by_chat_.find(chat_id); it != by_chat_.end()) {
+      lease = std::move(it->second.lease);
+      erase_locked(it);
+    }
     chat_of_generation_.erase(gen_id);
-    asio::post(deps_.db_pool, [chats = &deps_.chats, gen_id] {
+    asio::post(deps_.db_pool, [chats = &deps_.chats, gen_id, lease] {
       (void)chats->finish_generation(gen_id, "interrupted", "", "server shutting down");
+      if (lease) lease->release_detached();
     });
     return;
   }
@@ -261,7 +299,10 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   StreamSink sink(d, gen, is_continue ? reply.content : std::string(), self->m_.ttft,
                   self->m_.inter_token);
   task->set_state("streaming");
-  Status result = co_await d.llm.stream(request, sink);
+  // A lease lost before streaming began: do not start (another node may own the chat now).
+  // (No co_await inside a conditional expression: GCC 12 mis-destroys its temporaries.)
+  Status result = make_error(Errc::cancelled, "chat lease lost");
+  if (!self->lost_lease(gen.chat_id)) result = co_await d.llm.stream(request, sink);
 
   // Whatever happened, persist: clear a pending cancellation first so the awaits below run.
   auto cs = co_await asio::this_coro::cancellation_state;
@@ -280,6 +321,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
         error = "generation exceeded generation.max_duration_ms";
       } else {
         status = self->interrupted(gen.chat_id) ? "interrupted" : "stopped";
+        if (self->lost_lease(gen.chat_id)) error = "the chat's generation lease was lost";
       }
     } else {
       status = "failed";
@@ -296,23 +338,43 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   self->count_outcome(status);
   // Store, announce and release the chat back to back on the DB thread, so a client that sees
   // the stored status or the finished event can start the next turn at once.
+  // With shared leases the chat's lease is given back between storing and announcing: only after
+  // the final state is stored, and before any client can react to the announcement on another node.
+  auto lease = self->lease_of(gen.chat_id);
+  const bool shared_lease = lease && self->leases_->shared();
+  bool announce = true;
+  auto announce_and_free = [&] {
+    if (announce) {
+      gen.finished_at = d.clock.now_ms();
+      auto ev = d.bus.publish(gen.chat_id, "generation.finished", d.fmt.finished(gen, reply));
+      if (!ev.ok()) spdlog::warn("chat {}: finish event not published", gen.chat_id);
+    }
+    self->finished(gen.chat_id);
+    return Status{};
+  };
   auto finish = [&](bool last_attempt) {
     Status saved = d.chats.finish_generation(gen.id, status, content, error);
-    if (!saved.ok()) {
+    if (!saved.ok() && saved.error().code == Errc::conflict) {
+      // Already final: another node took over the chat after this node lost its lease, and
+      // stored and announced the generation as interrupted.
+      spdlog::warn("generation {}: already finished elsewhere; {} state not stored", gen.id, status);
+      announce = false;
+    } else if (!saved.ok()) {
       spdlog::error("generation {}: final state not stored: {}", gen.id, saved.error().message);
       if (!last_attempt) return saved;
     }
-    gen.finished_at = d.clock.now_ms();
-    auto ev = d.bus.publish(gen.chat_id, "generation.finished", d.fmt.finished(gen, reply));
-    if (!ev.ok()) spdlog::warn("chat {}: finish event not published", gen.chat_id);
-    self->finished(gen.chat_id);
-    return Status{};
+    return shared_lease ? Status{} : announce_and_free();
   };
   constexpr int kAttempts = 5;
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
     auto s = co_await offload(d.db_pool, [&] { return finish(attempt == kAttempts); });
     if (s.ok()) break;
   }
+  if (lease) {
+    auto released = co_await lease->release();
+    if (!released.ok()) spdlog::warn("chat {}: lease not released: {}", gen.chat_id, released.error().message);
+  }
+  if (shared_lease) co_await offload(d.db_pool, announce_and_free);
   task->set_state("remembering");
   co_await remember_reply(d, job, reply, input.memories);
 }

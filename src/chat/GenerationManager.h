@@ -2,6 +2,10 @@
 // a task in the manager's scope (not the requesting connection's), streams tokens to the bus,
 // persists partial text every flush interval, and stores its final text and status
 // (completed / stopped / failed / interrupted) even when stopped or shut down.
+// Across nodes, a generation also holds its chat's lease (sync::ChatLeases) from before the turn
+// is stored until after its final state is stored; losing it stops the generation as
+// "interrupted". Stop requests for generations running on another node arrive as
+// "generation.stop" control messages on the bus.
 // Thread-safety: all public members are safe to call from any thread.
 #pragma once
 
@@ -11,9 +15,12 @@
 #include <optional>
 #include <unordered_map>
 
+#include "chat/DeadGenerations.h"
 #include "chat/Deps.h"
 #include "chat/PromptBuilder.h"
 #include "core/TaskScope.h"
+#include "sync/ChatLeases.h"
+#include "sync/LocalChatLeases.h"
 
 namespace troupe::chat {
 
@@ -26,8 +33,12 @@ struct GenerationJob {
 
 class GenerationManager {
  public:
-  explicit GenerationManager(Deps deps);
+  // `leases` null: single node (LocalChatLeases).
+  explicit GenerationManager(Deps deps, sync::ChatLeases* leases = nullptr);
   ~GenerationManager();
+
+  // Control topic of stop requests (payload: the generation id in decimal).
+  static constexpr const char* kStopTopic = "generation.stop";
 
   enum class Reserve { ok, chat_busy, user_limit, closing };
   // Reserves the chat for one generation of `user_id`: chat_busy when one already runs there
@@ -37,7 +48,12 @@ class GenerationManager {
   bool finishing(store::Id chat_id) const;
   // reserve() without a user limit; false unless ok.
   bool try_lock(store::Id chat_id) { return reserve(chat_id, 0) == Reserve::ok; }
-  // Gives back a reservation that will not be launched.
+  // After reserve() == ok and before any store write of the turn: takes the chat's lease (held
+  // until the generation's final state is stored). conflict when another node runs a generation
+  // there, unavailable when the lease service is unreachable; on error the caller unlock()s.
+  // With shared leases it then interrupts the chat's generations left running by a dead node.
+  boost::asio::awaitable<Status> acquire_lease(store::Id chat_id);
+  // Gives back a reservation (and its lease) that will not be launched.
   void unlock(store::Id chat_id);
   // Starts the job on `ex` in the manager's scope; the chat must be reserved by try_lock.
   void launch(const boost::asio::any_io_executor& ex, GenerationJob job);
@@ -46,6 +62,8 @@ class GenerationManager {
   // Running generation id of a chat, if any.
   std::optional<store::Id> running(store::Id chat_id) const;
   std::size_t running_count() const;
+  // True when this node runs the generation (or is about to: launched, not yet finished).
+  bool runs_generation(store::Id generation_id) const;
   // Shutdown: refuses new generations, lets running ones finish for up to `finish_grace`, then
   // stops the rest as "interrupted" and waits up to `persist_grace` for them to be stored.
   // Call from a non-I/O thread while the I/O threads still run.
@@ -59,7 +77,18 @@ class GenerationManager {
     bool interrupted = false;  // stopped by shutdown rather than by a user
     store::Id user_id = 0;
     bool finishing = false;
+    std::shared_ptr<sync::ChatLease> lease;
+    bool lease_lost = false;  // someone else may own the chat now: stop as "interrupted"
   };
+  // Lets callbacks from other threads (lease loss, control messages) reach the manager only
+  // while it exists.
+  struct Alive {
+    std::mutex mu;
+    GenerationManager* gm = nullptr;
+  };
+  void lease_lost(store::Id chat_id, const sync::ChatLease* lease);
+  bool lost_lease(store::Id chat_id) const;
+  std::shared_ptr<sync::ChatLease> lease_of(store::Id chat_id) const;
   void mark_finishing(store::Id chat_id);
   void erase_locked(std::unordered_map<store::Id, Running>::iterator it);
   static boost::asio::awaitable<void> run(GenerationManager* self, std::shared_ptr<Task> task,
@@ -75,6 +104,12 @@ class GenerationManager {
   void count_outcome(const std::string& status);
 
   Deps deps_;
+  sync::LocalChatLeases local_leases_;
+  sync::ChatLeases* leases_;
+  DeadGenerations dead_;
+  std::shared_ptr<Alive> alive_;
+  std::uint64_t stop_sub_ = 0;
+  Counter* lease_losses_ = nullptr;
   Instruments m_;
   EstimateTokenCounter counter_;
   PromptBuilder prompts_;

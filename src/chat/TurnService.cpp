@@ -78,6 +78,10 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
     case GenerationManager::Reserve::closing:
       co_return make_error(Errc::unavailable, "server is shutting down");
   }
+  if (auto leased = co_await gm_.acquire_lease(chat_id); !leased.ok()) {
+    gm_.unlock(chat_id);
+    co_return leased.error();
+  }
   auto turn = co_await offload(d_.db_pool, [&] {
     return d_.chats.begin_turn(user.id, chat_id, content, idempotency_key,
                                std::string(d_.llm.name()));
@@ -117,6 +121,10 @@ asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::
       co_return make_error(Errc::rate_limited, "too many generations running for this user (limits.user_generations)");
     case GenerationManager::Reserve::closing:
       co_return make_error(Errc::unavailable, "server is shutting down");
+  }
+  if (auto leased = co_await gm_.acquire_lease(chat_id); !leased.ok()) {
+    gm_.unlock(chat_id);
+    co_return leased.error();
   }
   auto turn = co_await offload(d_.db_pool, [&] {
     return d_.chats.begin_generation(user.id, chat_id, kind, message_id, std::string(d_.llm.name()));
@@ -200,7 +208,11 @@ asio::awaitable<Result<store::Generation>> TurnService::stop(const store::User& 
                                                              store::Id gen_id) {
   auto g = co_await offload(d_.db_pool, [&] { return d_.chats.get_generation(user.id, gen_id); });
   if (!g.ok()) co_return g;
-  gm_.stop(gen_id);  // false when it already ended: stopping is idempotent
+  // False when it already ended (stopping is idempotent) or when another node runs it: then the
+  // request travels to every node and the one running it stops it.
+  if (!gm_.stop(gen_id) && g->status == "running" && d_.bus.shared()) {
+    d_.bus.publish_control(GenerationManager::kStopTopic, std::to_string(gen_id));
+  }
   co_return g;
 }
 

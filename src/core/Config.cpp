@@ -73,6 +73,7 @@ const std::map<std::string, Setter>& setters() {
       NUM("store.db_threads", store.db_threads),
       STR("store.url", store.url),
       STR("bus.url", bus.url),
+      NUM("bus.lock_ttl_ms", bus.lock_ttl_ms),
       STR("llm.backend", llm.backend),
       STR("llm.base_url", llm.base_url),
       STR("llm.api_key", llm.api_key),

@@ -48,6 +48,9 @@ struct StoreConfig {
 // Event bus between the nodes: "" = in-process (single node); "redis://host:port" = Redis.
 struct BusConfig {
   std::string url;
+  // Redis bus: a chat's generation lease lives this long without renewal (renewed every third of
+  // it); a node that dies frees its chats after at most this long.
+  std::uint32_t lock_ttl_ms = 10'000;
 };
 
 struct LlmConfig {

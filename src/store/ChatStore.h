@@ -31,6 +31,15 @@ inline constexpr int kMaxSiblingsListed = 1000;
 // within minutes; keys do not pile up for ever).
 inline constexpr std::int64_t kIdempotencyTtlMs = 24LL * 60 * 60 * 1000;
 
+// Most generations list_running() returns in one call.
+inline constexpr int kMaxRunningListed = 1000;
+
+// A generation that was just given its final state, with its assistant message.
+struct FinishedGeneration {
+  Generation generation;
+  Message reply;
+};
+
 class ChatStore {
  public:
   virtual ~ChatStore() = default;
@@ -78,6 +87,14 @@ class ChatStore {
   virtual Result<Generation> get_generation(Id user_id, Id id) = 0;
   // Marks every generation still "running" (from a previous process) as "interrupted".
   virtual Result<int> interrupt_running() = 0;
+  // Generations still "running" in the store (`chat_id` 0 = every chat), oldest first, at most
+  // `limit` (clamped to 1..kMaxRunningListed). Several nodes: some may run on another node.
+  virtual Result<std::vector<Generation>> list_running(Id chat_id, int limit) = 0;
+  // Marks one generation "interrupted" only if it is still "running", keeping the text its
+  // message has stored so far; `error` says why. The finished generation and its message, or
+  // nullopt when it had already finished (a race with its own end is harmless).
+  virtual Result<std::optional<FinishedGeneration>> interrupt_generation(
+      Id generation_id, const std::string& error) = 0;
 
   virtual Result<Message> edit_message(Id user_id, Id id, const std::string& content) = 0;
   // Deletes the message and its subtree; the selected path moves to the nearest survivor.

@@ -45,6 +45,9 @@ class SqliteChatStore final : public ChatStore {
                            const std::string& error) override;
   Result<Generation> get_generation(Id user_id, Id id) override;
   Result<int> interrupt_running() override;
+  Result<std::vector<Generation>> list_running(Id chat_id, int limit) override;
+  Result<std::optional<FinishedGeneration>> interrupt_generation(Id generation_id,
+                                                                 const std::string& error) override;
 
   Result<Message> edit_message(Id user_id, Id id, const std::string& content) override;
   Status delete_message(Id user_id, Id id) override;
