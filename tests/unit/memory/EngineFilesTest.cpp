@@ -11,6 +11,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testdata::run_search;
+using testdata::search_when_ready;
 
 constexpr int kDims = 33;
 
@@ -36,7 +37,7 @@ struct Fixture {
   }
   std::string seg(SpaceId s) const { return dir + "/space-" + std::to_string(s) + ".seg"; }
   void expect_correct(LocalVectorEngine& e, SpaceId s) const {
-    auto r = run_search(e, s, row(17), 3);
+    auto r = search_when_ready(e, s, row(17), 3);
     ASSERT_TRUE(r.ok()) << r.error().message;
     ASSERT_FALSE(r->empty());
     EXPECT_EQ((*r)[0].id, 1017u);
@@ -157,8 +158,8 @@ TEST(EngineFilesTest, CompactionRewritesTheFileWhichARestartTrusts) {
   const int before = fx.loads;
   LocalVectorEngine e(fx.options());
   auto q = std::vector<float>(extra.begin() + 5 * kDims, extra.begin() + 6 * kDims);
-  auto r = run_search(e, 1, q, 1);
-  ASSERT_TRUE(r.ok());
+  auto r = search_when_ready(e, 1, q, 1);
+  ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ((*r)[0].id, 6u);
   EXPECT_EQ(fx.loads, before);  // from the compacted file, not the store
   EXPECT_EQ(e.info(1).size, 420u);
