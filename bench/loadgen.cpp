@@ -6,6 +6,11 @@
 //
 // Scenarios: `turns` (the chat-turn workload) and `healthz` (GET /healthz round trips on one
 // keep-alive connection per user: the server's HTTP floor, used as the in-run baseline).
+// Memory: --spaces shared (default) drives every user through one character, so all users fill
+// one memory space (2 memories per turn); --spaces per-user creates a character per user, giving
+// each a space of its own as real users have. Turn runs also report the server's memory retrieval
+// latency by mode (troupe_memory_retrieval_seconds from GET /metrics, scraped when the window
+// opens and when it closes).
 // Output: a human summary on stdout, then one line of JSON (the last line).
 // Thread-safety: each user lives on exactly one io_context, which one thread runs; users never
 // share state except the atomic turn budget. Results are merged after every thread joined.
@@ -31,6 +36,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
+#include <cstdlib>
+#include <limits>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -79,6 +86,9 @@ struct Options {
   double rate = 0;         // paced mode: offered turns/s over all users (0 = closed loop)
   int server_pid = 0;
   std::string label;
+  // shared: every user talks to one character (one memory space for the whole run);
+  // per-user: each user gets a character of its own (a memory space each, as real users have).
+  std::string spaces = "shared";
   // Derived.
   std::string host;
   std::string port;
@@ -526,7 +536,6 @@ struct Plan {
   Clock::time_point measure_start;  // t0 + warmup
   Clock::time_point stop_at;        // no new turn starts after this
   long turn_budget = 0;             // 0 = unlimited
-  std::int64_t character_id = 0;    // the character every chat talks to
   std::atomic<long> budget_taken{0};
 };
 
@@ -572,8 +581,9 @@ bool may_start(Plan& plan) {
 class ChatUser {
  public:
   ChatUser(asio::any_io_executor ex, const Options& o, Plan& plan, int index, std::int64_t chat_id,
-           std::int64_t after_seq, UserResult& out)
-      : ex_(ex), opts_(o), plan_(plan), chat_id_(chat_id), last_seq_(after_seq), post_(ex, o),
+           std::int64_t after_seq, std::int64_t character_id, UserResult& out)
+      : ex_(ex), opts_(o), plan_(plan), character_id_(character_id), chat_id_(chat_id),
+        last_seq_(after_seq), post_(ex, o),
         wake_(ex), out_(out), error_{out, plan} {
     if (o.rate > 0) {
       // Paced mode: this user starts a turn every users/rate seconds; users are spread evenly
@@ -593,7 +603,7 @@ class ChatUser {
     // One chat after another: a chat is left for a new one after --turns-per-chat turns.
     while (co_await run_chat()) {
       auto r = co_await post_.request(http::verb::post, "/api/chats",
-                                      R"({"character_id":)" + std::to_string(plan_.character_id) +
+                                      R"({"character_id":)" + std::to_string(character_id_) +
                                           R"(,"title":"loadgen"})",
                                       std::chrono::milliseconds(opts_.turn_timeout_ms));
       boost::system::error_code ec;
@@ -803,6 +813,7 @@ class ChatUser {
   asio::any_io_executor ex_;
   const Options& opts_;
   Plan& plan_;
+  std::int64_t character_id_;
   std::int64_t chat_id_;
   std::int64_t last_seq_;
   bool seen_any_ = false;
@@ -843,20 +854,28 @@ awaitable<void> healthz_user(const Options& o, Plan& plan, UserResult& out) {
 struct ChatInfo {
   std::int64_t id = 0;
   std::int64_t last_seq = 0;
+  std::int64_t character_id = 0;
 };
 
-awaitable<std::string> setup(const Options& o, std::vector<ChatInfo>& chats, std::int64_t& character_out) {
+awaitable<std::string> setup(const Options& o, std::vector<ChatInfo>& chats) {
   HttpConn conn(co_await asio::this_coro::executor, o);
   const auto timeout = std::chrono::seconds(10);
-  auto ch = co_await conn.request(http::verb::post, "/api/characters",
-                                  R"({"name":"Loadgen Bard","description":"A character used by the load generator.",)"
-                                  R"("first_mes":"Greetings, traveller."})",
-                                  timeout);
-  if (ch.status != 201) co_return "POST /api/characters answered " + std::to_string(ch.status) + " " + ch.body;
-  auto cv = json::parse(ch.body);
-  const auto character_id = cv.at("id").as_int64();
-  character_out = character_id;
-  for (auto& c : chats) {
+  std::int64_t character_id = 0;
+  for (std::size_t i = 0; i < chats.size(); ++i) {
+    auto& c = chats[i];
+    if (character_id == 0 || o.spaces == "per-user") {
+      // A memory space is one user x one character: a character per simulated user gives each
+      // of them a space of its own, though they all share one account.
+      const std::string name = o.spaces == "per-user" ? "Loadgen Bard " + std::to_string(i + 1) : "Loadgen Bard";
+      auto ch = co_await conn.request(http::verb::post, "/api/characters",
+                                      R"({"name":")" + name +
+                                          R"(","description":"A character used by the load generator.",)"
+                                          R"("first_mes":"Greetings, traveller."})",
+                                      timeout);
+      if (ch.status != 201) co_return "POST /api/characters answered " + std::to_string(ch.status) + " " + ch.body;
+      character_id = json::parse(ch.body).at("id").as_int64();
+    }
+    c.character_id = character_id;
     auto r = co_await conn.request(http::verb::post, "/api/chats",
                                    R"({"character_id":)" + std::to_string(character_id) + R"(,"title":"loadgen"})",
                                    timeout);
@@ -937,6 +956,83 @@ void write_json(const json::value& v, std::string& out) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Memory retrieval latency inside the server: the troupe_memory_retrieval_seconds histogram of
+// GET /metrics, scraped when the measurement window opens and when it closes; the difference is
+// what the window's turns saw. Percentiles interpolate linearly inside a bucket (as Prometheus'
+// histogram_quantile does), so they are as fine as the bucket bounds.
+
+struct HistogramScrape {
+  std::map<double, double> cumulative;  // upper bound (inf for +Inf) -> count
+  double sum = 0;
+  double count = 0;
+};
+using RetrievalScrape = std::map<std::string, HistogramScrape>;  // by mode
+
+// Value of label `key` in a `{a="x",b="y"}` label set, or "".
+std::string label_value(std::string_view labels, std::string_view key) {
+  const std::string pat = std::string(key) + "=\"";
+  auto at = labels.find(pat);
+  if (at == std::string_view::npos) return {};
+  at += pat.size();
+  auto end = labels.find('"', at);
+  return end == std::string_view::npos ? std::string() : std::string(labels.substr(at, end - at));
+}
+
+RetrievalScrape parse_retrieval(const std::string& text) {
+  RetrievalScrape out;
+  constexpr std::string_view name = "troupe_memory_retrieval_seconds_";
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string_view l = line;
+    if (l.substr(0, name.size()) != name) continue;
+    l.remove_prefix(name.size());
+    auto brace = l.find('{'), close = l.find('}');
+    if (brace == std::string_view::npos || close == std::string_view::npos) continue;
+    std::string_view kind = l.substr(0, brace), labels = l.substr(brace, close - brace + 1);
+    const double value = std::strtod(std::string(l.substr(close + 1)).c_str(), nullptr);
+    auto& h = out[label_value(labels, "mode")];
+    if (kind == "bucket") {
+      const std::string le = label_value(labels, "le");
+      h.cumulative[le == "+Inf" ? std::numeric_limits<double>::infinity() : std::strtod(le.c_str(), nullptr)] = value;
+    } else if (kind == "sum") {
+      h.sum = value;
+    } else if (kind == "count") {
+      h.count = value;
+    }
+  }
+  return out;
+}
+
+// Quantile q of the observations between two scrapes, in milliseconds (nullopt: none).
+std::optional<double> histogram_quantile(const HistogramScrape& before, const HistogramScrape& after, double q) {
+  const double total = after.count - before.count;
+  if (total <= 0) return std::nullopt;
+  const double rank = q * total;
+  double lower = 0, below = 0;
+  for (auto& [le, cum] : after.cumulative) {
+    auto b = before.cumulative.find(le);
+    const double c = cum - (b == before.cumulative.end() ? 0 : b->second);
+    if (c >= rank) {
+      if (std::isinf(le)) return lower * 1000.0;  // beyond the last bound: report that bound
+      const double in_bucket = c - below;
+      const double frac = in_bucket > 0 ? (rank - below) / in_bucket : 1.0;
+      return (lower + (le - lower) * frac) * 1000.0;
+    }
+    lower = le;
+    below = c;
+  }
+  return std::nullopt;
+}
+
+awaitable<std::string> scrape_metrics(const Options& o) {
+  HttpConn conn(co_await asio::this_coro::executor, o);
+  auto ans = co_await conn.request(http::verb::get, "/metrics", {}, std::chrono::seconds(5));
+  conn.close();
+  co_return ans.status == 200 ? ans.body : std::string();
+}
+
 struct CpuMark {
   Clock::time_point at;
   std::optional<double> server_ms;
@@ -954,25 +1050,28 @@ CpuMark cpu_mark(int server_pid) {
 }
 
 // Samples CPU at the start and the end of the measurement window (duration mode).
-awaitable<void> cpu_monitor(const Options& o, Plan& plan, CpuMark& begin, CpuMark& end, bool& have_end) {
+// Also scrapes the retrieval histogram at both marks (turns scenario).
+awaitable<void> cpu_monitor(const Options& o, Plan& plan, CpuMark& begin, CpuMark& end, bool& have_end,
+                            RetrievalScrape& r_begin, RetrievalScrape& r_end) {
   asio::steady_timer t(co_await asio::this_coro::executor);
   t.expires_at(plan.measure_start);
   co_await t.async_wait(kAsTuple);
   begin = cpu_mark(o.server_pid);
+  if (o.scenario == "turns") r_begin = parse_retrieval(co_await scrape_metrics(o));
   if (plan.turn_budget > 0) co_return;
   t.expires_at(plan.stop_at);
   co_await t.async_wait(kAsTuple);
   end = cpu_mark(o.server_pid);
   have_end = true;
+  if (o.scenario == "turns") r_end = parse_retrieval(co_await scrape_metrics(o));
 }
 
 int run(Options& o) {
   std::vector<ChatInfo> chats(o.scenario == "turns" ? static_cast<std::size_t>(o.users) : 0);
-  std::int64_t character_id = 0;
   if (o.scenario == "turns") {
     asio::io_context io;
     std::string err;
-    asio::co_spawn(io, setup(o, chats, character_id), [&](std::exception_ptr e, std::string r) {
+    asio::co_spawn(io, setup(o, chats), [&](std::exception_ptr e, std::string r) {
       err = r;
       if (e) {
         try {
@@ -994,7 +1093,6 @@ int run(Options& o) {
   plan.measure_start = plan.t0 + std::chrono::seconds(o.warmup_s);
   plan.stop_at = plan.measure_start + std::chrono::seconds(o.duration_s);
   plan.turn_budget = o.turns;
-  plan.character_id = character_id;
 
   std::vector<UserResult> results(static_cast<std::size_t>(o.users));
   std::vector<std::unique_ptr<asio::io_context>> ios;
@@ -1002,13 +1100,15 @@ int run(Options& o) {
   std::vector<std::unique_ptr<ChatUser>> users;
   CpuMark cpu_begin, cpu_end;
   bool have_end = false;
-  asio::co_spawn(*ios[0], cpu_monitor(o, plan, cpu_begin, cpu_end, have_end), asio::detached);
+  RetrievalScrape retrieval_begin, retrieval_end;
+  asio::co_spawn(*ios[0], cpu_monitor(o, plan, cpu_begin, cpu_end, have_end, retrieval_begin, retrieval_end),
+                 asio::detached);
   for (int i = 0; i < o.users; ++i) {
     auto& io = *ios[static_cast<std::size_t>(i % o.threads)];
     auto& res = results[static_cast<std::size_t>(i)];
     if (o.scenario == "turns") {
       auto& c = chats[static_cast<std::size_t>(i)];
-      users.push_back(std::make_unique<ChatUser>(io.get_executor(), o, plan, i, c.id, c.last_seq, res));
+      users.push_back(std::make_unique<ChatUser>(io.get_executor(), o, plan, i, c.id, c.last_seq, c.character_id, res));
       asio::co_spawn(io, users.back()->run(), asio::detached);
     } else {
       asio::co_spawn(io, healthz_user(o, plan, res), asio::detached);
@@ -1114,6 +1214,21 @@ int run(Options& o) {
     std::printf("  server CPU:       %.3f ms per %s (%.2f cores busy)\n", *server_cpu_ms / ops,
                 turns ? "turn" : "request", *server_cpu_ms / 1000.0 / cpu_window_s);
   }
+  json::object retrieval;
+  for (auto& [mode, after] : retrieval_end) {
+    const HistogramScrape& before = retrieval_begin[mode];
+    const double n = after.count - before.count;
+    if (n <= 0) continue;
+    auto r = [](std::optional<double> x) { return x ? std::round(*x * 1000.0) / 1000.0 : 0.0; };
+    const double mean = (after.sum - before.sum) / n * 1000.0;
+    const auto p50 = histogram_quantile(before, after, 0.50), p99 = histogram_quantile(before, after, 0.99);
+    std::printf("  retrieval %-7s  %.0f in window: mean %.3f ms  p50 %.3f  p99 %.3f (server histogram)\n",
+                (mode + ":").c_str(), n, mean, r(p50), r(p99));
+    retrieval[mode] = json::object{{"count", n},
+                                   {"mean_ms", std::round(mean * 1000.0) / 1000.0},
+                                   {"p50_ms", r(p50)},
+                                   {"p99_ms", r(p99)}};
+  }
   if (other_cores) std::printf("  other load:       %.2f cores busy outside server and load generator\n", *other_cores);
   if (ops > 0) {
     std::printf("  loadgen CPU:      %.3f ms per %s (%.2f cores busy)\n", self_cpu / ops, turns ? "turn" : "request",
@@ -1147,6 +1262,8 @@ int run(Options& o) {
   } else {
     out["offered_rate"] = nullptr;
   }
+  if (turns) out["retrieval"] = std::move(retrieval);
+  out["spaces"] = turns ? o.spaces : "-";
   out["first_quarter_ops_per_s"] = std::round(first_q * 10.0) / 10.0;
   out["last_quarter_ops_per_s"] = std::round(last_q * 10.0) / 10.0;
   json::array ps;
@@ -1216,6 +1333,11 @@ int main(int argc, char** argv) {
                  "Offered load in turns/s over all users (paced; latency counted from the scheduled "
                  "start). 0 = closed loop: each user starts its next turn at once")
       ->check(CLI::Range(0.0, 1e6))
+      ->capture_default_str();
+  cli.add_option("--spaces", o.spaces,
+                 "Memory spaces: shared (all users talk to one character) | per-user (a character "
+                 "per user: a memory space each)")
+      ->check(CLI::IsMember({"shared", "per-user"}))
       ->capture_default_str();
   cli.add_option("--server-pid", o.server_pid, "Server PID: CPU time read from /proc/<pid>/stat");
   cli.add_option("--label", o.label, "Free-form label copied into the JSON line");

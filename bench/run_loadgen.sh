@@ -10,7 +10,12 @@
 #             target throughput
 #   light     50 users paced at LIGHT_RATE turns/s (short chats): latency without queueing
 # "long" chats: one chat per user for the whole run (history grows every turn); "short": users
-# move to a new chat every TURNS_PER_CHAT turns.
+# move to a new chat every TURNS_PER_CHAT turns. Turn runs repeat for each MEMORY setting ("on":
+# the default memory configuration; "off": memory.enabled=false). With SPACES=per-user (the
+# default) each simulated user talks to a character of its own, so it has a memory space of its
+# own as real users do ("shared": one character, one space for everybody). Each turn run also
+# reports the server's memory retrieval latency (troupe_memory_retrieval_seconds from /metrics,
+# scraped when its window opens and closes).
 #
 # Usage: bench/run_loadgen.sh [--diagnostics] [--profile] [--skip-build]   (docs/BENCHMARKS.md)
 #   --diagnostics  also run the 50-user closed and the target configurations with the data
@@ -19,7 +24,8 @@
 #   --skip-build   use the binaries already in build/release
 # Environment: DURATION (20) WARMUP (2) HEALTHZ_DURATION (10) REPS (2) USERS ("50 200") TROUPE_BIN
 #   TRANSPORTS ("sse ws") TURNS_PER_CHAT (20) TARGET_RATE (2000) LIGHT_RATE (200) OUT (results dir)
-#   ONLY (regex on scenario/load/uN/transport/chats/fs) SERVER_SET ("key=value ..." for the server)
+#   ONLY (regex on scenario/load/uN/transport/chats/fs/mem-M) SERVER_SET ("key=value ..." for the
+#   server) MEMORY ("on off") SPACES (per-user | shared)
 # Load goes only to 127.0.0.1; every run is bounded in time and stops by itself.
 set -euo pipefail
 
@@ -34,6 +40,9 @@ TRANSPORTS=${TRANSPORTS:-"sse ws"}
 TURNS_PER_CHAT=${TURNS_PER_CHAT:-20}
 TARGET_RATE=${TARGET_RATE:-2000}
 LIGHT_RATE=${LIGHT_RATE:-200}
+MEMORY=${MEMORY:-"on off"}
+SPACES=${SPACES:-per-user}
+MEM=on                       # memory setting of the current measurement (healthz: on)
 DIAGNOSTICS=0
 PROFILE=0
 BUILD=1
@@ -46,7 +55,7 @@ for arg in "$@"; do
   esac
 done
 
-ONLY=${ONLY:-}              # regex on "scenario/load/uN/transport/chats/fs": run only those
+ONLY=${ONLY:-}              # regex on "scenario/load/uN/transport/chats/fs/mem-M": run only those
 SERVER_SET_ARGS=()           # SERVER_SET="key=value ...": extra --set for every server
 for kv in ${SERVER_SET:-}; do SERVER_SET_ARGS+=(--set "$kv"); done
 BIN=${TROUPE_BIN:-$ROOT/build/release/src/troupe}  # TROUPE_BIN: compare another build (with --skip-build)
@@ -89,6 +98,8 @@ trap 'echo "interrupted" >&2; exit 130' INT TERM
 # start_server FS: FS is "disk" (mktemp -d, the default temp dir) or "tmpfs" (/dev/shm).
 start_server() {
   if [[ $1 == tmpfs ]]; then DATA_DIR=$(mktemp -d -p /dev/shm); else DATA_DIR=$(mktemp -d); fi
+  MEM_ARGS=()
+  [[ $MEM == off ]] && MEM_ARGS=(--set memory.enabled=false)
   SERVER_STARTS=$((SERVER_STARTS + 1))
   local log=$OUT/server-$SERVER_STARTS.out
   : >"$log"  # created before the server starts: never read a previous server's lines
@@ -97,7 +108,7 @@ start_server() {
   "$BIN" serve --listen 127.0.0.1:0 --data "$DATA_DIR" --set llm.sim_first_token_ms=0 \
     --set llm.sim_token_delay_ms=0 --set llm.sim_reply_tokens=64 \
     --set limits.user_requests_per_second=0 --set limits.user_generations=0 \
-    --set limits.ip_connections=0 "${SERVER_SET_ARGS[@]}" >"$log" 2>>"$OUT/server.err" &
+    --set limits.ip_connections=0 "${MEM_ARGS[@]}" "${SERVER_SET_ARGS[@]}" >"$log" 2>>"$OUT/server.err" &
   SERVER_PID=$!
   for _ in $(seq 300); do
     if grep -q "admin token:" "$log" 2>/dev/null; then break; fi
@@ -141,12 +152,12 @@ run_one() {
   local scenario=$1 users=$2 transport=$3 history=$4 fs=$5 rep=$6 rate=$7
   local load=closed
   [[ $rate != 0 ]] && load="paced$rate"
-  local label="$scenario/$load/u$users/$transport/$history/$fs/rep$rep"
+  local label="$scenario/$load/u$users/$transport/$history/$fs/mem-$MEM/rep$rep"
   local args=(--url "$URL" --users "$users" --warmup "$WARMUP" --server-pid "$SERVER_PID" --label "$label")
   if [[ $scenario == healthz ]]; then
     args+=(--scenario healthz --duration "$HEALTHZ_DURATION")
   else
-    args+=(--token "$TOKEN" --transport "$transport" --duration "$DURATION" --rate "$rate")
+    args+=(--token "$TOKEN" --transport "$transport" --duration "$DURATION" --rate "$rate" --spaces "$SPACES")
     [[ $history == short ]] && args+=(--turns-per-chat "$TURNS_PER_CHAT")
   fi
   echo "== $label"
@@ -164,7 +175,7 @@ run_one() {
     :  # profiled runs are not part of the results (perf perturbs them)
   elif [[ $line == \{* ]]; then
     echo "$line" | jq -c --arg h "$history" --arg fs "$fs" --argjson rep "$rep" --arg load "$load" \
-      '. + {history: $h, fs: $fs, rep: $rep, load: $load}' >>"$RESULTS"
+      --arg mem "$MEM" '. + {history: $h, fs: $fs, rep: $rep, load: $load, memory: $mem}' >>"$RESULTS"
   else
     echo "   (no result line)"
   fi
@@ -173,7 +184,7 @@ run_one() {
 measure() {  # same arguments as run_one; a fresh server for each measurement
   local load=closed
   [[ $7 != 0 ]] && load="paced$7"
-  if [[ -n $ONLY && ! "$1/$load/u$2/$3/$4/$5" =~ $ONLY ]]; then return 0; fi
+  if [[ -n $ONLY && ! "$1/$load/u$2/$3/$4/$5/mem-$MEM" =~ $ONLY ]]; then return 0; fi
   start_server "$5"
   run_one "$@"
   stop_server
@@ -191,7 +202,7 @@ echo "== machine"
   echo "kernel:    $(uname -r)"
   echo "data dir:  $(df -T "$(dirname "$(mktemp -u)")" | awk 'NR==2 {print $2 " on " $1}') (mktemp -d)"
   echo "build:     release preset ($(grep -E '^CMAKE_BUILD_TYPE:|^CMAKE_CXX_FLAGS_RELWITHDEBINFO:|^CMAKE_CXX_FLAGS:' build/release/CMakeCache.txt | cut -d= -f2 | paste -sd' ' -))"
-  echo "plan:      duration ${DURATION}s warmup ${WARMUP}s healthz ${HEALTHZ_DURATION}s reps $REPS users [$USERS] transports [$TRANSPORTS] short chats = $TURNS_PER_CHAT turns"
+  echo "plan:      duration ${DURATION}s warmup ${WARMUP}s healthz ${HEALTHZ_DURATION}s reps $REPS users [$USERS] transports [$TRANSPORTS] short chats = $TURNS_PER_CHAT turns memory [$MEMORY] spaces $SPACES"
 } | tee "$OUT/machine.txt"
 
 # The storage floor: 4 KiB appends with O_DSYNC in the data directory's file system, the same kind
@@ -208,25 +219,33 @@ fsync_probe() {
 fsync_probe start
 
 for rep in $(seq "$REPS"); do
+  MEM=on
   for users in $USERS; do
     measure healthz "$users" http - disk "$rep" 0
-    for transport in $TRANSPORTS; do
-      for history in long short; do
-        measure turns "$users" "$transport" "$history" disk "$rep" 0
+  done
+  for MEM in $MEMORY; do
+    for users in $USERS; do
+      for transport in $TRANSPORTS; do
+        for history in long short; do
+          measure turns "$users" "$transport" "$history" disk "$rep" 0
+        done
       done
     done
-  done
-  for transport in $TRANSPORTS; do
-    measure turns 200 "$transport" short disk "$rep" "$TARGET_RATE"
-    measure turns 50 "$transport" short disk "$rep" "$LIGHT_RATE"
+    for transport in $TRANSPORTS; do
+      measure turns 200 "$transport" short disk "$rep" "$TARGET_RATE"
+      measure turns 50 "$transport" short disk "$rep" "$LIGHT_RATE"
+    done
   done
   if [[ $DIAGNOSTICS == 1 ]]; then
+    MEM=on
     measure healthz 50 http - tmpfs "$rep" 0
-    for transport in $TRANSPORTS; do
-      for history in long short; do
-        measure turns 50 "$transport" "$history" tmpfs "$rep" 0
+    for MEM in $MEMORY; do
+      for transport in $TRANSPORTS; do
+        for history in long short; do
+          measure turns 50 "$transport" "$history" tmpfs "$rep" 0
+        done
+        measure turns 200 "$transport" short tmpfs "$rep" "$TARGET_RATE"
       done
-      measure turns 200 "$transport" short tmpfs "$rep" "$TARGET_RATE"
     done
   fi
 done
@@ -268,13 +287,14 @@ jq -rs '
   . as $all
   | ($all | map(select(.scenario == "healthz")) | group_by([.users, .fs])
      | map({key: "\(.[0].users)/\(.[0].fs)", value: (map(.ops_per_s) | median)}) | from_entries) as $base
-  | "| load | users | transport | chats | data | turns/s | range | p50 ms | p90 ms | p99 ms | TTFT p99 ms | server CPU ms/turn | other load (cores) | healthz req/s | turns/s ÷ healthz | errors |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ($all | map(select(.scenario == "turns")) | group_by([.fs, (.offered_rate // 0), .users, .transport, .history])[]
+  | "| load | users | transport | chats | data | memory | turns/s | range | p50 ms | p90 ms | p99 ms | TTFT p99 ms | server CPU ms/turn | retrieval p50 / p99 ms (mode) | other load (cores) | healthz req/s | turns/s ÷ healthz | errors |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ($all | map(select(.scenario == "turns")) | group_by([.fs, (.memory // "on"), (.offered_rate // 0), .users, .transport, .history])[]
      | . as $g
      | ($base["\($g[0].users)/\($g[0].fs)"] // $base["50/\($g[0].fs)"]) as $b
      | ($g | map(.ops_per_s) | median) as $tps
-     | "| \($g[0].load) | \($g[0].users) | \($g[0].transport) | \($g[0].history) | \($g[0].fs) | \($tps | r(0)) | \($g | map(.ops_per_s) | min | r(0))–\($g | map(.ops_per_s) | max | r(0)) | \($g | map(.latency_ms.p50) | median | r(1)) | \($g | map(.latency_ms.p90) | median | r(1)) | \($g | map(.latency_ms.p99) | median | r(1)) (\($g | map(.latency_ms.p99) | min | r(1))–\($g | map(.latency_ms.p99) | max | r(1))) | \($g | map(.ttft_ms.p99) | median | r(1)) | \($g | map(.server_cpu_ms_per_op) | median | r(3)) | \($g | map(.other_cpu_cores // 0) | median | r(2)) | \($b | r(0)) | \(if $b and $g[0].load == "closed" then ($tps / $b) | r(4) else "-" end) | \($g | map(.errors_total) | add) |"),
+     | ([$g[] | (.retrieval // {}) | to_entries[] | select(.value.count > 0) | .key] | unique | map(. as $m | "\($g | map(.retrieval[$m].p50_ms // empty) | median | r(2)) / \($g | map(.retrieval[$m].p99_ms // empty) | median | r(2)) (\($m))") | join(", ")) as $ret
+     | "| \($g[0].load) | \($g[0].users) | \($g[0].transport) | \($g[0].history) | \($g[0].fs) | \($g[0].memory // "on") | \($tps | r(0)) | \($g | map(.ops_per_s) | min | r(0))–\($g | map(.ops_per_s) | max | r(0)) | \($g | map(.latency_ms.p50) | median | r(1)) | \($g | map(.latency_ms.p90) | median | r(1)) | \($g | map(.latency_ms.p99) | median | r(1)) (\($g | map(.latency_ms.p99) | min | r(1))–\($g | map(.latency_ms.p99) | max | r(1))) | \($g | map(.ttft_ms.p99) | median | r(1)) | \($g | map(.server_cpu_ms_per_op) | median | r(3)) | \(if $ret == "" then "-" else $ret end) | \($g | map(.other_cpu_cores // 0) | median | r(2)) | \($b | r(0)) | \(if $b and $g[0].load == "closed" then ($tps / $b) | r(4) else "-" end) | \($g | map(.errors_total) | add) |"),
     "",
     "| baseline | users | data | req/s | range | p50 ms | p99 ms | server CPU ms/req | other load (cores) | errors |",
     "|---|---|---|---|---|---|---|---|---|---|",

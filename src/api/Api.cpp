@@ -10,6 +10,7 @@
 #include "api/MemoryRoutes.h"
 #include "api/ProfileRoutes.h"
 #include "api/MessageRoutes.h"
+#include "api/UserRoutes.h"
 #include "api/PersonaRoutes.h"
 #include "api/StatsRoutes.h"
 
@@ -19,7 +20,8 @@ namespace asio = boost::asio;
 
 struct Api::Groups {
   explicit Groups(Services& s)
-      : characters(s), personas(s), chats(s), messages(s), debug(s), profiles(s), stats(s), memory(s) {}
+      : characters(s), personas(s), chats(s), messages(s), debug(s), profiles(s), stats(s), memory(s),
+        users(s) {}
   CharacterRoutes characters;
   PersonaRoutes personas;
   ChatRoutes chats;
@@ -28,6 +30,7 @@ struct Api::Groups {
   ProfileRoutes profiles;
   StatsRoutes stats;
   MemoryRoutes memory;
+  UserRoutes users;
 };
 
 namespace {
@@ -73,6 +76,7 @@ Api::Api(Services services)
   groups_->profiles.add_routes(router_);
   groups_->stats.add_routes(router_);
   groups_->memory.add_routes(router_);
+  groups_->users.add_routes(router_);
   if (s_.metrics) http_metrics_ = std::make_unique<HttpMetrics>(*s_.metrics, router_.patterns());
 }
 

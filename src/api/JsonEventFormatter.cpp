@@ -16,8 +16,8 @@ std::string JsonEventFormatter::generation(const store::Generation& g) const {
   return "\"generation\":" + json::serialize(to_json(g));
 }
 
-std::string JsonEventFormatter::chat(const store::Chat& c) const {
-  return "\"chat\":" + json::serialize(to_json(c, c.seq_reserved));
+std::string JsonEventFormatter::chat(const store::Chat& c, std::int64_t last_seq) const {
+  return "\"chat\":" + json::serialize(to_json(c, last_seq));
 }
 
 std::string JsonEventFormatter::token(store::Id generation_id, store::Id message_id,

@@ -10,7 +10,7 @@ class JsonEventFormatter final : public chat::EventFormatter {
  public:
   std::string message(const store::Message& m) const override;
   std::string generation(const store::Generation& g) const override;
-  std::string chat(const store::Chat& c) const override;
+  std::string chat(const store::Chat& c, std::int64_t last_seq) const override;
   std::string token(store::Id generation_id, store::Id message_id,
                     std::string_view text) const override;
   std::string finished(const store::Generation& g, const store::Message& m) const override;

@@ -1,4 +1,4 @@
-// MessageRoutes: /api/messages/{id} (edit, delete subtree, select swipe, branch).
+// MessageRoutes: /api/messages/{id} (edit, delete subtree, select swipe, branch, list siblings).
 // Thread-safety: handlers may run concurrently on any I/O executor.
 #pragma once
 
@@ -17,6 +17,7 @@ class MessageRoutes {
   boost::asio::awaitable<Reply> remove(RouteContext& c);
   boost::asio::awaitable<Reply> select(RouteContext& c);
   boost::asio::awaitable<Reply> branch(RouteContext& c);
+  boost::asio::awaitable<Reply> siblings(RouteContext& c);
   Services& s_;
 };
 

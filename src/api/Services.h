@@ -10,6 +10,7 @@
 #include "chat/CharacterService.h"
 #include "chat/ChatService.h"
 #include "chat/TurnService.h"
+#include "chat/UserService.h"
 #include "core/Config.h"
 #include "core/MemoryBudget.h"
 #include "core/Metrics.h"
@@ -39,6 +40,7 @@ struct Services {
   // Why a shared dependency (the event bus) is degraded, "" when fine; /readyz answers 503 with
   // it as the reason. Called on I/O threads: must not block. Empty function = always fine.
   std::function<std::string()> degraded_reason;
+  chat::UserService* users = nullptr;  // DELETE /api/users/{id}; null = not available
 };
 
 }  // namespace troupe::api

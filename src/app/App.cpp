@@ -1,5 +1,7 @@
 #include "app/App.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -45,6 +47,7 @@ Result<std::unique_ptr<App>> App::open(const Config& config) {
   app->characters_ = std::make_unique<chat::CharacterService>(d);
   app->chats_ = std::make_unique<chat::ChatService>(d, *app->generations_);
   app->turns_ = std::make_unique<chat::TurnService>(d, *app->generations_);
+  app->users_ = std::make_unique<chat::UserService>(d, *app->generations_, *app->auth_, *app->chats_);
   return app;
 }
 
@@ -56,6 +59,28 @@ App::~App() {
 chat::Deps App::deps() {
   return chat::Deps{config_, *db_pool_, store_->users(), store_->characters(), store_->chats(),
                     bus_->bus(), *llm_, fmt_, clock_, tasks_, &metrics_, memory_ ? memory_->service() : nullptr};
+}
+
+Status App::delete_user(const std::string& name) {
+  auto user = store_->users().user_by_name(name);
+  if (!user.ok()) return user.error();
+  // The command line acts as an administrator that is not a stored user.
+  store::User operator_user;
+  operator_user.name = "command line";
+  operator_user.is_admin = true;
+  boost::asio::io_context io;
+  std::optional<Status> out;
+  boost::asio::co_spawn(
+      io,
+      [](chat::UserService* users, store::User by, store::Id id,
+         std::optional<Status>* dst) -> boost::asio::awaitable<void> {
+        dst->emplace(co_await users->remove(by, id));
+      }(users_.get(), operator_user, user->id, &out),
+      [&out](std::exception_ptr e) {
+        if (e && !out) out = make_error(Errc::internal, "user deletion failed");
+      });
+  io.run();
+  return out ? *out : make_error(Errc::internal, "user deletion did not finish");
 }
 
 Status App::seed_demo_character(store::Id user_id) {
@@ -142,6 +167,7 @@ int App::serve() {
     auto why = store->health();
     return why.empty() ? bus->health() : why;
   };
+  api.services().users = users_.get();
   memory_budget->start();
   server::Server server(config_, api, tasks_, &metrics_);
   auto ep = server.listen();

@@ -20,6 +20,7 @@
 #include "chat/GenerationSweeper.h"
 #include "chat/StoreSeqAllocator.h"
 #include "chat/TurnService.h"
+#include "chat/UserService.h"
 #include "core/Clock.h"
 #include "core/Config.h"
 #include "core/Metrics.h"
@@ -39,6 +40,8 @@ class App {
   chat::Deps deps();
   // First start: creates the admin user, writes DATA/admin.token, seeds the demo character.
   Result<std::optional<chat::NewUser>> bootstrap();
+  // `troupe user delete NAME`: deletes the user and everything of theirs (as DELETE /api/users/{id}).
+  Status delete_user(const std::string& name);
   // Runs the server until SIGINT/SIGTERM, then shuts down gracefully. Returns the exit code.
   int serve();
 
@@ -63,6 +66,7 @@ class App {
   std::unique_ptr<chat::CharacterService> characters_;
   std::unique_ptr<chat::ChatService> chats_;
   std::unique_ptr<chat::TurnService> turns_;
+  std::unique_ptr<chat::UserService> users_;
   std::atomic<bool> ready_{false};
 };
 

@@ -74,6 +74,13 @@ int main(int argc, char** argv) {
   add->add_option("--config", flags.config_file, "TOML configuration file");
   add->add_flag("--admin", admin, "Make the user an administrator");
 
+  auto* del = user->add_subcommand("delete", "Delete a user and everything of theirs (server stopped)");
+  std::string del_name;
+  del->add_option("NAME", del_name, "User name")->required();
+  del->add_option("--data", flags.data, "Data directory (default ./data)");
+  del->add_option("--store", flags.store, "Store: sqlite (default, under --data) or postgres://...");
+  del->add_option("--config", flags.config_file, "TOML configuration file");
+
   auto* tasks = cli.add_subcommand("tasks", "Analyse live task dumps (groups, owners, past deadline, growth)");
   troupe::app::TaskDumpOptions topts;
   tasks->add_option("--url", topts.url, "Server base URL, e.g. http://127.0.0.1:8080");
@@ -96,13 +103,22 @@ int main(int argc, char** argv) {
   Config cfg;
   if (!load_config(cfg, flags)) return 2;
   // Creating a user needs only the store; it never joins the event bus.
-  if (add->parsed()) cfg.bus.url.clear();
+  if (add->parsed() || del->parsed()) cfg.bus.url.clear();
   auto app = troupe::app::App::open(cfg);
   if (!app.ok()) {
     std::cerr << "troupe: " << app.error().message << "\n";
     return 1;
   }
   if (serve->parsed()) return (*app)->serve();
+  if (del->parsed()) {
+    auto s = (*app)->delete_user(del_name);
+    if (!s.ok()) {
+      std::cerr << "troupe: " << s.error().message << "\n";
+      return 1;
+    }
+    std::cout << "deleted user " << del_name << "\n";
+    return 0;
+  }
   if (add->parsed()) {
     auto nu = (*app)->auth().create_user(name, admin);
     if (!nu.ok()) {

@@ -10,6 +10,9 @@ namespace asio = boost::asio;
 namespace {
 constexpr auto kCacheTtl = std::chrono::seconds(30);
 constexpr std::size_t kCacheMax = 10000;
+// Deleted users remembered in memory; beyond it the oldest knowledge is dropped, which is safe
+// once the store has deleted their tokens (the store lookup then fails anyway).
+constexpr std::size_t kMaxRevoked = 100000;
 }  // namespace
 
 asio::awaitable<Result<store::User>> AuthService::authenticate(std::string_view token) {
@@ -21,7 +24,10 @@ asio::awaitable<Result<store::User>> AuthService::authenticate(std::string_view 
   {
     std::lock_guard lock(mu_);
     auto it = cache_.find(hash);
-    if (it != cache_.end() && it->second.expires > now) co_return it->second.user;
+    if (it != cache_.end() && it->second.expires > now) {
+      if (revoked_.count(it->second.user.id)) co_return make_error(Errc::unauthorized, "unknown bearer token");
+      co_return it->second.user;
+    }
   }
   auto user = co_await offload(d_.db_pool, [&] { return d_.users.user_by_token_hash(hash); });
   if (!user.ok()) {
@@ -31,9 +37,17 @@ asio::awaitable<Result<store::User>> AuthService::authenticate(std::string_view 
     co_return user.error();
   }
   std::lock_guard lock(mu_);
+  if (revoked_.count(user->id)) co_return make_error(Errc::unauthorized, "unknown bearer token");
   if (cache_.size() >= kCacheMax) cache_.clear();
   cache_[hash] = Cached{*user, now + kCacheTtl};
   co_return user;
+}
+
+void AuthService::revoke_user(store::Id user_id) {
+  std::lock_guard lock(mu_);
+  if (revoked_.size() >= kMaxRevoked) revoked_.clear();
+  revoked_.insert(user_id);
+  std::erase_if(cache_, [&](const auto& kv) { return kv.second.user.id == user_id; });
 }
 
 Result<NewUser> AuthService::create_user(const std::string& name, bool admin) {

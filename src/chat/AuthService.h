@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "chat/Deps.h"
 
@@ -29,6 +30,9 @@ class AuthService {
   Result<NewUser> create_user(const std::string& name, bool admin);
   // Blocking: on an empty store creates "admin" and returns its token; otherwise nullopt.
   Result<std::optional<NewUser>> bootstrap();
+  // A user is being deleted: from now on their tokens answer unauthorized in this process (cached
+  // lookups included), even before the store has removed them. Ids are never reused.
+  void revoke_user(store::Id user_id);
 
  private:
   struct Cached {
@@ -38,6 +42,7 @@ class AuthService {
   Deps d_;
   std::mutex mu_;
   std::unordered_map<std::string, Cached> cache_;  // by token hash
+  std::unordered_set<store::Id> revoked_;          // deleted users (at most kMaxRevoked)
 };
 
 }  // namespace troupe::chat

@@ -33,6 +33,14 @@ ChatView ChatService::view(store::Chat chat) {
   return v;
 }
 
+void ChatService::publish_chat_updated(const store::Chat& chat) {
+  // The chat's last_seq must be a seq a client can resume from: the stream's latest real seq (the
+  // store's reserved mark runs ahead of it by a whole block). Read before publishing, it is below
+  // this event's own seq, so resuming from it replays this event and misses nothing.
+  const std::int64_t live = d_.bus.last_seq(chat.id);
+  (void)d_.bus.publish(chat.id, "chat.updated", d_.fmt.chat(chat, live >= 0 ? live : 0));
+}
+
 asio::awaitable<Result<ChatView>> ChatService::create(const store::User& user,
                                                       store::Id character_id,
                                                       store::Id persona_id, std::string title) {
@@ -162,6 +170,11 @@ asio::awaitable<Result<store::Message>> ChatService::edit(const store::User& use
   co_return m;
 }
 
+asio::awaitable<Result<store::Siblings>> ChatService::siblings(const store::User& user,
+                                                              store::Id id) {
+  co_return co_await offload(d_.db_pool, [&] { return d_.chats.siblings(user.id, id); });
+}
+
 asio::awaitable<Status> ChatService::remove_message(const store::User& user, store::Id id) {
   auto m = co_await offload(d_.db_pool, [&] { return d_.chats.get_message(user.id, id); });
   if (!m.ok()) co_return m.error();
@@ -177,7 +190,7 @@ asio::awaitable<Status> ChatService::remove_message(const store::User& user, sto
     auto f = co_await d_.memory->forget(m->chat_id, {});
     if (!f.ok()) spdlog::warn("chat {}: memories of deleted messages not removed: {}", m->chat_id, f.error().message);
   }
-  if (chat.ok()) (void)d_.bus.publish(m->chat_id, "chat.updated", d_.fmt.chat(*chat));
+  if (chat.ok()) publish_chat_updated(*chat);
   co_return Status{};
 }
 
@@ -185,7 +198,7 @@ asio::awaitable<Result<ChatView>> ChatService::select(const store::User& user, s
   auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.select_message(user.id, id); });
   if (!chat.ok()) co_return chat.error();
   (void)co_await offload(d_.db_pool, [&] { return d_.bus.prepare(chat->id); });
-  (void)d_.bus.publish(chat->id, "chat.updated", d_.fmt.chat(*chat));
+  publish_chat_updated(*chat);
   co_return view(std::move(chat).value());
 }
 

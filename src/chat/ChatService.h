@@ -37,6 +37,8 @@ class ChatService {
   boost::asio::awaitable<Result<store::Message>> edit(const store::User& user, store::Id id,
                                                       std::string content);
   boost::asio::awaitable<Status> remove_message(const store::User& user, store::Id id);
+  // The message's siblings (swipes) in order and the selected one; others' ids: not_found.
+  boost::asio::awaitable<Result<store::Siblings>> siblings(const store::User& user, store::Id id);
   boost::asio::awaitable<Result<ChatView>> select(const store::User& user, store::Id id);
   boost::asio::awaitable<Result<ChatView>> branch(const store::User& user, store::Id id);
 
@@ -52,6 +54,7 @@ class ChatService {
 
  private:
   ChatView view(store::Chat chat);
+  void publish_chat_updated(const store::Chat& chat);
   Deps d_;
   GenerationManager& gm_;
 };

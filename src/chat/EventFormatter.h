@@ -15,7 +15,8 @@ class EventFormatter {
   virtual ~EventFormatter() = default;
   virtual std::string message(const store::Message& m) const = 0;        // "message":{...}
   virtual std::string generation(const store::Generation& g) const = 0;  // "generation":{...}
-  virtual std::string chat(const store::Chat& c) const = 0;              // "chat":{...}
+  // "chat":{...} with `last_seq` as the chat's resume cursor (a seq already handed out).
+  virtual std::string chat(const store::Chat& c, std::int64_t last_seq) const = 0;
   virtual std::string token(store::Id generation_id, store::Id message_id,
                             std::string_view text) const = 0;
   virtual std::string finished(const store::Generation& g, const store::Message& m) const = 0;

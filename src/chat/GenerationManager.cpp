@@ -293,7 +293,8 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   PromptInput input{&job.character, job.persona ? &*job.persona : nullptr, job.user_name,
                     std::move(history), is_continue};
   task->set_state("recalling");
-  co_await recall_memories(d, self->prompts_, job, input, gen);
+  const bool recalled = d.memory && d.memory->enabled() && !input.history.empty();
+  memory::RetrievalResult used = co_await recall_memories(d, self->prompts_, job, input, gen);
   auto request = self->prompts_.build(input);
 
   StreamSink sink(d, gen, is_continue ? reply.content : std::string(), self->m_.ttft,
@@ -336,10 +337,19 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   reply.content = content;
   reply.status = status;
   self->count_outcome(status);
+  // Memories before the end is announced: a client that sees generation.finished can read what
+  // the generation used, and remembers of this turn are searchable in the next one. At shutdown
+  // (interrupted) the generation's own state is stored first.
+  const bool remember_first = status != "interrupted";
+  if (remember_first) {
+    task->set_state("remembering");
+    co_await remember_turn(d, job, gen.id, std::move(used), recalled, reply, input.memories);
+    task->set_state("persisting");
+  }
   // Store, announce and release the chat back to back on the DB thread, so a client that sees
-  // the stored status or the finished event can start the next turn at once. With shared leases
-  // the chat's lease is given back between storing and announcing: only after the final state is
-  // stored, and before any client can react to the announcement on another node.
+  // the stored status or the finished event can start the next turn at once.
+  // With shared leases the chat's lease is given back between storing and announcing: only after
+  // the final state is stored, and before any client can react to the announcement on another node.
   auto lease = self->lease_of(gen.chat_id);
   const bool shared_lease = lease && self->leases_->shared();
   bool announce = true;
@@ -375,8 +385,10 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     if (!released.ok()) spdlog::warn("chat {}: lease not released: {}", gen.chat_id, released.error().message);
   }
   if (shared_lease) co_await offload(d.db_pool, announce_and_free);
-  task->set_state("remembering");
-  co_await remember_reply(d, job, reply);
+  if (!remember_first) {
+    task->set_state("remembering");
+    co_await remember_turn(d, job, gen.id, std::move(used), recalled, reply, input.memories);
+  }
 }
 
 }  // namespace troupe::chat

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/GenerationManager.h"
+#include "chat/QuoteStripper.h"
 
 namespace troupe::chat {
 
@@ -16,10 +17,11 @@ memory::MemoryScope scope_of(const GenerationJob& job) {
 
 }  // namespace
 
-asio::awaitable<void> recall_memories(const Deps& d, const PromptBuilder& prompts,
-                                      const GenerationJob& job, PromptInput& input,
-                                      store::Generation& gen) {
-  if (!d.memory || !d.memory->enabled() || input.history.empty()) co_return;
+asio::awaitable<memory::RetrievalResult> recall_memories(const Deps& d, const PromptBuilder& prompts,
+                                                         const GenerationJob& job, PromptInput& input,
+                                                         store::Generation& gen) {
+  memory::RetrievalResult used;
+  if (!d.memory || !d.memory->enabled() || input.history.empty()) co_return used;
   input.memory_reserve = d.config.memory.token_budget;
   PromptReport window;
   (void)prompts.build(input, &window);
@@ -35,7 +37,6 @@ asio::awaitable<void> recall_memories(const Deps& d, const PromptBuilder& prompt
   for (auto& m : found.items) input.memories.push_back({m.speaker, m.text});
   PromptReport fit;
   (void)prompts.build(input, &fit);
-  memory::RetrievalResult used;
   used.mode = found.mode;
   for (int i : fit.memories_used) used.items.push_back(found.items[static_cast<std::size_t>(i)]);
   std::vector<RecalledMemory> kept;
@@ -44,15 +45,7 @@ asio::awaitable<void> recall_memories(const Deps& d, const PromptBuilder& prompt
   gen.retrieval_mode = used.mode;
   gen.memory_ids.clear();
   for (auto& m : used.items) gen.memory_ids.push_back(m.memory_id);
-
-  auto s = co_await d.memory->record(gen.id, used);
-  if (!s.ok()) spdlog::warn("generation {}: memories used not recorded: {}", gen.id, s.error().message);
-  // The new user message becomes a memory once it has been used as the query.
-  const auto& um = job.turn.user_message;
-  if (job.turn.generation.kind == "reply" && um.id && !um.content.empty()) {
-    auto r = co_await d.memory->remember(scope_of(job), um);
-    if (!r.ok()) spdlog::warn("message {}: not stored as a memory: {}", um.id, r.error().message);
-  }
+  co_return used;
 }
 
 Result<std::vector<store::Id>> prompt_window(const Deps& d, const store::User& user,
@@ -76,11 +69,25 @@ Result<std::vector<store::Id>> prompt_window(const Deps& d, const store::User& u
   return report.window_ids;
 }
 
-asio::awaitable<void> remember_reply(const Deps& d, const GenerationJob& job,
-                                     const store::Message& reply) {
-  if (!d.memory || !d.memory->enabled() || reply.content.empty()) co_return;
-  auto r = co_await d.memory->remember(scope_of(job), reply);
-  if (!r.ok()) spdlog::warn("message {}: not stored as a memory: {}", reply.id, r.error().message);
+asio::awaitable<void> remember_turn(const Deps& d, const GenerationJob& job, store::Id gen_id,
+                                    memory::RetrievalResult used, bool recalled,
+                                    const store::Message& reply,
+                                    const std::vector<RecalledMemory>& quoted) {
+  if (!d.memory || !d.memory->enabled()) co_return;
+  std::vector<store::Message> messages;
+  // The new user message becomes a memory once it has been used as the query.
+  const auto& um = job.turn.user_message;
+  if (job.turn.generation.kind == "reply" && um.id && !um.content.empty()) messages.push_back(um);
+  if (!reply.content.empty()) {
+    store::Message own = reply;
+    if (!quoted.empty()) own.content = QuoteStripper::strip(reply.content, quoted);
+    if (!own.content.empty()) messages.push_back(std::move(own));  // nothing but quotes: no memory
+  }
+  if (messages.empty() && !recalled) co_return;
+  const store::Id record_for = recalled ? gen_id : 0;  // (named: GCC 12 and ?: inside co_await)
+  auto r = co_await d.memory->remember_turn(scope_of(job), std::move(messages), record_for,
+                                            std::move(used));
+  if (!r.ok()) spdlog::warn("generation {}: memories not stored: {}", gen_id, r.error().message);
 }
 
 }  // namespace troupe::chat

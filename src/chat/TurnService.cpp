@@ -42,7 +42,19 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
   auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.get_chat(user.id, chat_id); });
   if (!chat.ok()) co_return chat.error();
 
+  // Held until the turn is durable (or refused): a concurrent request with the same key gets a
+  // clear 409 instead of racing this one; a retry after it answers with the stored turn.
+  IdempotencyGate::Hold key_hold;
   if (!idempotency_key.empty()) {
+    switch (idempotency_.enter(user.id, idempotency_key, key_hold)) {
+      case IdempotencyGate::Enter::ok:
+        break;
+      case IdempotencyGate::Enter::in_flight:
+        co_return make_error(Errc::conflict,
+                             "a request with this Idempotency-Key is still being processed; retry");
+      case IdempotencyGate::Enter::full:
+        co_return make_error(Errc::unavailable, "too many requests in flight");
+    }
     auto earlier = co_await offload(d_.db_pool, [&] {
       return d_.chats.find_turn(user.id, idempotency_key);
     });

@@ -9,6 +9,7 @@
 
 #include "chat/Deps.h"
 #include "chat/GenerationManager.h"
+#include "chat/IdempotencyGate.h"
 
 namespace troupe::chat {
 
@@ -16,7 +17,8 @@ class TurnService {
  public:
   TurnService(Deps deps, GenerationManager& generations) : d_(deps), gm_(generations) {}
 
-  // 202-style: the user message is durable when this returns. 409 while a generation runs.
+  // 202-style: the user message is durable when this returns. 409 while a generation runs, or
+  // while another request with the same Idempotency-Key is being processed.
   boost::asio::awaitable<Result<store::Turn>> post_message(const store::User& user,
                                                            store::Id chat_id, std::string content,
                                                            std::string idempotency_key);
@@ -40,6 +42,7 @@ class TurnService {
 
   Deps d_;
   GenerationManager& gm_;
+  IdempotencyGate idempotency_;
 };
 
 }  // namespace troupe::chat

@@ -78,6 +78,23 @@ class MemoryService {
   // What a generation used: recorded once its prompt is built, read back for the API.
   virtual boost::asio::awaitable<Status> record(store::Id generation_id,
                                                 const RetrievalResult& used) = 0;
+  // A finished turn at once: the memories of `messages` (all of `scope`; stored or replaced,
+  // empty text forgets) and, when generation_id != 0, what that generation used; in as few
+  // writes and thread hops as the implementation can. This default makes the calls one by one.
+  virtual boost::asio::awaitable<Status> remember_turn(MemoryScope scope,
+                                                       std::vector<store::Message> messages,
+                                                       store::Id generation_id,
+                                                       RetrievalResult used) {
+    if (generation_id != 0) {
+      auto s = co_await record(generation_id, used);
+      if (!s.ok()) co_return s;
+    }
+    for (auto& m : messages) {
+      auto s = co_await remember(scope, std::move(m));
+      if (!s.ok()) co_return s;
+    }
+    co_return Status{};
+  }
   virtual boost::asio::awaitable<Result<store::GenerationRetrieval>> used_by(
       store::Id generation_id) = 0;
   // The same with each memory's record (text, speaker, source message), best first with the

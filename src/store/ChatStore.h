@@ -18,6 +18,15 @@ struct PathPage {
   Id next_before = 0;             // pass as `before` for the previous page; 0 = reached the start
 };
 
+// A message's siblings (its swipes, the message included), oldest first.
+struct Siblings {
+  Id parent_id = 0;
+  std::vector<Id> ids;  // at most kMaxSiblingsListed, oldest first
+  Id selected_id = 0;   // the sibling on the chat's selected path (0 if none)
+  int count = 0;        // all siblings, even beyond the listed ones
+};
+inline constexpr int kMaxSiblingsListed = 1000;
+
 // How long an Idempotency-Key keeps answering with the turn it made (24 h, as clients retry
 // within minutes; keys do not pile up for ever).
 inline constexpr std::int64_t kIdempotencyTtlMs = 24LL * 60 * 60 * 1000;
@@ -55,6 +64,8 @@ class ChatStore {
       Id chat_id, Id until, int max_messages,
       const std::function<bool(const Message&)>& enough) = 0;
   virtual Result<Message> get_message(Id user_id, Id id) = 0;
+  // The siblings of a message (another user's id: not_found).
+  virtual Result<Siblings> siblings(Id user_id, Id id) = 0;
 
   // One transaction: user message under the current leaf, a running generation and its
   // placeholder reply; with a non-empty idempotency key an earlier identical turn is returned.

@@ -49,6 +49,16 @@ struct KeywordHit {
   Id memory_id = 0;  // hits come best first (FTS5 bm25 order)
 };
 
+// Everything a finished turn writes to the memory store: its messages' memories (upserted),
+// what its generation used (when generation_id != 0), and retrieval times of memories.
+struct TurnWrite {
+  std::vector<MemoryRecord> memories;
+  Id generation_id = 0;
+  GenerationRetrieval retrieval;
+  std::vector<Id> touched;  // last_retrieved_at = touched_at
+  std::int64_t touched_at = 0;
+};
+
 // A removed memory: its space and id (to drop it from the vector index).
 struct RemovedMemory {
   std::int64_t space_key = 0;
@@ -87,6 +97,21 @@ class MemoryStore {
 
   virtual Status record_generation(Id generation_id, const GenerationRetrieval& r) = 0;
   virtual Result<GenerationRetrieval> read_generation(Id generation_id) = 0;
+
+  // The whole TurnWrite, returning the stored memories (in order, with ids; no embeddings).
+  // Stores that can should make it one write (SQLite: one job of the group commit); this
+  // default issues the calls one by one.
+  virtual Result<std::vector<MemoryRecord>> write_turn(const TurnWrite& w) {
+    std::vector<MemoryRecord> out;
+    for (auto& m : w.memories) {
+      auto r = upsert(m);
+      if (!r.ok()) return r.error();
+      out.push_back(std::move(r).value());
+    }
+    if (w.generation_id != 0) TROUPE_TRY_STATUS(record_generation(w.generation_id, w.retrieval));
+    if (!w.touched.empty()) TROUPE_TRY_STATUS(touch(w.touched, w.touched_at));
+    return out;
+  }
 };
 
 }  // namespace troupe::store

@@ -21,6 +21,10 @@ class UserStore {
   virtual Result<User> user_by_token_hash(const std::string& token_hash) = 0;
   virtual Result<User> user_by_name(const std::string& name) = 0;
   virtual Result<std::int64_t> count_users() = 0;
+  virtual Result<User> get_user(Id id) = 0;
+  // Deletes the user and, in the same transaction, everything of theirs (tokens, characters,
+  // personas, chats with their messages, generations, keys and memories). not_found if unknown.
+  virtual Status delete_user(Id id) = 0;
 };
 
 }  // namespace troupe::store

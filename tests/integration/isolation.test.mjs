@@ -87,6 +87,8 @@ describe('cross-user isolation', () => {
       ['DELETE', `/api/messages/${userMsg.id}`],
       ['POST', `/api/messages/${reply.id}/select`, {}],
       ['POST', `/api/messages/${reply.id}/branch`, {}],
+      ['GET', `/api/messages/${reply.id}/siblings`],
+      ['GET', `/api/messages/${userMsg.id}/siblings`],
     ];
     const failures = [];
     for (const [method, path, body] of routes) {
@@ -106,6 +108,8 @@ describe('cross-user isolation', () => {
       failures.push(`GET events (Last-Event-ID) → ${sseLast.status}`);
     }
     assert.deepEqual(failures, [], 'every foreign id answers 404 not_found');
+    // Deleting users is for administrators only: any id, A's or the admin's, answers 403 to B.
+    for (const id of [1, NOPE]) expectError(await B.del(`/api/users/${id}`), 403, 'forbidden');
 
     // Referencing A's ids in a body answers exactly like a nonexistent id.
     const same = async (path, foreign, missing) => {

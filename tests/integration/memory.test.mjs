@@ -83,6 +83,13 @@ describe('character memory', () => {
     const reply = (await api.allMessages(chat.id)).at(-1);
     assert.equal(reply.id, asked.reply.id);
     assert.match(reply.content, /I remember you said: .*Lisbon/, reply.content);
+    // The recall line is not stored again as a memory of the reply: the reply's memory leaves the
+    // quote out, so the fact stays one memory (the user's) and the space is not polluted.
+    const lisbon = expectStatus(await memories(api, chat.id, 'Lisbon rooftop honeybees sister Ines', 200), 200).memories;
+    assert.ok(!lisbon.some((m) => /I remember/.test(m.text)), JSON.stringify(lisbon.filter((m) => /I remember/.test(m.text))));
+    assert.equal(lisbon.filter((m) => m.text.includes('honeybees on a rooftop')).length, 1);
+    const replyMemory = lisbon.find((m) => m.message_id === reply.id);
+    if (replyMemory) assert.ok(!replyMemory.text.includes('Lisbon'), replyMemory.text);
 
     // The newest messages are in the window: a listing flags them.
     const recent = expectStatus(await memories(api, chat.id, 'round 99 tavern weather music', 50), 200);

@@ -214,4 +214,40 @@ describe('idempotent retries', () => {
     expectError(clash, 409, 'conflict');
     assert.equal((await ctx.api.messages(other.chat.id)).length, 1, 'nothing created in the other chat');
   });
+
+  test('simultaneous POSTs with one Idempotency-Key: one turn; the others replay it or get 409', T, async () => {
+    for (let round = 0; round < 5; round++) {
+      const { chat } = await freshChat();
+      const other = await freshChat();
+      const key = `race-${round}-${Date.now()}-${Math.random()}`;
+      const send = (chatId) => ctx.api.post(`/api/chats/${chatId}/messages`, { content: 'only once' }, { headers: { 'Idempotency-Key': key } });
+      // Truly concurrent: all requests are on the wire before any answer arrives.
+      const answers = await Promise.all([send(chat.id), send(chat.id), send(chat.id), send(other.chat.id)]);
+      const created = answers.filter((r) => r.status === 202 && r.headers.get('idempotent-replayed') !== 'true');
+      assert.equal(created.length, 1, `exactly one creates: ${answers.map((r) => r.status).join(',')}`);
+      const first = created[0].json;
+      // Whichever chat won keeps the key; the other chat stores nothing.
+      const won = first.message.chat_id;
+      const lost = won === chat.id ? other.chat.id : chat.id;
+      for (const r of answers) {
+        assert.ok(r.status === 202 || r.status === 409, `${r.status} ${r.text.slice(0, 200)}`);
+        if (r.status === 202) {
+          assert.equal(r.json.message.id, first.message.id);
+          assert.equal(r.json.generation.id, first.generation.id);
+        } else {
+          expectError(r, 409, 'conflict');
+        }
+      }
+      await ctx.api.waitGeneration(first.generation.id);
+      const msgs = await ctx.api.messages(won);
+      assert.equal(msgs.filter((m) => m.content === 'only once').length, 1, 'one user message');
+      assert.equal(msgs.filter((m) => m.role === 'assistant' && m.generation_id).length, 1, 'one generation');
+      assert.equal((await ctx.api.messages(lost)).length, 1, 'nothing in the other chat');
+      // Once durable, a retry replays.
+      const again = await send(won);
+      assert.equal(again.status, 202);
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      assert.equal(again.json.message.id, first.message.id);
+    }
+  });
 });

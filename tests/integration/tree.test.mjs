@@ -45,8 +45,26 @@ describe('swipes', () => {
     assert.equal(r2.swipe_index, 1);
     assert.equal(msgs.length, 3);
 
+    const before = (await ctx.api.getChat(chat.id)).last_seq;
+    const sse = await ctx.api.sse(chat.id, { afterSeq: before });
     const sel = expectStatus(await ctx.api.post(`/api/messages/${r1.id}/select`, {}), 200);
     assert.equal(sel.id, chat.id);
+    // chat.updated carries a real, resumable last_seq (not the reserved high-water mark).
+    try {
+      const upd = await sse.events.waitFor((e) => e.type === 'chat.updated', 5000, 'chat.updated');
+      assert.equal(upd.json.chat.last_seq, upd.json.seq - 1, JSON.stringify(upd.json));
+      assert.equal(upd.json.chat.last_seq, before);
+      assert.equal(sel.last_seq, upd.json.seq, 'the REST answer names the latest seq');
+    } finally {
+      sse.close();
+    }
+    const resumed = await ctx.api.sse(chat.id, { afterSeq: sel.last_seq - 1 });
+    try {
+      const first = await resumed.events.next(5000);
+      assert.equal(first.type, 'chat.updated', 'resuming from it replays the event');
+    } finally {
+      resumed.close();
+    }
     assert.equal(sel.leaf_id, r1.id);
     msgs = await ctx.api.messages(chat.id);
     assert.equal(msgs.at(-1).id, r1.id);
@@ -61,6 +79,25 @@ describe('swipes', () => {
     assert.equal(msgs.at(-1).id, regen2.reply.id);
     assert.equal(msgs.at(-1).swipe_count, 3);
     assert.equal(msgs.at(-1).swipe_index, 2);
+
+    // The siblings route lists the swipes in order and names the selected one.
+    const sib = expectStatus(await ctx.api.get(`/api/messages/${r1.id}/siblings`), 200);
+    assert.deepEqual(sib.siblings, [r1.id, regen.reply.id, regen2.reply.id]);
+    assert.equal(sib.count, 3);
+    assert.equal(sib.parent_id, r1.parent_id);
+    assert.equal(sib.selected_id, regen2.reply.id);
+    assert.equal(sib.selected_index, 2);
+    expectStatus(await ctx.api.post(`/api/messages/${regen.reply.id}/select`, {}), 200);
+    const sib2 = expectStatus(await ctx.api.get(`/api/messages/${regen2.reply.id}/siblings`), 200);
+    assert.deepEqual(sib2.siblings, sib.siblings, 'any sibling answers the same list');
+    assert.equal(sib2.selected_id, regen.reply.id);
+    assert.equal(sib2.selected_index, 1);
+    // A user message without swipes is its own only sibling.
+    const one = expectStatus(await ctx.api.get(`/api/messages/${r1.parent_id}/siblings`), 200);
+    assert.deepEqual(one.siblings, [r1.parent_id]);
+    assert.equal(one.count, 1);
+    assert.equal(one.selected_id, r1.parent_id);
+    expectError(await ctx.api.get('/api/messages/99999999/siblings'), 404, 'not_found');
   });
 
   test('select and regenerate of unknown ids → 404', T, async () => {

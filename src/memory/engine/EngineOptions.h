@@ -29,6 +29,9 @@ struct EngineOptions {
   int ivf_nlist = 0;                    // 0 = about 4 * sqrt(n)
   int ivf_nprobe = 16;
   std::size_t resident_spaces = 256;    // loaded indexes kept in memory
+  // Spaces smaller than this get no segment file: reading them from the store is cheaper than
+  // writing (and fsyncing) a file, which would hold a pool thread while searches wait.
+  std::size_t min_file_vectors = 2048;
   int lru_k = 2;
   SpaceLoader loader;
 };

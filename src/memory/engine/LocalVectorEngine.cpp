@@ -428,8 +428,8 @@ Status LocalVectorEngine::ensure_loaded(const std::shared_ptr<Space>& sp) {
     if (v.vectors.size() != v.ids.size() * static_cast<std::size_t>(dims))
       return make_error(Errc::internal, "space loader returned vectors of the wrong dimensions");
     ++c_->loads_from_store;
-    if (!path.empty() && SegmentFile::write(path, opt_.embedder_name, dims, IndexKind::exact,
-                                            v.ids, v.vectors)) {
+    if (!path.empty() && v.ids.size() >= opt_.min_file_vectors &&
+        SegmentFile::write(path, opt_.embedder_name, dims, IndexKind::exact, v.ids, v.vectors)) {
       if (auto seg = SegmentFile::open(path, opt_.embedder_name, dims)) {
         set = view(*seg);
         wrote_file = true;
@@ -497,7 +497,7 @@ void LocalVectorEngine::compact(const std::shared_ptr<Space>& sp) {
     // page cache rather than on the heap.
     const std::string path = segment_path(sp->id);
     std::shared_ptr<const VectorSet> set;
-    if (!path.empty() &&
+    if (!path.empty() && ids.size() >= opt_.min_file_vectors &&
         SegmentFile::write(path, opt_.embedder_name, opt_.dims, kind, ids, rows).ok()) {
       if (auto seg = SegmentFile::open(path, opt_.embedder_name, opt_.dims))
         set = std::make_shared<const VectorSet>(opt_.dims, (*seg)->count(), (*seg)->ids(),

@@ -5,7 +5,8 @@
 // spaces), then resumes the awaiting coroutine on its own executor; deadlines → timeout;
 // cancellation is safe (the pool only touches a shared request, never the coroutine's frame).
 // Spaces load lazily from their mmap'd segment file, or through the SpaceLoader when the file is
-// missing, corrupt or stale; a background compaction folds the delta into a new base. Resident
+// missing, corrupt or stale; a background compaction folds the delta into a new base. Only spaces
+// of at least min_file_vectors get a segment file (small ones reload from the store). Resident
 // spaces are bounded (resident_spaces) and chosen by LRU-K; the access history is saved in `dir`
 // and start() warms the hottest spaces.
 // Thread-safety: every member may be called from any thread.

@@ -20,6 +20,7 @@ constexpr std::size_t kMaxQueryBytes = 4096;
 constexpr std::size_t kMaxMemoryBytes = 4000;
 constexpr std::size_t kMaxLimit = 200;
 constexpr std::size_t kMaxContextBytes = 600;
+constexpr std::size_t kMaxPendingTouches = 4096;
 // Weight of the context's vector against the query's in the combined query vector.
 constexpr float kContextWeight = 0.15f;
 
@@ -46,9 +47,14 @@ MemoryServiceImpl::MemoryServiceImpl(MemoryServiceParts parts)
                                               std::max<std::int64_t>(1, p_.config.breaker_open_ms)}) {
   if (auto* r = p_.metrics) {
     const char* modes[3] = {"vector", "keyword", "off"};
+    // Finer than the default latency buckets between 0.1 and 100 ms, where retrieval lives, so
+    // percentiles read from the histogram (bench/loadgen) are not stuck at a bucket edge.
+    const std::vector<double> bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075,
+                                        0.01,   0.015,   0.02,   0.03,  0.04,  0.05,  0.075, 0.1,
+                                        0.15,   0.25,    0.5,    1,     2.5,   5,     10};
     for (int i = 0; i < 3; ++i) {
       m_.latency[i] = &r->histogram("troupe_memory_retrieval_seconds",
-                                    "Memory retrieval latency by mode.", {{"mode", modes[i]}});
+                                    "Memory retrieval latency by mode.", {{"mode", modes[i]}}, bounds);
     }
     m_.cache_hits = &r->counter("troupe_memory_cache_total", "Retrieval cache lookups.", {{"result", "hit"}});
     m_.cache_misses = &r->counter("troupe_memory_cache_total", "Retrieval cache lookups.", {{"result", "miss"}});
@@ -207,59 +213,123 @@ asio::awaitable<RetrievalResult> MemoryServiceImpl::retrieve(RetrievalRequest re
   if (req.for_prompt && !out.items.empty()) {
     std::vector<store::Id> ids;
     for (auto& m : out.items) ids.push_back(m.memory_id);
-    asio::post(p_.db_pool, [store = &p_.store, ids = std::move(ids), now = p_.clock.now_ms()] {
-      auto s = store->touch(ids, now);
-      if (!s.ok()) spdlog::warn("memory retrieval time not stored: {}", s.error().message);
-    });
+    note_touched(ids, p_.clock.now_ms());
   }
   cache_.put(space, key, version, out);
   if (auto* h = m_.latency[out.mode == "vector" ? 0 : 1]) h->observe(seconds_since(t0));
   co_return out;
 }
 
-asio::awaitable<Status> MemoryServiceImpl::remember(MemoryScope scope, store::Message message) {
-  if (!enabled()) co_return Status{};
-  if (message.content.empty()) {
-    std::vector<store::Id> ids(1, message.id);
-    co_return co_await forget(message.chat_id, std::move(ids));
+void MemoryServiceImpl::note_touched(const std::vector<store::Id>& ids, std::int64_t now_ms) {
+  std::vector<store::Id> flush;
+  {
+    std::lock_guard l(touch_mu_);
+    touched_.insert(touched_.end(), ids.begin(), ids.end());
+    touched_at_ = now_ms;
+    if (touched_.size() >= kMaxPendingTouches) flush.swap(touched_);
   }
-  store::MemoryRecord r;
-  r.space_key = space_of(scope);
-  r.user_id = scope.user_id;
-  r.character_id = scope.character_id;
-  r.chat_id = message.chat_id;
-  r.message_id = message.id;
-  r.speaker = message.role;
-  r.text = clip(std::move(message.content), kMaxMemoryBytes);
-  r.created_at = message.created_at ? message.created_at : p_.clock.now_ms();
-  r.importance = importance_of(r.text);
-  if (p_.embedder) {
+  if (flush.empty()) return;
+  // No turn has written for a while (retrievals without turns): store them on their own.
+  asio::post(p_.db_pool, [store = &p_.store, ids = std::move(flush), now_ms] {
+    auto s = store->touch(ids, now_ms);
+    if (!s.ok()) spdlog::warn("memory retrieval time not stored: {}", s.error().message);
+  });
+}
+
+std::vector<store::Id> MemoryServiceImpl::take_touched(std::int64_t& at_ms) {
+  std::lock_guard l(touch_mu_);
+  at_ms = touched_at_;
+  std::vector<store::Id> out;
+  out.swap(touched_);
+  return out;
+}
+
+asio::awaitable<Status> MemoryServiceImpl::remember(MemoryScope scope, store::Message message) {
+  std::vector<store::Message> one;
+  one.push_back(std::move(message));
+  RetrievalResult none;  // named: GCC 12 destroys a prvalue argument of a co_await twice
+  co_return co_await remember_turn(scope, std::move(one), 0, std::move(none));
+}
+
+asio::awaitable<Status> MemoryServiceImpl::remember_turn(MemoryScope scope,
+                                                         std::vector<store::Message> messages,
+                                                         store::Id generation_id,
+                                                         RetrievalResult used) {
+  if (!enabled()) co_return Status{};
+  store::TurnWrite w;
+  w.generation_id = generation_id;
+  if (generation_id != 0) {
+    w.retrieval.mode = used.mode;
+    int rank = 0;
+    for (auto& m : used.items) {
+      w.retrieval.used.push_back({m.memory_id, rank++, m.relevance, m.recency, m.importance, m.score});
+    }
+  }
+  std::vector<store::Id> emptied;  // messages whose text is gone: their memory is forgotten
+  const std::int64_t space = space_of(scope);
+  for (auto& message : messages) {
+    if (message.content.empty()) {
+      emptied.push_back(message.id);
+      continue;
+    }
+    store::MemoryRecord r;
+    r.space_key = space;
+    r.user_id = scope.user_id;
+    r.character_id = scope.character_id;
+    r.chat_id = message.chat_id;
+    r.message_id = message.id;
+    r.speaker = message.role;
+    r.text = clip(std::move(message.content), kMaxMemoryBytes);
+    r.created_at = message.created_at ? message.created_at : p_.clock.now_ms();
+    r.importance = importance_of(r.text);
+    w.memories.push_back(std::move(r));
+  }
+  if (!emptied.empty()) {
+    auto s = co_await forget(messages.front().chat_id, std::move(emptied));
+    if (!s.ok()) co_return s;
+  }
+  if (p_.embedder && !w.memories.empty()) {
+    const auto dims = static_cast<std::size_t>(p_.embedder->info().dims);
     auto v = co_await offload(p_.compute_pool, [&]() -> Result<std::vector<float>> {
-      std::vector<float> out(static_cast<std::size_t>(p_.embedder->info().dims));
-      std::string_view text = r.text;
-      auto s = p_.embedder->embed(std::span<const std::string_view>(&text, 1), out);
+      std::vector<std::string_view> texts;
+      for (auto& r : w.memories) texts.push_back(r.text);
+      std::vector<float> out(texts.size() * dims);
+      auto s = p_.embedder->embed(texts, out);
       if (!s.ok()) return s.error();
       return out;
     });
     if (v.ok()) {
-      r.embedder = p_.embedder->info().name;
-      r.embedding = std::move(v).value();
+      for (std::size_t i = 0; i < w.memories.size(); ++i) {
+        w.memories[i].embedder = p_.embedder->info().name;
+        w.memories[i].embedding.assign(v->begin() + static_cast<std::ptrdiff_t>(i * dims),
+                                       v->begin() + static_cast<std::ptrdiff_t>((i + 1) * dims));
+      }
     } else {
-      spdlog::warn("message {}: not embedded ({}); kept for keyword search", r.message_id,
-                   v.error().message);
+      spdlog::warn("messages of chat {}: not embedded ({}); kept for keyword search",
+                   w.memories.front().chat_id, v.error().message);
     }
   }
-  auto stored = co_await offload(p_.db_pool, [&] { return p_.store.upsert(r); });
+  if (w.memories.empty() && w.generation_id == 0) co_return Status{};
+  w.touched = take_touched(w.touched_at);
+  // The write and the index update on one DB thread, back to back: one hop for the whole turn.
+  auto stored = co_await offload(p_.db_pool, [&]() -> Result<std::vector<store::MemoryRecord>> {
+    auto r = p_.store.write_turn(w);
+    if (!r.ok() || !p_.engine) return r;
+    std::vector<VectorId> ids;
+    std::vector<float> rows;
+    for (std::size_t i = 0; i < r->size() && i < w.memories.size(); ++i) {
+      if (w.memories[i].embedding.empty()) continue;
+      ids.push_back(static_cast<VectorId>((*r)[i].id));
+      rows.insert(rows.end(), w.memories[i].embedding.begin(), w.memories[i].embedding.end());
+    }
+    if (!ids.empty()) {
+      auto s = p_.engine->upsert(static_cast<SpaceId>(space), ids, rows);
+      if (!s.ok()) spdlog::warn("memory space {}: index not updated: {}", space, s.error().message);
+    }
+    return r;
+  });
   if (!stored.ok()) co_return stored.error();
-  if (p_.engine && !r.embedding.empty()) {
-    const auto id = static_cast<VectorId>(stored->id);
-    auto s = co_await offload(p_.compute_pool, [&] {
-      return p_.engine->upsert(static_cast<SpaceId>(r.space_key), std::span<const VectorId>(&id, 1),
-                               r.embedding);
-    });
-    if (!s.ok()) spdlog::warn("memory {}: index not updated: {}", stored->id, s.error().message);
-  }
-  cache_.invalidate(r.space_key);
+  if (!w.memories.empty()) cache_.invalidate(space);
   co_return Status{};
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <boost/asio/thread_pool.hpp>
 
 #include "core/CircuitBreaker.h"
@@ -42,6 +43,11 @@ class MemoryServiceImpl final : public MemoryService {
   bool enabled() const override { return p_.config.enabled; }
   boost::asio::awaitable<RetrievalResult> retrieve(RetrievalRequest req) override;
   boost::asio::awaitable<Status> remember(MemoryScope scope, store::Message message) override;
+  // One embedding batch on the compute pool, then one DB-pool hop that writes everything in one
+  // store write (memories, the generation's record, retrieval times noted since the last write)
+  // and updates the vector index.
+  boost::asio::awaitable<Status> remember_turn(MemoryScope scope, std::vector<store::Message> messages,
+                                               store::Id generation_id, RetrievalResult used) override;
   boost::asio::awaitable<Status> forget(store::Id chat_id,
                                         std::vector<store::Id> message_ids) override;
   boost::asio::awaitable<Status> forget_character(store::Id user_id,
@@ -70,12 +76,19 @@ class MemoryServiceImpl final : public MemoryService {
   void dropped(const std::vector<std::int64_t>& spaces);
   void note_breaker();
   void log_slow(std::int64_t space, double ms);
+  // Retrieval times of prompt memories are noted here and stored with the next turn's write
+  // (or on their own once kMaxPendingTouches wait); nothing ranks by them.
+  void note_touched(const std::vector<store::Id>& ids, std::int64_t now_ms);
+  std::vector<store::Id> take_touched(std::int64_t& at_ms);
 
   MemoryServiceParts p_;
   Ranker ranker_;
   ResultCache cache_;
   CircuitBreaker breaker_;
   std::atomic<std::int64_t> last_slow_log_ms_{0};
+  std::mutex touch_mu_;
+  std::vector<store::Id> touched_;  // touch_mu_
+  std::int64_t touched_at_ = 0;     // touch_mu_
   struct Instruments {
     Histogram* latency[3] = {};  // vector, keyword, off
     Counter* cache_hits = nullptr;

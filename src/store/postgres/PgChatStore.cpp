@@ -181,6 +181,33 @@ Result<Message> PgChatStore::get_message(Id user_id, Id id) {
   });
 }
 
+Result<Siblings> PgChatStore::siblings(Id user_id, Id id) {
+  return db_.snapshot([&](PgConnection& c) -> Result<Siblings> {
+    auto m = load_message(c, user_id, id);
+    if (!m.ok()) return m.error();
+    Siblings out;
+    out.parent_id = m->parent_id;
+    if (m->parent_id == 0) {
+      auto chat = load_chat_any(c, m->chat_id);
+      if (!chat.ok()) return chat.error();
+      out.selected_id = chat->root_active_id;
+    } else {
+      auto p = load_message_any(c, m->parent_id);
+      if (!p.ok()) return p.error();
+      out.selected_id = p->active_child_id;
+    }
+    auto r = c.query("SELECT id, COUNT(*) OVER () FROM messages WHERE chat_id = $1 AND "
+                     "parent_id = $2 ORDER BY id LIMIT $3",
+                     {m->chat_id, m->parent_id, std::int64_t{kMaxSiblingsListed}});
+    if (!r.ok()) return r.error();
+    for (int i = 0; i < r->rows(); ++i) {
+      out.ids.push_back(r->col_int(i, 0));
+      out.count = static_cast<int>(r->col_int(i, 1));
+    }
+    return out;
+  });
+}
+
 Result<Message> PgChatStore::edit_message(Id user_id, Id id, const std::string& content) {
   const std::int64_t now = clock_.now_ms();
   return db_.write([&](PgConnection& c) -> Result<Message> {

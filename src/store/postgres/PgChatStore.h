@@ -32,6 +32,7 @@ class PgChatStore final : public ChatStore {
       Id chat_id, Id until, int max_messages,
       const std::function<bool(const Message&)>& enough) override;
   Result<Message> get_message(Id user_id, Id id) override;
+  Result<Siblings> siblings(Id user_id, Id id) override;
 
   // Defined in PgChatTurns.cpp.
   Result<Turn> begin_turn(Id user_id, Id chat_id, const std::string& content,

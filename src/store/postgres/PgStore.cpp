@@ -2,6 +2,7 @@
 
 #include "store/postgres/PgCharacterStore.h"
 #include "store/postgres/PgChatStore.h"
+#include "store/postgres/PgMemoryStore.h"
 #include "store/postgres/PgUserStore.h"
 
 namespace troupe::store::postgres {
@@ -26,10 +27,12 @@ PgStore::PgStore(std::unique_ptr<PgDb> db, const Clock& clock)
     : db_(std::move(db)),
       users_(std::make_unique<PgUserStore>(*db_, clock)),
       characters_(std::make_unique<PgCharacterStore>(*db_, clock)),
-      chats_(std::make_unique<PgChatStore>(*db_, clock)) {}
+      chats_(std::make_unique<PgChatStore>(*db_, clock)),
+      memories_(std::make_unique<PgMemoryStore>(*db_)) {}
 
 // Repositories go before the pool they point into.
 PgStore::~PgStore() {
+  memories_.reset();
   chats_.reset();
   characters_.reset();
   users_.reset();
@@ -38,5 +41,6 @@ PgStore::~PgStore() {
 UserStore& PgStore::users() { return *users_; }
 CharacterStore& PgStore::characters() { return *characters_; }
 ChatStore& PgStore::chats() { return *chats_; }
+MemoryStore& PgStore::memories() { return *memories_; }
 
 }  // namespace troupe::store::postgres

@@ -1,5 +1,5 @@
 // PgStore: the shared store for multi-node deployments. Owns one PgDb (a bounded pool of libpq
-// connections) and the three repositories on it. Entry point:
+// connections) and the four repositories on it (users, characters, chats, memories). Entry point:
 // PgStore::open(conninfo_url, clock, pool_size).
 // Thread-safety: the repositories are safe for concurrent use from any non-I/O thread; calls block
 // (run them on the DB pool via core/Offload.h). Destroy after every call has returned. `clock`
@@ -13,6 +13,7 @@
 #include "core/Result.h"
 #include "store/CharacterStore.h"
 #include "store/ChatStore.h"
+#include "store/MemoryStore.h"
 #include "store/UserStore.h"
 #include "store/postgres/PgDb.h"
 
@@ -21,6 +22,7 @@ namespace troupe::store::postgres {
 class PgUserStore;
 class PgCharacterStore;
 class PgChatStore;
+class PgMemoryStore;
 
 class PgStore {
  public:
@@ -38,6 +40,7 @@ class PgStore {
   UserStore& users();
   CharacterStore& characters();
   ChatStore& chats();
+  MemoryStore& memories();
   PgDb& db() { return *db_; }
 
  private:
@@ -47,6 +50,7 @@ class PgStore {
   std::unique_ptr<PgUserStore> users_;
   std::unique_ptr<PgCharacterStore> characters_;
   std::unique_ptr<PgChatStore> chats_;
+  std::unique_ptr<PgMemoryStore> memories_;
 };
 
 }  // namespace troupe::store::postgres

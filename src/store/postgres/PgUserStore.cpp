@@ -94,4 +94,22 @@ Result<std::int64_t> PgUserStore::count_users() {
   });
 }
 
+Result<User> PgUserStore::get_user(Id id) {
+  return db_.read([&](PgConnection& c) -> Result<User> {
+    return one_user(
+        c.query("SELECT id, name, is_admin, created_at FROM users WHERE id = $1", {id}),
+        "user not found");
+  });
+}
+
+Status PgUserStore::delete_user(Id id) {
+  return db_.write([&](PgConnection& c) -> Status {
+    // Foreign keys cascade from users to every table that holds their data.
+    auto r = c.query("DELETE FROM users WHERE id = $1", {id});
+    if (!r.ok()) return r.error();
+    if (r->affected() == 0) return make_error(Errc::not_found, "user not found");
+    return {};
+  });
+}
+
 }  // namespace troupe::store::postgres

@@ -180,6 +180,37 @@ Result<Message> SqliteChatStore::get_message(Id user_id, Id id) {
   });
 }
 
+Result<Siblings> SqliteChatStore::siblings(Id user_id, Id id) {
+  return db_.read([&](Connection& c) -> Result<Siblings> {
+    auto m = load_message(c, user_id, id);
+    if (!m.ok()) return m.error();
+    Siblings out;
+    out.parent_id = m->parent_id;
+    if (m->parent_id == 0) {
+      auto chat = load_chat_any(c, m->chat_id);
+      if (!chat.ok()) return chat.error();
+      out.selected_id = chat->root_active_id;
+    } else {
+      auto p = load_message_any(c, m->parent_id);
+      if (!p.ok()) return p.error();
+      out.selected_id = p->active_child_id;
+    }
+    auto st = c.prepare(
+        "SELECT id, COUNT(*) OVER () FROM messages WHERE chat_id = ?1 AND parent_id = ?2 "
+        "ORDER BY id LIMIT ?3");
+    if (!st.ok()) return st.error();
+    st->bind_int(1, m->chat_id).bind_int(2, m->parent_id).bind_int(3, kMaxSiblingsListed);
+    for (;;) {
+      auto row = st->step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      out.ids.push_back(st->col_int(0));
+      out.count = static_cast<int>(st->col_int(1));
+    }
+    return out;
+  });
+}
+
 Result<Message> SqliteChatStore::edit_message(Id user_id, Id id, const std::string& content) {
   const std::int64_t now = clock_.now_ms();
   return db_.write([&](Connection& c) -> Result<Message> {

@@ -72,6 +72,81 @@ std::vector<std::int64_t> spaces_of(const std::vector<RemovedMemory>& removed) {
 
 bool word_byte(unsigned char c) { return std::isalnum(c) || c >= 0x80 || c == '\''; }
 
+Status check(const MemoryRecord& m) {
+  if (m.message_id == 0 || m.chat_id == 0) return make_error(Errc::bad_request, "memory needs a chat and a message");
+  if (!m.embedding.empty() && m.embedder.empty()) {
+    return make_error(Errc::bad_request, "an embedding needs its embedder name");
+  }
+  return {};
+}
+
+// Inserts or replaces one memory inside the caller's write transaction.
+Result<MemoryRecord> upsert_in(Connection& c, const MemoryRecord& m) {
+  auto st = c.prepare(
+      "INSERT INTO memories(space_key, user_id, character_id, chat_id, message_id, speaker, "
+      "text, created_at, importance, embedder, embedding) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+      "ON CONFLICT(message_id) DO UPDATE SET space_key = excluded.space_key, "
+      "speaker = excluded.speaker, text = excluded.text, importance = excluded.importance, "
+      "embedder = excluded.embedder, embedding = excluded.embedding "
+      "RETURNING " + std::string(kColumns));
+  if (!st.ok()) return st.error();
+  st->bind_int(1, m.space_key).bind_int(2, m.user_id).bind_int(3, m.character_id);
+  st->bind_int(4, m.chat_id).bind_int(5, m.message_id).bind_text(6, m.speaker);
+  st->bind_text(7, m.text).bind_int(8, m.created_at);
+  st->bind_int(9, static_cast<std::int64_t>(std::clamp(m.importance, 0.0, 1.0) * 1e6));
+  st->bind_text(10, m.embedder);
+  if (m.embedding.empty()) {
+    st->bind_null(11);
+  } else {
+    st->bind_blob(11, std::string_view(reinterpret_cast<const char*>(m.embedding.data()),
+                                       m.embedding.size() * sizeof(float)));
+  }
+  auto row = st->step();
+  if (!row.ok()) return row.error();
+  if (!*row) return make_error(Errc::internal, "memory upsert returned no row");
+  MemoryRecord out = read_record(*st);
+  TROUPE_TRY_STATUS(st->run());
+  return out;
+}
+
+Status touch_in(Connection& c, std::span<const Id> ids, std::int64_t now_ms) {
+  for (std::size_t at = 0; at < ids.size(); at += kMaxIds) {
+    auto part = ids.subspan(at, std::min(kMaxIds, ids.size() - at));
+    auto st = c.prepare("UPDATE memories SET last_retrieved_at = ? WHERE id IN (" +
+                        placeholders(part.size()) + ")");
+    if (!st.ok()) return st.error();
+    st->bind_int(1, now_ms);
+    for (std::size_t i = 0; i < part.size(); ++i) st->bind_int(static_cast<int>(i + 2), part[i]);
+    TROUPE_TRY_STATUS(st->run());
+  }
+  return {};
+}
+
+Status record_in(Connection& c, Id generation_id, const GenerationRetrieval& r) {
+  auto st = c.prepare("INSERT OR REPLACE INTO generation_retrievals(generation_id, mode) VALUES(?1, ?2)");
+  if (!st.ok()) return st.error();
+  st->bind_int(1, generation_id).bind_text(2, r.mode);
+  TROUPE_TRY_STATUS(st->run());
+  auto del = c.prepare("DELETE FROM generation_memories WHERE generation_id = ?1");
+  if (!del.ok()) return del.error();
+  del->bind_int(1, generation_id);
+  TROUPE_TRY_STATUS(del->run());
+  for (auto& u : r.used) {
+    auto ins = c.prepare(
+        "INSERT INTO generation_memories(generation_id, rank, memory_id, relevance, recency, "
+        "importance, score) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    if (!ins.ok()) return ins.error();
+    ins->bind_int(1, generation_id).bind_int(2, u.rank).bind_int(3, u.memory_id);
+    ins->bind_int(4, static_cast<std::int64_t>(u.relevance * 1e6));
+    ins->bind_int(5, static_cast<std::int64_t>(u.recency * 1e6));
+    ins->bind_int(6, static_cast<std::int64_t>(u.importance * 1e6));
+    ins->bind_int(7, static_cast<std::int64_t>(u.score * 1e6));
+    TROUPE_TRY_STATUS(ins->run());
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string SqliteMemoryStore::fts_query(const std::string& text) {
@@ -102,38 +177,8 @@ std::string SqliteMemoryStore::fts_query(const std::string& text) {
 }
 
 Result<MemoryRecord> SqliteMemoryStore::upsert(const MemoryRecord& m) {
-  if (m.message_id == 0 || m.chat_id == 0) return make_error(Errc::bad_request, "memory needs a chat and a message");
-  if (!m.embedding.empty() && m.embedder.empty()) {
-    return make_error(Errc::bad_request, "an embedding needs its embedder name");
-  }
-  return db_.write([&](Connection& c) -> Result<MemoryRecord> {
-    auto st = c.prepare(
-        "INSERT INTO memories(space_key, user_id, character_id, chat_id, message_id, speaker, "
-        "text, created_at, importance, embedder, embedding) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-        "ON CONFLICT(message_id) DO UPDATE SET space_key = excluded.space_key, "
-        "speaker = excluded.speaker, text = excluded.text, importance = excluded.importance, "
-        "embedder = excluded.embedder, embedding = excluded.embedding "
-        "RETURNING " + std::string(kColumns));
-    if (!st.ok()) return st.error();
-    st->bind_int(1, m.space_key).bind_int(2, m.user_id).bind_int(3, m.character_id);
-    st->bind_int(4, m.chat_id).bind_int(5, m.message_id).bind_text(6, m.speaker);
-    st->bind_text(7, m.text).bind_int(8, m.created_at);
-    st->bind_int(9, static_cast<std::int64_t>(std::clamp(m.importance, 0.0, 1.0) * 1e6));
-    st->bind_text(10, m.embedder);
-    if (m.embedding.empty()) {
-      st->bind_null(11);
-    } else {
-      st->bind_blob(11, std::string_view(reinterpret_cast<const char*>(m.embedding.data()),
-                                         m.embedding.size() * sizeof(float)));
-    }
-    auto row = st->step();
-    if (!row.ok()) return row.error();
-    if (!*row) return make_error(Errc::internal, "memory upsert returned no row");
-    MemoryRecord out = read_record(*st);
-    TROUPE_TRY_STATUS(st->run());
-    return out;
-  });
+  TROUPE_TRY_STATUS(check(m));
+  return db_.write([&](Connection& c) { return upsert_in(c, m); });
 }
 
 Result<std::vector<RemovedMemory>> SqliteMemoryStore::delete_messages(std::span<const Id> message_ids) {
@@ -296,43 +341,26 @@ Result<std::vector<KeywordHit>> SqliteMemoryStore::keyword_search(std::int64_t s
 
 Status SqliteMemoryStore::touch(std::span<const Id> ids, std::int64_t now_ms) {
   if (ids.empty()) return {};
-  return db_.write([&](Connection& c) -> Status {
-    for (std::size_t at = 0; at < ids.size(); at += kMaxIds) {
-      auto part = ids.subspan(at, std::min(kMaxIds, ids.size() - at));
-      auto st = c.prepare("UPDATE memories SET last_retrieved_at = ? WHERE id IN (" +
-                          placeholders(part.size()) + ")");
-      if (!st.ok()) return st.error();
-      st->bind_int(1, now_ms);
-      for (std::size_t i = 0; i < part.size(); ++i) st->bind_int(static_cast<int>(i + 2), part[i]);
-      TROUPE_TRY_STATUS(st->run());
-    }
-    return Status{};
-  });
+  return db_.write([&](Connection& c) { return touch_in(c, ids, now_ms); });
 }
 
 Status SqliteMemoryStore::record_generation(Id generation_id, const GenerationRetrieval& r) {
-  return db_.write([&](Connection& c) -> Status {
-    auto st = c.prepare("INSERT OR REPLACE INTO generation_retrievals(generation_id, mode) VALUES(?1, ?2)");
-    if (!st.ok()) return st.error();
-    st->bind_int(1, generation_id).bind_text(2, r.mode);
-    TROUPE_TRY_STATUS(st->run());
-    auto del = c.prepare("DELETE FROM generation_memories WHERE generation_id = ?1");
-    if (!del.ok()) return del.error();
-    del->bind_int(1, generation_id);
-    TROUPE_TRY_STATUS(del->run());
-    for (auto& u : r.used) {
-      auto ins = c.prepare(
-          "INSERT INTO generation_memories(generation_id, rank, memory_id, relevance, recency, "
-          "importance, score) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-      if (!ins.ok()) return ins.error();
-      ins->bind_int(1, generation_id).bind_int(2, u.rank).bind_int(3, u.memory_id);
-      ins->bind_int(4, static_cast<std::int64_t>(u.relevance * 1e6));
-      ins->bind_int(5, static_cast<std::int64_t>(u.recency * 1e6));
-      ins->bind_int(6, static_cast<std::int64_t>(u.importance * 1e6));
-      ins->bind_int(7, static_cast<std::int64_t>(u.score * 1e6));
-      TROUPE_TRY_STATUS(ins->run());
+  return db_.write([&](Connection& c) { return record_in(c, generation_id, r); });
+}
+
+Result<std::vector<MemoryRecord>> SqliteMemoryStore::write_turn(const TurnWrite& w) {
+  for (auto& m : w.memories) TROUPE_TRY_STATUS(check(m));
+  return db_.write([&](Connection& c) -> Result<std::vector<MemoryRecord>> {
+    std::vector<MemoryRecord> out;
+    out.reserve(w.memories.size());
+    for (auto& m : w.memories) {
+      auto r = upsert_in(c, m);
+      if (!r.ok()) return r.error();
+      out.push_back(std::move(r).value());
     }
-    return Status{};
+    if (w.generation_id != 0) TROUPE_TRY_STATUS(record_in(c, w.generation_id, w.retrieval));
+    TROUPE_TRY_STATUS(touch_in(c, w.touched, w.touched_at));
+    return out;
   });
 }
 

@@ -30,6 +30,8 @@ class SqliteMemoryStore final : public MemoryStore {
   Status touch(std::span<const Id> ids, std::int64_t now_ms) override;
   Status record_generation(Id generation_id, const GenerationRetrieval& r) override;
   Result<GenerationRetrieval> read_generation(Id generation_id) override;
+  // One job of the writer's group commit for the whole turn.
+  Result<std::vector<MemoryRecord>> write_turn(const TurnWrite& w) override;
 
   // Free text → an FTS5 query of quoted terms joined by OR ("" when no usable word). At most
   // 32 terms; quotes inside words are doubled, so no input can inject FTS5 syntax.

@@ -115,4 +115,24 @@ Result<std::int64_t> SqliteUserStore::count_users() {
   });
 }
 
+Result<User> SqliteUserStore::get_user(Id id) {
+  return db_.read([&](Connection& c) -> Result<User> {
+    auto st = c.prepare("SELECT id, name, is_admin, created_at FROM users WHERE id = ?1");
+    if (st.ok()) st->bind_int(1, id);
+    return one_user(std::move(st), "user not found");
+  });
+}
+
+Status SqliteUserStore::delete_user(Id id) {
+  return db_.write([&](Connection& c) -> Status {
+    // Foreign keys cascade from users to every table that holds their data.
+    auto st = c.prepare("DELETE FROM users WHERE id = ?1");
+    if (!st.ok()) return st.error();
+    st->bind_int(1, id);
+    TROUPE_TRY_STATUS(st->run());
+    if (c.changes() == 0) return make_error(Errc::not_found, "user not found");
+    return {};
+  });
+}
+
 }  // namespace troupe::store::sqlite

@@ -20,6 +20,8 @@ class SqliteUserStore final : public UserStore {
   Result<User> user_by_token_hash(const std::string& token_hash) override;
   Result<User> user_by_name(const std::string& name) override;
   Result<std::int64_t> count_users() override;
+  Result<User> get_user(Id id) override;
+  Status delete_user(Id id) override;
 
  private:
   SqliteDb& db_;

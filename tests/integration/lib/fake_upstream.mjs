@@ -76,6 +76,9 @@ export class FakeUpstream {
     this.model = model;
     this.script = [];
     this.requests = [];
+    // /v1/embeddings: deterministic bag-of-words vectors; `embeddingsFail` answers HTTP 500.
+    this.embeddingDims = 64;
+    this.embeddingsFail = false;
     this.sockets = new Set();
     this.server = http.createServer((req, res) => this.#handle(req, res));
     this.server.on('connection', (s) => {
@@ -96,6 +99,43 @@ export class FakeUpstream {
 
   enqueue(...ms) {
     this.script.push(...ms);
+  }
+
+  // Requests to /embeddings only.
+  get embeddingRequests() {
+    return this.requests.filter((r) => r.path.endsWith('/embeddings'));
+  }
+
+  // A text's vector: each word (lower-case letters and digits, 3+ characters) adds 1 to a
+  // dimension picked by a hash of the word; L2-normalised. Texts sharing words are close.
+  embedText(text) {
+    const v = new Array(this.embeddingDims).fill(0);
+    for (const w of String(text).toLowerCase().split(/[^a-z0-9]+/)) {
+      if (w.length < 3) continue;
+      let h = 2166136261;
+      for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), 16777619) >>> 0;
+      v[h % this.embeddingDims] += 1;
+    }
+    const n = Math.hypot(...v);
+    return n > 0 ? v.map((x) => x / n) : v;
+  }
+
+  #embeddings(body, res) {
+    if (this.embeddingsFail) {
+      res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'embedding model unavailable' } }));
+      return;
+    }
+    const input = body?.input;
+    const texts = Array.isArray(input) ? input : typeof input === 'string' ? [input] : null;
+    if (!texts) {
+      res.writeHead(400, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'input must be a string or an array of strings' } }));
+      return;
+    }
+    const data = texts.map((t, index) => ({ object: 'embedding', index, embedding: this.embedText(t) }));
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ object: 'list', model: body.model ?? this.model, data, usage: { prompt_tokens: 0, total_tokens: 0 } }));
   }
 
   // Requests to /chat/completions only.
@@ -160,6 +200,11 @@ export class FakeUpstream {
     if (req.method === 'GET' && path.endsWith('/models')) {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ object: 'list', data: [{ id: this.model, object: 'model' }] }));
+      record.finishedAt = Date.now();
+      return;
+    }
+    if (req.method === 'POST' && path.endsWith('/embeddings')) {
+      this.#embeddings(body, res);
       record.finishedAt = Date.now();
       return;
     }

@@ -416,6 +416,7 @@ TEST(JsonEventFormatter, MembersComposeIntoValidEvents) {
   c.id = 1;
   c.title = "t";
   c.leaf_id = 5;
+  c.seq_reserved = 1000;
 
   auto wrap = [](const std::string& members) { return json::parse("{" + members + "}").as_object(); };
   auto tok = wrap(f.token(3, 5, "Hi \"x\"\n\t\x01"));
@@ -435,9 +436,10 @@ TEST(JsonEventFormatter, MembersComposeIntoValidEvents) {
   EXPECT_EQ(fin.at("generation").at("id").as_int64(), 3);
   EXPECT_EQ(fin.at("message").at("id").as_int64(), 5);
 
-  auto ch = wrap(f.chat(c));
+  auto ch = wrap(f.chat(c, 17));
   EXPECT_EQ(ch.at("chat").at("leaf_id").as_int64(), 5);
   EXPECT_EQ(ch.at("chat").at("title").as_string(), "t");
+  EXPECT_EQ(ch.at("chat").at("last_seq").as_int64(), 17);  // the given cursor, not seq_reserved
 
   auto del = wrap(f.message_deleted(9));
   EXPECT_EQ(del.at("message_id").as_int64(), 9);

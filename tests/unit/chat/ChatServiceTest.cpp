@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "ChatTestUtil.h"
+#include "chat/UserService.h"
 
 namespace troupe::chat::testing {
 namespace {
@@ -200,6 +201,8 @@ TEST_F(ChatServiceTest, DeletePublishesMessageDeletedAndChatUpdated) {
   EXPECT_EQ(evs[0].body.at("message_id").as_int64(), t2.user_message.id);
   EXPECT_EQ(evs[1].body.at("chat").at("leaf_id").as_int64(), t1.reply.id);
   EXPECT_EQ(evs[1].seq, evs[0].seq + 1);
+  // last_seq is a real, resumable seq (not the store's reserved mark): the one before the event.
+  EXPECT_EQ(evs[1].body.at("chat").at("last_seq").as_int64(), evs[0].seq);
   EXPECT_EQ(path(v.chat.id).back().id, t1.reply.id);
   EXPECT_ERRC(await(chats_->remove_message(alice_, t2.reply.id)), Errc::not_found);  // subtree
   EXPECT_ERRC(await(chats_->remove_message(bob_, t1.reply.id)), Errc::not_found);
@@ -225,6 +228,15 @@ TEST_F(ChatServiceTest, SelectPublishesChatUpdated) {
   ASSERT_EQ(evs.size(), 1u);
   EXPECT_EQ(evs[0].type, "chat.updated");
   EXPECT_EQ(evs[0].body.at("chat").at("leaf_id").as_int64(), turn.reply.id);
+  const std::int64_t resume = evs[0].body.at("chat").at("last_seq").as_int64();
+  EXPECT_EQ(resume, evs[0].seq - 1);
+  auto stored = store_->chats().get_chat(alice_.id, v.chat.id);
+  ASSERT_OK(stored);
+  EXPECT_LT(resume, stored->seq_reserved);  // a block is reserved ahead of the stream
+  // Resuming from it replays exactly this event.
+  auto again = drain(*subscribe(alice_, v.chat.id, resume));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].seq, evs[0].seq);
   auto p = path(v.chat.id);
   EXPECT_EQ(p.back().content, "first");
   EXPECT_EQ(p.back().swipe_index, 0);
@@ -294,6 +306,45 @@ TEST_F(ChatServiceTest, AuthServiceTokens) {
   auto boot = auth_->bootstrap();
   ASSERT_OK(boot);
   EXPECT_FALSE(boot->has_value());
+}
+
+TEST_F(ChatServiceTest, UserServiceDeletesAUserWithEverythingOfTheirs) {
+  UserService users(deps(), *gm_, *auth_, *chats_);
+  auto admin = auth_->create_user("root", true);
+  ASSERT_OK(admin);
+  auto carol = auth_->create_user("carol", false);
+  ASSERT_OK(carol);
+  const store::User& c = carol->user;
+  auto ch = make_character(c.id, "Cara");
+  auto idle = new_chat(c, ch.id);
+  auto busy = new_chat(c, ch.id);
+  auto sub = subscribe(c, busy.chat.id, 0);
+  llm_.set_script(Script{{"a", "b"}, milliseconds(0), 1});
+  auto turn = await(turns_->post_message(c, busy.chat.id, "hello", "key"));
+  ASSERT_OK(turn);
+  ASSERT_TRUE(run_until([&] { return llm_.holding() == 1; }));
+  ASSERT_OK(await(auth_->authenticate(carol->token)));  // now cached
+
+  EXPECT_ERRC(await(users.remove(c, c.id)), Errc::forbidden);
+  EXPECT_ERRC(await(users.remove(alice_, c.id)), Errc::forbidden);
+  EXPECT_ERRC(await(users.remove(admin->user, admin->user.id)), Errc::bad_request);
+  EXPECT_ERRC(await(users.remove(admin->user, 99999999)), Errc::not_found);
+  ASSERT_OK(await(auth_->authenticate(carol->token)));  // nothing happened yet
+
+  ASSERT_OK(await(users.remove(admin->user, c.id)));
+  EXPECT_ERRC(await(auth_->authenticate(carol->token)), Errc::unauthorized);
+  EXPECT_FALSE(gm_->running(busy.chat.id).has_value()) << "the running generation was stopped";
+  EXPECT_EQ(llm_.cancelled(), 1);
+  EXPECT_TRUE(sub->closed());
+  EXPECT_ERRC(store_->users().get_user(c.id), Errc::not_found);
+  EXPECT_ERRC(store_->chats().get_chat(c.id, idle.chat.id), Errc::not_found);
+  EXPECT_ERRC(store_->chats().get_chat(c.id, busy.chat.id), Errc::not_found);
+  EXPECT_ERRC(store_->chats().get_generation(c.id, turn->generation.id), Errc::not_found);
+  EXPECT_ERRC(store_->characters().get_character(c.id, ch.id), Errc::not_found);
+  EXPECT_ERRC(await(users.remove(admin->user, c.id)), Errc::not_found);
+  // Others are untouched.
+  ASSERT_OK(store_->users().get_user(alice_.id));
+  ASSERT_OK(store_->characters().get_character(alice_.id, aria_.id));
 }
 
 }  // namespace

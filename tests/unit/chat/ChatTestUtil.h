@@ -81,9 +81,11 @@ class TestFormatter final : public EventFormatter {
   std::string generation(const store::Generation& g) const override {
     return "\"generation\":" + json::serialize(gen(g));
   }
-  std::string chat(const store::Chat& c) const override {
-    return "\"chat\":" + json::serialize(json::object{
-                             {"id", c.id}, {"leaf_id", c.leaf_id}, {"title", c.title}});
+  std::string chat(const store::Chat& c, std::int64_t last_seq) const override {
+    return "\"chat\":" + json::serialize(json::object{{"id", c.id},
+                                                        {"leaf_id", c.leaf_id},
+                                                        {"title", c.title},
+                                                        {"last_seq", last_seq}});
   }
   std::string token(store::Id generation_id, store::Id message_id,
                     std::string_view text) const override {

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <boost/asio/detached.hpp>
+
 #include "ChatTestUtil.h"
 
 namespace troupe::chat::testing {
@@ -176,6 +178,53 @@ TEST_F(TurnServiceTest, IdempotencyKeyReplaysTheTurnWhileItRuns) {
   EXPECT_FALSE(fresh->replayed);
   EXPECT_NE(fresh->user_message.id, first->user_message.id);
   ASSERT_TRUE(wait_idle(chat.chat.id));
+}
+
+TEST_F(TurnServiceTest, ConcurrentRequestsWithOneKeyCreateOneTurn) {
+  auto chat = new_chat(alice_, aria_.id);
+  auto other = new_chat(alice_, aria_.id);
+  for (int round = 0; round < 5; ++round) {
+    const std::string key = "race-" + std::to_string(round);
+    const auto before = path(chat.chat.id).size() + path(other.chat.id).size();
+    std::vector<std::optional<Result<store::Turn>>> out(3);
+    auto post = [&](std::size_t i, store::Id chat_id) {
+      // Parameters (not captures) live in the coroutine frame.
+      auto run = [](TurnService* ts, store::User u, store::Id id, std::string k,
+                    std::optional<Result<store::Turn>>* dst) -> asio::awaitable<void> {
+        dst->emplace(co_await ts->post_message(u, id, "hello", std::move(k)));
+      };
+      asio::co_spawn(io_, run(turns_.get(), alice_, chat_id, key, &out[i]), asio::detached);
+    };
+    // All three start before any of them reaches the store.
+    post(0, chat.chat.id);
+    post(1, chat.chat.id);
+    post(2, other.chat.id);
+    ASSERT_TRUE(run_until([&] { return out[0] && out[1] && out[2]; }));
+    int created = 0;
+    store::Id user_message = 0, won = 0;
+    for (auto& r : out) {
+      if (r->ok()) {
+        if (!(*r)->replayed) ++created;
+        if (user_message) {
+          EXPECT_EQ((*r)->user_message.id, user_message) << "one turn only";
+        }
+        user_message = (*r)->user_message.id;
+        won = (*r)->user_message.chat_id;
+      } else {
+        EXPECT_EQ(r->error().code, Errc::conflict) << r->error().message;
+      }
+    }
+    EXPECT_EQ(created, 1);
+    ASSERT_NE(won, 0);
+    ASSERT_TRUE(wait_idle(won));
+    // One user message and one reply in the chat that won, nothing in the other.
+    EXPECT_EQ(path(chat.chat.id).size() + path(other.chat.id).size(), before + 2);
+    // Once durable, the key replays.
+    auto again = await(turns_->post_message(alice_, won, "hello", key));
+    ASSERT_OK(again);
+    EXPECT_TRUE(again->replayed);
+    EXPECT_EQ(again->user_message.id, user_message);
+  }
 }
 
 TEST_F(TurnServiceTest, IdempotencyKeysAreScopedPerUser) {

@@ -11,6 +11,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testdata::run_search;
+using testdata::search_when_ready;
 
 constexpr int kDims = 33;
 
@@ -24,6 +25,7 @@ struct Fixture {
     o.embedder_name = std::move(embedder);
     o.dims = kDims;
     o.threads = 2;
+    o.min_file_vectors = 0;  // these spaces are small; files are what is tested
     o.loader = [this](SpaceId) -> Result<SpaceVectors> {
       ++loads;
       return data;
@@ -35,7 +37,7 @@ struct Fixture {
   }
   std::string seg(SpaceId s) const { return dir + "/space-" + std::to_string(s) + ".seg"; }
   void expect_correct(LocalVectorEngine& e, SpaceId s) const {
-    auto r = run_search(e, s, row(17), 3);
+    auto r = search_when_ready(e, s, row(17), 3);
     ASSERT_TRUE(r.ok()) << r.error().message;
     ASSERT_FALSE(r->empty());
     EXPECT_EQ((*r)[0].id, 1017u);
@@ -64,6 +66,10 @@ TEST(EngineFilesTest, SegmentWrittenOnceThenReusedAcrossRestarts) {
   }
   LocalVectorEngine e(fx.options());
   ASSERT_TRUE(e.start().ok());
+  // start() warms space 1 (in the access history) on the pool; a search while that load runs
+  // fails fast with `unavailable` by design, so wait for the warm-up before searching.
+  for (int i = 0; i < 500 && !e.info(1).resident; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(e.info(1).resident);
   fx.expect_correct(e, 1);
   EXPECT_EQ(fx.loads, 1);  // second engine read the file, not the store
   EXPECT_EQ(e.stats().loads_from_file, 1u);
@@ -142,16 +148,18 @@ TEST(EngineFilesTest, CompactionRewritesTheFileWhichARestartTrusts) {
     LocalVectorEngine e(fx.options());
     fx.expect_correct(e, 1);
     ASSERT_TRUE(e.upsert(1, ids, extra).ok());
-    EXPECT_FALSE(fs::exists(fx.seg(1)));
-    for (int i = 0; i < 500 && !fs::exists(fx.seg(1)); ++i) std::this_thread::sleep_for(10ms);
+    // Compaction writes the file first and counts itself once the new index is in place: wait for
+    // the count (the file alone may exist before the compaction has finished).
+    for (int i = 0; i < 500 && e.stats().compactions == 0; ++i) std::this_thread::sleep_for(10ms);
     EXPECT_GE(e.stats().compactions, 1u);
+    EXPECT_TRUE(fs::exists(fx.seg(1)));
     EXPECT_EQ(e.info(1).size, 420u);
   }
   const int before = fx.loads;
   LocalVectorEngine e(fx.options());
   auto q = std::vector<float>(extra.begin() + 5 * kDims, extra.begin() + 6 * kDims);
-  auto r = run_search(e, 1, q, 1);
-  ASSERT_TRUE(r.ok());
+  auto r = search_when_ready(e, 1, q, 1);
+  ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ((*r)[0].id, 6u);
   EXPECT_EQ(fx.loads, before);  // from the compacted file, not the store
   EXPECT_EQ(e.info(1).size, 420u);
@@ -200,6 +208,27 @@ TEST(EngineFilesTest, StartWarmsHotSpacesFromTheAccessHistory) {
   EXPECT_TRUE(e.info(8).resident);
   EXPECT_FALSE(e.info(9).resident);
   EXPECT_EQ(e.stats().loads_from_file, 2u);
+  fs::remove_all(fx.dir);
+}
+
+TEST(EngineFilesTest, SpacesBelowTheFileThresholdGetNoFileAndReloadFromTheStore) {
+  Fixture fx;
+  fx.dir = testdata::temp_dir("small");
+  auto o = fx.options();
+  o.min_file_vectors = 121;  // the fixture's space has 120 vectors
+  {
+    LocalVectorEngine e(o);
+    ASSERT_TRUE(e.start().ok());
+    fx.expect_correct(e, 1);
+    EXPECT_FALSE(fs::exists(fx.seg(1)));
+  }
+  LocalVectorEngine e(o);
+  ASSERT_TRUE(e.start().ok());
+  fx.expect_correct(e, 1);
+  EXPECT_EQ(fx.loads, 2);  // both engines read the store
+  EXPECT_EQ(e.stats().loads_from_file, 0u);
+  EXPECT_GE(e.stats().loads_from_store, 1u);
+  EXPECT_FALSE(fs::exists(fx.seg(1)));
   fs::remove_all(fx.dir);
 }
 

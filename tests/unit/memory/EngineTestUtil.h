@@ -35,6 +35,22 @@ inline SearchResult run_search(LocalVectorEngine& e, SpaceId s, std::vector<floa
   return std::move(*out);
 }
 
+// run_search for tests that check results, not the fail-fast contract: a search that meets a
+// load in progress answers `unavailable` by design (the service then degrades), so retry those
+// until `timeout` has passed.
+inline SearchResult search_when_ready(LocalVectorEngine& e, SpaceId s, std::vector<float> q,
+                                      std::size_t k,
+                                      std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto r = run_search(e, s, q, k);
+    if (r.ok() || r.error().code != Errc::unavailable || std::chrono::steady_clock::now() >= until) {
+      return r;
+    }
+    ::usleep(5000);
+  }
+}
+
 // A gate a loader waits on until opened (bounded wait so a broken test cannot hang forever).
 struct Gate {
   std::mutex mu;

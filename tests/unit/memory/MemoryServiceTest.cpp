@@ -235,6 +235,46 @@ TEST_F(MemoryServiceTest, RecordsWhatAGenerationUsed) {
   EXPECT_EQ(back->used[0].memory_id, r.items[0].memory_id);
 }
 
+TEST_F(MemoryServiceTest, RememberTurnStoresMessagesRecordAndRetrievalTimes) {
+  auto fact = say("the bakery opens at six");
+  clock_.advance_ms(5000);
+  auto used = retrieve("bakery");  // for the prompt: its retrieval time is noted, not yet stored
+  ASSERT_EQ(used.items.size(), 1u);
+  auto before = store_->memories().get(std::vector<store::Id>{used.items[0].memory_id});
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ((*before)[0].last_retrieved_at, 0);
+
+  auto t = store_->chats().begin_turn(scope_.user_id, scope_.chat_id, "when does the bakery open", "", "sim");
+  ASSERT_TRUE(t.ok());
+  auto reply = t->reply;
+  reply.content = "the baker said at dawn, with warm rolls";
+  std::vector<store::Message> turn{t->user_message, reply};
+  ASSERT_TRUE(run(service_->remember_turn(scope_, turn, t->generation.id, used)).ok());
+
+  auto back = run(service_->used_by(t->generation.id));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->mode, "vector");
+  ASSERT_EQ(back->used.size(), 1u);
+  EXPECT_EQ(back->used[0].memory_id, used.items[0].memory_id);
+  auto after = store_->memories().get(std::vector<store::Id>{used.items[0].memory_id});
+  EXPECT_EQ((*after)[0].last_retrieved_at, clock_.now_ms());
+  // Both new memories are in the store and the index (the cache was invalidated).
+  auto listing = retrieve("warm rolls baker dawn", false);
+  ASSERT_FALSE(listing.items.empty());
+  EXPECT_EQ(listing.items[0].message_id, reply.id);
+  EXPECT_EQ(listing.items.size(), 3u);
+  EXPECT_EQ(*store_->memories().space_size(service_->space_of(scope_)), 3);
+
+  // A message whose text is gone is forgotten; the others of the turn are still stored.
+  reply.content.clear();
+  std::vector<store::Message> edited{reply};
+  RetrievalResult none;
+  ASSERT_TRUE(run(service_->remember_turn(scope_, edited, 0, none)).ok());
+  EXPECT_EQ(*store_->memories().space_size(service_->space_of(scope_)), 2);
+  for (auto& m : retrieve("warm rolls baker dawn", false).items) EXPECT_NE(m.message_id, reply.id);
+  (void)fact;
+}
+
 TEST(ImportanceTest, FactsNamesAndNumbersOutrankSmallTalk) {
   const double fact = importance_of("I live in Porto with my brother Tiago since 2019.");
   const double chatter = importance_of("ok");

@@ -385,3 +385,46 @@ TEST_P(ChatStoreTest, DataSurvivesReopen) {
 }
 
 }  // namespace troupe::store::sqlite::testing
+
+namespace troupe::store::sqlite::testing {
+
+TEST_P(ChatStoreTest, SiblingsListSwipesInOrderWithTheSelectedOne) {
+  Chat c = make_chat(alice_.id, aria_.id, {"Hi!", "Hello!", "Yo!"}, "greetings");
+  auto first = chats().siblings(alice_.id, c.root_active_id);
+  ASSERT_OK(first);
+  ASSERT_EQ(first->ids.size(), 3u);
+  EXPECT_EQ(first->count, 3);
+  EXPECT_EQ(first->parent_id, 0);
+  EXPECT_EQ(first->ids[0], c.root_active_id);
+  EXPECT_LT(first->ids[0], first->ids[1]);
+  EXPECT_LT(first->ids[1], first->ids[2]);
+  EXPECT_EQ(first->selected_id, c.root_active_id);
+
+  ASSERT_OK(chats().select_message(alice_.id, first->ids[2]));
+  auto after = chats().siblings(alice_.id, first->ids[1]);
+  ASSERT_OK(after);
+  EXPECT_EQ(after->ids, first->ids);
+  EXPECT_EQ(after->selected_id, first->ids[2]);
+
+  // Below a user message: the reply and its regenerated swipe.
+  auto t = chats().begin_turn(alice_.id, c.id, "hello", "", "sim");
+  ASSERT_OK(t);
+  ASSERT_OK(chats().finish_generation(t->generation.id, "completed", "one", ""));
+  auto g = chats().begin_generation(alice_.id, c.id, "regenerate", t->reply.id, "sim");
+  ASSERT_OK(g);
+  auto replies = chats().siblings(alice_.id, t->reply.id);
+  ASSERT_OK(replies);
+  EXPECT_EQ(replies->parent_id, t->user_message.id);
+  EXPECT_EQ(replies->ids, (std::vector<Id>{t->reply.id, g->reply.id}));
+  EXPECT_EQ(replies->count, 2);
+  EXPECT_EQ(replies->selected_id, g->reply.id);
+  auto lone = chats().siblings(alice_.id, t->user_message.id);
+  ASSERT_OK(lone);
+  EXPECT_EQ(lone->ids, std::vector<Id>{t->user_message.id});
+  EXPECT_EQ(lone->selected_id, t->user_message.id);
+
+  EXPECT_ERRC(chats().siblings(bob_.id, t->reply.id), Errc::not_found);
+  EXPECT_ERRC(chats().siblings(alice_.id, 99999999), Errc::not_found);
+}
+
+}  // namespace troupe::store::sqlite::testing

@@ -1,16 +1,18 @@
-// Memory store: upsert by message, FTS5 keyword search with hostile input, deletes (message
-// subtree, character, user, chat cascade), space loading and generation records.
+// Memory store: upsert by message, keyword search with hostile input, deletes (message subtree,
+// character, user, chat cascade), space loading and generation records. Runs against SQLite
+// (FTS5) and PostgreSQL (tsvector).
 #include <cmath>
 
+#include "store/postgres/PgMemoryStore.h"
 #include "store/sqlite/SqliteMemoryStore.h"
 #include "StoreTestUtil.h"
 
 namespace troupe::store::sqlite::testing {
 namespace {
 
-class MemoryStoreTest : public StoreTest {
+class MemoryStoreTest : public StoreBackendTest {
  protected:
-  MemoryStore& memories() { return store_->memories(); }
+  MemoryStore& memories() { return pg_store_ ? pg_store_->memories() : store_->memories(); }
 
   MemoryRecord rec(const Chat& c, const Message& m, std::int64_t space, std::vector<float> emb = {}) {
     MemoryRecord r;
@@ -29,7 +31,7 @@ class MemoryStoreTest : public StoreTest {
   }
 };
 
-TEST_F(MemoryStoreTest, UpsertReplacesByMessageAndKeywordSearchFollows) {
+TEST_P(MemoryStoreTest, UpsertReplacesByMessageAndKeywordSearchFollows) {
   auto u = make_user("ann");
   auto ch = make_character(u.id, "Mira");
   auto c = make_chat(u.id, ch.id);
@@ -53,21 +55,25 @@ TEST_F(MemoryStoreTest, UpsertReplacesByMessageAndKeywordSearchFollows) {
   EXPECT_TRUE(memories().keyword_search(8, "porto", 10)->empty());  // other space
 }
 
-TEST_F(MemoryStoreTest, KeywordQueryQuotingSurvivesFtsSyntax) {
+TEST_P(MemoryStoreTest, KeywordQueryQuotingSurvivesFtsSyntax) {
   auto u = make_user("ann");
   auto ch = make_character(u.id, "Mira");
   auto c = make_chat(u.id, ch.id);
   auto t = finished_turn(u.id, c.id, "the NEAR cave \"quoted\" word AND stuff");
   ASSERT_OK(memories().upsert(rec(c, t.user_message, 1)));
-  for (std::string q : {"\"", "NEAR(", "a OR", "*", "cave*) AND (", "col:cave", "\"quoted\"", "", "^x"}) {
+  for (std::string q : {"\"", "NEAR(", "a OR", "*", "cave*) AND (", "col:cave", "\"quoted\"", "", "^x",
+                        "it's", "''", "a & b | !c", "cave:*", "x <-> y", "\\'", "\xff\xfe cave"}) {
     auto r = memories().keyword_search(1, q, 5);
     ASSERT_TRUE(r.ok()) << q << ": " << r.error().message;
   }
   EXPECT_EQ(memories().keyword_search(1, "cave)", 5)->size(), 1u);
+  EXPECT_EQ(memories().keyword_search(1, "\xff\xfe cave", 5)->size(), 1u);
   EXPECT_EQ(SqliteMemoryStore::fts_query("a ab \"cd\"ef it's AB"), "\"ab\" OR \"cd\" OR \"ef\" OR \"it's\"");
+  EXPECT_EQ(postgres::PgMemoryStore::ts_query("a ab \"cd\"ef it's AB \xff\xfe"),
+            "'ab' | 'cd' | 'ef' | 'it''s'");
 }
 
-TEST_F(MemoryStoreTest, LoadSpaceKeepsOnlyMatchingEmbedder) {
+TEST_P(MemoryStoreTest, LoadSpaceKeepsOnlyMatchingEmbedder) {
   auto u = make_user("ann");
   auto ch = make_character(u.id, "Mira");
   auto c = make_chat(u.id, ch.id);
@@ -87,7 +93,7 @@ TEST_F(MemoryStoreTest, LoadSpaceKeepsOnlyMatchingEmbedder) {
   EXPECT_EQ(*memories().space_size(3), 2);
 }
 
-TEST_F(MemoryStoreTest, DeletingMessageSubtreeRemovesOrphans) {
+TEST_P(MemoryStoreTest, DeletingMessageSubtreeRemovesOrphans) {
   auto u = make_user("ann");
   auto ch = make_character(u.id, "Mira");
   auto c = make_chat(u.id, ch.id);
@@ -108,7 +114,7 @@ TEST_F(MemoryStoreTest, DeletingMessageSubtreeRemovesOrphans) {
   EXPECT_EQ(*memories().space_size(5), 1);
 }
 
-TEST_F(MemoryStoreTest, ChatMemoriesListsWhatAChatDeleteTakesAlong) {
+TEST_P(MemoryStoreTest, ChatMemoriesListsWhatAChatDeleteTakesAlong) {
   auto u = make_user("carol");
   auto ch = make_character(u.id, "Aria");
   auto c = make_chat(u.id, ch.id);
@@ -129,7 +135,7 @@ TEST_F(MemoryStoreTest, ChatMemoriesListsWhatAChatDeleteTakesAlong) {
   EXPECT_TRUE(after->empty());
 }
 
-TEST_F(MemoryStoreTest, CharacterAndUserRemovalReportSpaces) {
+TEST_P(MemoryStoreTest, CharacterAndUserRemovalReportSpaces) {
   auto u = make_user("ann");
   auto a = make_character(u.id, "A");
   auto b = make_character(u.id, "B");
@@ -153,7 +159,7 @@ TEST_F(MemoryStoreTest, CharacterAndUserRemovalReportSpaces) {
   EXPECT_TRUE(memories().keyword_search(12, "zebra", 5)->empty());
 }
 
-TEST_F(MemoryStoreTest, GenerationRecordAndTouch) {
+TEST_P(MemoryStoreTest, GenerationRecordAndTouch) {
   auto u = make_user("ann");
   auto ch = make_character(u.id, "Mira");
   auto c = make_chat(u.id, ch.id);
@@ -172,6 +178,8 @@ TEST_F(MemoryStoreTest, GenerationRecordAndTouch) {
   EXPECT_NEAR(back->used[0].score, 0.875, 1e-6);
   EXPECT_EQ(memories().read_generation(999)->mode, "");
 }
+
+TROUPE_STORE_BACKENDS(MemoryStoreTest);
 
 }  // namespace
 }  // namespace troupe::store::sqlite::testing

@@ -64,4 +64,42 @@ TEST_P(UserStoreTest, OnlyHashesAreStored) {
   EXPECT_ERRC(users().add_token(u->id, "short"), Errc::bad_request);
 }
 
+TEST_P(UserStoreTest, DeleteUserRemovesEverythingOfTheirs) {
+  User alice = make_user("alice");
+  User bob = make_user("bob");
+  ASSERT_OK(users().add_token(alice.id, sha256_hex("second")));
+  Character aria = make_character(alice.id, "Aria");
+  Chat chat = make_chat(alice.id, aria.id);
+  Turn t = finished_turn(alice.id, chat.id, "hello");
+  ASSERT_OK(chats().begin_turn(alice.id, chat.id, "again", "key-1", "sim"));
+  Character bram = make_character(bob.id, "Bram");
+  Chat bchat = make_chat(bob.id, bram.id);
+
+  auto got = users().get_user(alice.id);
+  ASSERT_OK(got);
+  EXPECT_EQ(got->name, "alice");
+  ASSERT_OK(users().delete_user(alice.id));
+
+  EXPECT_ERRC(users().get_user(alice.id), Errc::not_found);
+  EXPECT_ERRC(users().user_by_name("alice"), Errc::not_found);
+  EXPECT_ERRC(users().user_by_token_hash(sha256_hex("token-alice")), Errc::not_found);
+  EXPECT_ERRC(users().user_by_token_hash(sha256_hex("second")), Errc::not_found);
+  EXPECT_ERRC(characters().get_character(alice.id, aria.id), Errc::not_found);
+  EXPECT_ERRC(chats().get_chat(alice.id, chat.id), Errc::not_found);
+  EXPECT_ERRC(chats().get_message(alice.id, t.user_message.id), Errc::not_found);
+  EXPECT_ERRC(chats().get_generation(alice.id, t.generation.id), Errc::not_found);
+  auto key = chats().find_turn(alice.id, "key-1");
+  ASSERT_OK(key);
+  EXPECT_FALSE(key->has_value());
+  EXPECT_ERRC(users().delete_user(alice.id), Errc::not_found);
+
+  // Bob is untouched.
+  ASSERT_OK(users().get_user(bob.id));
+  ASSERT_OK(characters().get_character(bob.id, bram.id));
+  ASSERT_OK(chats().get_chat(bob.id, bchat.id));
+  auto n = users().count_users();
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 1);
+}
+
 }  // namespace troupe::store::sqlite::testing
