@@ -13,6 +13,9 @@ class JsonEventFormatter final : public chat::EventFormatter {
   std::string chat(const store::Chat& c, std::int64_t last_seq) const override;
   std::string token(store::Id generation_id, store::Id message_id,
                     std::string_view text) const override;
+  // Appends digits and an escaped JSON string by hand: no allocation once `out` has grown.
+  void token_into(std::string& out, store::Id generation_id, store::Id message_id,
+                  std::string_view text) const override;
   std::string finished(const store::Generation& g, const store::Message& m) const override;
   std::string message_deleted(store::Id message_id) const override;
 };

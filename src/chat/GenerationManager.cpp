@@ -31,7 +31,8 @@ class StreamSink final : public llm::TokenSink {
     if (h) h->observe(std::chrono::duration<double>(t - last_).count());
     last_ = t;
     text_ += piece;
-    auto r = d_.bus.publish(g_.chat_id, "token", d_.fmt.token(g_.id, g_.message_id, piece));
+    d_.fmt.token_into(fields_, g_.id, g_.message_id, piece);  // reused buffer: no allocation
+    auto r = d_.bus.publish(g_.chat_id, "token", fields_);
     if (!r.ok()) spdlog::warn("chat {}: token event not published: {}", g_.chat_id, r.error().message);
     auto now = std::chrono::steady_clock::now();
     if (now >= next_flush_) {
@@ -60,6 +61,7 @@ class StreamSink final : public llm::TokenSink {
   Histogram* inter_token_;
   std::chrono::steady_clock::time_point last_;
   std::string text_;
+  std::string fields_;  // the token event's members, rebuilt in place for every piece
   std::chrono::steady_clock::time_point next_flush_;
 };
 
