@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <pthread.h>
+#include <string_view>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -31,11 +32,10 @@ Result<std::unique_ptr<App>> App::open(const Config& config) {
   app->bus_ = std::move(bus).value();
   app->llm_ = llm::make_backend(config.llm);
   if (auto* memories = app->store_->memories()) {
-    app->memory_ = MemoryWiring::open(config, *memories, *app->db_pool_, app->clock_, &app->metrics_);
-  } else if (config.memory.enabled) {
-    spdlog::warn("memory: character memory is off with the {} store (memories are kept only by "
-                 "the embedded SQLite store); chats run without remembered facts",
-                 app->store_->name());
+    const bool shared_store = std::string_view(app->store_->name()) != "sqlite";
+    app->memory_ = MemoryWiring::open(config, *memories, *app->db_pool_, app->clock_,
+                                      &app->metrics_, shared_store);
+    app->memory_->connect(app->bus_->bus());
   }
   auto d = app->deps();
   app->generations_ = std::make_unique<chat::GenerationManager>(d, app->bus_->leases());

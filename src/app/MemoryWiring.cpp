@@ -1,6 +1,8 @@
 #include "app/MemoryWiring.h"
 
+#include <charconv>
 #include <filesystem>
+#include <random>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -57,12 +59,29 @@ std::unique_ptr<memory::Embedder> make_embedder(const MemoryConfig& c, const Clo
   return std::move(e).value();
 }
 
+// Segment files written before this start may miss changes other nodes made meanwhile.
+void delete_segments(const std::filesystem::path& dir) {
+  std::error_code ec;
+  int n = 0;
+  for (auto it = std::filesystem::directory_iterator(dir, ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind("space-", 0) == 0 && it->path().extension() == ".seg") {
+      std::error_code rec;
+      if (std::filesystem::remove(it->path(), rec)) ++n;
+    }
+  }
+  if (n > 0) spdlog::info("memory: deleted {} index files from an earlier run (shared store)", n);
+}
+
 }  // namespace
 
 std::unique_ptr<MemoryWiring> MemoryWiring::open(const Config& config, store::MemoryStore& store,
                                                  boost::asio::thread_pool& db_pool,
-                                                 const Clock& clock, MetricsRegistry* metrics) {
+                                                 const Clock& clock, MetricsRegistry* metrics,
+                                                 bool shared_store) {
   std::unique_ptr<MemoryWiring> w(new MemoryWiring());
+  w->metrics_ = metrics;
   const MemoryConfig& c = config.memory;
   int threads = c.compute_threads > 0 ? c.compute_threads
                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -85,6 +104,7 @@ std::unique_ptr<MemoryWiring> MemoryWiring::open(const Config& config, store::Me
     };
     memory::EngineOptions o;
     o.dir = (std::filesystem::path(config.store.data_dir) / "memory-index").string();
+    if (shared_store) delete_segments(o.dir);
     o.embedder_name = name;
     o.dims = dims;
     o.threads = c.compute_threads;
@@ -122,9 +142,39 @@ std::unique_ptr<MemoryWiring> MemoryWiring::open(const Config& config, store::Me
       w->engine_ = std::make_unique<memory::ExactVectorEngine>(dims, std::move(loader), *w->compute_);
     }
   }
-  w->service_ = std::make_unique<memory::MemoryServiceImpl>(memory::MemoryServiceParts{
+  auto impl = std::make_unique<memory::MemoryServiceImpl>(memory::MemoryServiceParts{
       c, store, db_pool, *w->compute_, w->embedder_.get(), w->engine_.get(), clock, metrics});
+  w->impl_ = impl.get();
+  w->service_ = std::move(impl);
   return w;
+}
+
+void MemoryWiring::connect(sync::EventBus& bus) {
+  if (!bus.shared() || bus_) return;
+  bus_ = &bus;
+  if (metrics_) {
+    received_ = &metrics_->counter("troupe_memory_invalidations_total",
+                                   "Memory spaces dropped because another node changed them.");
+  }
+  std::random_device rd;
+  const std::string token = std::to_string((std::uint64_t(rd()) << 32) | rd());
+  impl_->on_space_changed([&bus, token](std::int64_t space) {
+    bus.publish_control(kSpaceTopic, token + " " + std::to_string(space));
+  });
+  sub_ = bus.subscribe_control(kSpaceTopic, [this, token](const std::string& payload) {
+    const auto sp = payload.find(' ');
+    if (sp == std::string::npos || payload.compare(0, sp, token) == 0) return;  // ours or malformed
+    std::int64_t space = 0;
+    const char* b = payload.data() + sp + 1;
+    const char* e = payload.data() + payload.size();
+    auto [end, ec] = std::from_chars(b, e, space);
+    if (ec != std::errc() || end != e) {
+      spdlog::warn("memory: ignored a malformed {} message", kSpaceTopic);
+      return;
+    }
+    impl_->invalidate_space(space);
+    if (received_) received_->inc();
+  });
 }
 
 void MemoryWiring::trim() {
@@ -132,6 +182,10 @@ void MemoryWiring::trim() {
 }
 
 void MemoryWiring::shutdown() {
+  if (bus_) {
+    bus_->unsubscribe_control(sub_);
+    bus_ = nullptr;
+  }
   if (engine_) engine_->shutdown();
   if (compute_) compute_->join();
 }

@@ -15,7 +15,7 @@ bool StoreWiring::is_postgres_url(const std::string& url) {
 Result<std::unique_ptr<StoreWiring>> StoreWiring::open(const Config& config, const Clock& clock) {
   std::unique_ptr<StoreWiring> w(new StoreWiring());
   const std::string& url = config.store.url;
-  // The data dir also holds admin.token (and memory indexes with the embedded store).
+  // The data dir also holds admin.token (and the node-local memory index files).
   std::error_code fec;
   std::filesystem::create_directories(config.store.data_dir, fec);
   if (fec) {
@@ -48,7 +48,9 @@ store::CharacterStore& StoreWiring::characters() {
   return pg_ ? pg_->characters() : sqlite_->characters();
 }
 store::ChatStore& StoreWiring::chats() { return pg_ ? pg_->chats() : sqlite_->chats(); }
-store::MemoryStore* StoreWiring::memories() { return sqlite_ ? &sqlite_->memories() : nullptr; }
+store::MemoryStore* StoreWiring::memories() {
+  return pg_ ? &pg_->memories() : &sqlite_->memories();
+}
 
 std::string StoreWiring::health() const {
   return pg_ ? pg_->db().health() : std::string();

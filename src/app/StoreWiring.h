@@ -1,6 +1,6 @@
 // StoreWiring: opens the store named by store.url — the embedded SQLite store under
 // store.data_dir ("" or "sqlite") or the shared PostgreSQL store ("postgres://...") — and hands out
-// its repositories. Only the embedded store has a memory store (memories() is null otherwise).
+// its repositories, memories included, on either backend.
 // Thread-safety: open() and the destructor on the main thread; the repositories follow their
 // store's rules (blocking calls, run on the DB pool).
 #pragma once
@@ -38,7 +38,7 @@ class StoreWiring {
   store::UserStore& users();
   store::CharacterStore& characters();
   store::ChatStore& chats();
-  store::MemoryStore* memories();  // null on PostgreSQL
+  store::MemoryStore* memories();  // never null
   bool shared() const { return pg_ != nullptr; }  // several nodes may use this store
   const char* name() const { return pg_ ? "postgres" : "sqlite"; }
   void register_metrics(MetricsRegistry& metrics);

@@ -329,7 +329,10 @@ asio::awaitable<Status> MemoryServiceImpl::remember_turn(MemoryScope scope,
     return r;
   });
   if (!stored.ok()) co_return stored.error();
-  if (!w.memories.empty()) cache_.invalidate(space);
+  if (!w.memories.empty()) {
+    cache_.invalidate(space);
+    changed(space);
+  }
   co_return Status{};
 }
 
@@ -342,6 +345,7 @@ void MemoryServiceImpl::removed(const std::vector<store::RemovedMemory>& gone) {
       if (!s.ok()) spdlog::warn("memory space {}: index not updated: {}", space, s.error().message);
     }
     cache_.invalidate(space);
+    changed(space);
   }
 }
 
@@ -352,7 +356,17 @@ void MemoryServiceImpl::dropped(const std::vector<std::int64_t>& spaces) {
       if (!s.ok()) spdlog::warn("memory space {}: index not dropped: {}", space, s.error().message);
     }
     cache_.invalidate(space);
+    changed(space);
   }
+}
+
+void MemoryServiceImpl::invalidate_space(std::int64_t space) {
+  if (p_.engine) {
+    // drop_space forgets the resident index and its segment file, never the stored memories.
+    auto s = p_.engine->drop_space(static_cast<SpaceId>(space));
+    if (!s.ok()) spdlog::warn("memory space {}: index not dropped: {}", space, s.error().message);
+  }
+  cache_.invalidate(space);
 }
 
 asio::awaitable<Status> MemoryServiceImpl::forget(store::Id chat_id, std::vector<store::Id> message_ids) {

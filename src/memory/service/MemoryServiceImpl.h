@@ -4,11 +4,14 @@
 // (memory.search_timeout_ms); when the breaker is open, the search fails or misses its deadline,
 // or there is no embedder, keyword search over FTS5 instead (mode "keyword"). Candidates are
 // ranked by Ranker. Searches slower than memory.slow_search_ms are logged (at most one a second).
+// Nodes sharing one store: every change of a space is reported to the space-changed hook (the
+// wiring publishes it on the bus); invalidate_space() applies another node's change here.
 // Thread-safety: every member may be called from any coroutine concurrently; `parts` must outlive
-// the service.
+// the service. on_space_changed() only before the service is used.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <boost/asio/thread_pool.hpp>
 
@@ -62,6 +65,15 @@ class MemoryServiceImpl final : public MemoryService {
   boost::asio::awaitable<Result<store::GenerationRetrieval>> used_by(
       store::Id generation_id) override;
 
+  // Called (on any thread) after this service changed a space: memories added or removed, or the
+  // space dropped. Set once, before the service is used.
+  using SpaceChanged = std::function<void(std::int64_t space)>;
+  void on_space_changed(SpaceChanged hook) { space_changed_ = std::move(hook); }
+  // Another node changed `space` in the shared store: drops the space's index residency and its
+  // segment file (the next search reloads it from the store) and its retrieval-cache entries.
+  // Stored memories are untouched. Any thread.
+  void invalidate_space(std::int64_t space);
+
   CircuitBreaker::State breaker_state() const { return breaker_.state(); }
   std::int64_t space_of(const MemoryScope& s) const;
 
@@ -74,6 +86,9 @@ class MemoryServiceImpl final : public MemoryService {
       std::vector<std::pair<store::Id, double>> scored);
   void removed(const std::vector<store::RemovedMemory>& gone);
   void dropped(const std::vector<std::int64_t>& spaces);
+  void changed(std::int64_t space) {
+    if (space_changed_) space_changed_(space);
+  }
   void note_breaker();
   void log_slow(std::int64_t space, double ms);
   // Retrieval times of prompt memories are noted here and stored with the next turn's write
@@ -85,6 +100,7 @@ class MemoryServiceImpl final : public MemoryService {
   Ranker ranker_;
   ResultCache cache_;
   CircuitBreaker breaker_;
+  SpaceChanged space_changed_;
   std::atomic<std::int64_t> last_slow_log_ms_{0};
   std::mutex touch_mu_;
   std::vector<store::Id> touched_;  // touch_mu_
