@@ -5,189 +5,31 @@
 // answers on both nodes.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { Api } from './lib/client.mjs';
-import { TroupeServer, TROUPE_BIN } from './lib/server.mjs';
+import { Cluster, metric } from './lib/cluster.mjs';
 import { sampleCharacter } from './lib/fixtures.mjs';
-import { pollUntil } from './lib/util.mjs';
 import { expectStatus } from './lib/client.mjs';
 
 const T = { timeout: 120000 };
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ port, host: '127.0.0.1' });
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
-}
-
-// Waits for a child started by this file to exit; SIGKILLs it (by PID) after `ms`.
-function stopChild(child, signal, ms = 10000) {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill(signal);
-  });
-}
-
-function pgBinDir() {
-  if (process.env.TROUPE_PG_BIN) return process.env.TROUPE_PG_BIN;
-  const root = '/usr/lib/postgresql';
-  const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const v of versions) {
-    const bin = path.join(root, v, 'bin');
-    if (fs.existsSync(path.join(bin, 'initdb')) && fs.existsSync(path.join(bin, 'postgres'))) return bin;
-  }
-  throw new Error('PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin (install `postgresql`)');
-}
-
-// A throw-away PostgreSQL cluster (initdb in a temp dir, trust auth, loopback, ephemeral port).
-class PgServer {
-  async start() {
-    const bin = pgBinDir();
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-it-cpg-'));
-    const ids = {};
-    if (process.getuid() === 0) {
-      ids.uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-      ids.gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-      fs.chownSync(this.dir, ids.uid, ids.gid);
-    }
-    const data = path.join(this.dir, 'data');
-    await new Promise((resolve, reject) => {
-      execFile(path.join(bin, 'initdb'), ['-D', data, '-U', 'troupe', '-A', 'trust', '-E', 'UTF8', '--no-locale', '--no-sync'],
-        { ...ids, timeout: 60000 }, (err, _out, stderr) => (err ? reject(new Error(`initdb failed: ${err.message}\n${stderr}`)) : resolve()));
-    });
-    this.port = await freePort();
-    const log = fs.openSync(path.join(this.dir, 'server.log'), 'a');
-    if (ids.uid !== undefined) fs.fchownSync(log, ids.uid, ids.gid);
-    this.proc = spawn(path.join(bin, 'postgres'), ['-D', data, '-k', this.dir, '-p', String(this.port),
-      '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off', '-c', 'max_connections=100'], { ...ids, stdio: ['ignore', log, log] });
-    fs.closeSync(log);
-    await pollUntil(async () => {
-      if (this.proc.exitCode !== null) throw new Error(`postgres exited: ${fs.readFileSync(path.join(this.dir, 'server.log'), 'utf8')}`);
-      return new Promise((resolve) => {
-        execFile(path.join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'troupe', '-d', 'postgres'],
-          (err) => resolve(!err));
-      });
-    }, { timeoutMs: 30000, intervalMs: 100, what: 'postgres accepting connections' });
-    return this;
-  }
-
-  get url() {
-    return `postgres://troupe@127.0.0.1:${this.port}/postgres`;
-  }
-
-  async stop() {
-    await stopChild(this.proc, 'SIGINT');
-    if (this.dir && !process.env.TROUPE_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-// A throw-away redis-server without persistence on an ephemeral loopback port.
-class RedisServer {
-  // Starts; again on the same port after stop().
-  async start() {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-it-credis-'));
-    this.port ??= await freePort();
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-      '--dir', this.dir], { stdio: 'ignore' });
-    await pollUntil(async () => {
-      if (this.proc.exitCode !== null) throw new Error('redis-server exited at start');
-      return canConnect(this.port);
-    }, { timeoutMs: 10000, intervalMs: 50, what: 'redis-server accepting connections' });
-    return this;
-  }
-
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async stop() {
-    await stopChild(this.proc, 'SIGTERM');
-    if (this.dir && !process.env.TROUPE_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-// `troupe user add NAME --store URL`: the token (last stdout line).
-function addUser(name, storeUrl, dataDir) {
-  return new Promise((resolve, reject) => {
-    execFile(TROUPE_BIN, ['user', 'add', name, '--store', storeUrl, '--data', dataDir], { timeout: 30000 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`user add ${name} failed: ${err.message}\n${stderr}`));
-      const m = /trp_\S+/.exec(stdout.trim().split('\n').at(-1) ?? '');
-      return m ? resolve(m[0]) : reject(new Error(`user add ${name}: no token printed\n${stdout}`));
-    });
-  });
-}
-
-async function metric(node, re) {
-  const text = await (await fetch(`${node.baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (re.test(line)) sum += Number(line.split(' ').at(-1));
-  }
-  return sum;
-}
-
-const pg = new PgServer();
-const redis = new RedisServer();
-const nodes = {}; // a, b: TroupeServer
-const api = {}; // a, b: Api of alice on that node
-let userTmp;
-
-before(async () => {
-  await pg.start();
-  await redis.start();
-  const args = ['--store', pg.url, '--bus', redis.url];
-  const settings = {
+const cluster = new Cluster({
+  names: ['a', 'b'],
+  prefix: 'memory-pg',
+  settings: {
     'llm.sim_first_token_ms': 0,
     'llm.sim_token_delay_ms': 0,
     'llm.sim_reply_tokens': 24,
     'llm.context_size': 1024,
-  };
-  for (const name of ['a', 'b']) {
-    const n = new TroupeServer({ name: `memory-pg-${name}`, args, settings });
-    if (name !== 'a') n.starts = 1; // node A created the admin on the empty database
-    await n.start();
-    nodes[name] = n;
-  }
-  userTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'troupe-it-muser-'));
-  const token = await addUser('alice', pg.url, userTmp);
-  for (const name of ['a', 'b']) api[name] = new Api(nodes[name], token);
-  for (const name of ['a', 'b']) {
-    await pollUntil(async () => (await fetch(`${nodes[name].baseUrl}/readyz`)).status === 200, { timeoutMs: 10000, what: `node ${name} ready` });
-  }
+  },
+});
+const nodes = cluster.nodes; // a, b: TroupeServer
+let api; // a, b: Api of alice on that node
+
+before(async () => {
+  await cluster.start();
+  api = cluster.apis(await cluster.addUser('alice'));
 });
 
-after(async () => {
-  for (const n of Object.values(nodes)) await n?.cleanup();
-  await redis.stop();
-  await pg.stop();
-  if (userTmp) fs.rmSync(userTmp, { recursive: true, force: true });
-});
+after(() => cluster.teardown());
 
 const FACT = 'Remember this: my sister Ines keeps honeybees on a rooftop in Lisbon.';
 const QUESTION = 'Where does my sister keep her honeybees?';
