@@ -86,7 +86,8 @@ for rep in $(seq "$REPS"); do
 
   # Three nodes on PostgreSQL + Redis (fresh database).
   as_pg "$PGBIN/psql" -q -h 127.0.0.1 -p "$PGPORT" -U troupe -d postgres \
-    -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null
+    -c 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;' >/dev/null 2>&1
+  redis-cli -p "$REDISPORT" FLUSHALL >/dev/null  # chat ids start again at 1: no old streams
   URLS=(); NPIDS=(); DIRS=()
   for n in a b c; do
     d=$(mktemp -d); DIRS+=("$d")
