@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "../memory/MemoryTestStore.h"
 #include "../memory/MemoryFakes.h"
 #include "chat/StoreSeqAllocator.h"
 #include "core/Crypto.h"
@@ -68,26 +69,7 @@ struct Node {
 class MemorySpaceInvalidationTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = "/tmp/troupe-memory-inval-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto s = store::sqlite::SqliteStore::open(dir_ + "/t.db", clock_);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store_ = std::move(*s);
-    auto u = store_->users().create_user("ann", false, sha256_hex("t"));
-    ASSERT_TRUE(u.ok());
-    store::Character ch;
-    ch.user_id = u->id;
-    ch.name = "Mira";
-    auto c = store_->characters().create_character(ch);
-    ASSERT_TRUE(c.ok());
-    store::Chat chat;
-    chat.user_id = u->id;
-    chat.character_id = c->id;
-    chat.title = "t";
-    auto made = store_->chats().create_chat(chat, {"Hello."});
-    ASSERT_TRUE(made.ok());
-    scope_ = {u->id, c->id, made->id};
+    ASSERT_NO_FATAL_FAILURE(seeded_store("troupe-memory-inval", clock_, dir_, store_, scope_));
     seq_ = std::make_unique<chat::StoreSeqAllocator>(store_->chats());
     bus_ = std::make_unique<sync::InProcessBus>(*seq_, sync::InProcessBusOptions{});
     a_ = std::make_unique<Node>("node-a", store_->memories(), config_, clock_, db_pool_, *bus_);

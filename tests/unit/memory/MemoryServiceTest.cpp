@@ -12,6 +12,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "MemoryTestStore.h"
 #include "MemoryFakes.h"
 #include "core/Crypto.h"
 #include "memory/service/Importance.h"
@@ -27,26 +28,7 @@ namespace asio = boost::asio;
 class MemoryServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = "/tmp/troupe-memory-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto s = store::sqlite::SqliteStore::open(dir_ + "/t.db", clock_);
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store_ = std::move(*s);
-    auto u = store_->users().create_user("ann", false, sha256_hex("t"));
-    ASSERT_TRUE(u.ok());
-    store::Character ch;
-    ch.user_id = u->id;
-    ch.name = "Mira";
-    auto c = store_->characters().create_character(ch);
-    ASSERT_TRUE(c.ok());
-    store::Chat chat;
-    chat.user_id = u->id;
-    chat.character_id = c->id;
-    chat.title = "t";
-    auto made = store_->chats().create_chat(chat, {"Hello."});
-    ASSERT_TRUE(made.ok());
-    scope_ = {u->id, c->id, made->id};
+    ASSERT_NO_FATAL_FAILURE(seeded_store("troupe-memory-test", clock_, dir_, store_, scope_));
     config_.breaker_failures = 2;
     config_.breaker_open_ms = 1000;
     config_.weight_relevance = 1.0;
