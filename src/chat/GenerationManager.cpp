@@ -265,6 +265,21 @@ void GenerationManager::shutdown(std::chrono::milliseconds finish_grace,
   }
 }
 
+Result<std::vector<store::Message>> GenerationManager::load_history(const store::Turn& turn) const {
+  const bool is_continue = turn.generation.kind == "continue";
+  const store::Id until = is_continue ? turn.reply.id : turn.reply.parent_id;
+  if (until == 0) return std::vector<store::Message>{};
+  // Only the newest messages the prompt can hold: read upwards from `until` until their cost
+  // exceeds the budget (PromptBuilder keeps a suffix within it), so a turn's cost does not grow
+  // with the chat's length.
+  const int budget = prompts_.history_budget();
+  int used = 0;
+  return deps_.chats.path_tail(turn.generation.chat_id, until, 2000, [&](const store::Message& m) {
+    used += prompts_.message_cost(m.content);
+    return used > budget;
+  });
+}
+
 asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::shared_ptr<Task> task,
                                              GenerationJob job) {
   co_await asio::this_coro::throw_if_cancelled(false);
@@ -273,22 +288,12 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   store::Message reply = job.turn.reply;
   const bool is_continue = gen.kind == "continue";
 
-  task->set_state("loading history");
-  store::Id until = is_continue ? reply.id : reply.parent_id;
   std::vector<store::Message> history;
-  if (until != 0) {
-    // Only the newest messages the prompt can hold: read upwards from `until` until their cost
-    // exceeds the budget (PromptBuilder keeps a suffix within it), so a turn's cost does not
-    // grow with the chat's length.
-    const PromptBuilder& prompts = self->prompts_;
-    auto h = co_await offload(d.db_pool, [&d, &gen, &prompts, until] {
-      const int budget = prompts.history_budget();
-      int used = 0;
-      return d.chats.path_tail(gen.chat_id, until, 2000, [&](const store::Message& m) {
-        used += prompts.message_cost(m.content);
-        return used > budget;
-      });
-    });
+  if (job.history) {
+    history = std::move(*job.history);
+  } else {
+    task->set_state("loading history");
+    auto h = co_await offload(d.db_pool, [self, &job] { return self->load_history(job.turn); });
     if (h.ok()) history = std::move(h).value();
   }
 

@@ -29,6 +29,9 @@ struct GenerationJob {
   store::Character character;
   std::optional<store::Persona> persona;
   std::string user_name;
+  // The prompt's history when the caller already read it (on a DB thread, see load_history);
+  // empty optional: the generation reads it itself.
+  std::optional<std::vector<store::Message>> history;
 };
 
 class GenerationManager {
@@ -57,6 +60,9 @@ class GenerationManager {
   void unlock(store::Id chat_id);
   // Starts the job on `ex` in the manager's scope; the chat must be reserved by try_lock.
   void launch(const boost::asio::any_io_executor& ex, GenerationJob job);
+  // The newest messages of the turn's path its prompt can hold (the selected path up to the
+  // reply's parent; up to the reply itself for "continue"). Blocking: call on a DB pool thread.
+  Result<std::vector<store::Message>> load_history(const store::Turn& turn) const;
   // Stops a running generation: it ends "stopped" with its partial text. False if not running.
   bool stop(store::Id generation_id);
   // Running generation id of a chat, if any.

@@ -39,8 +39,8 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
   if (idempotency_key.size() > 200) {
     co_return make_error(Errc::bad_request, "Idempotency-Key is longer than 200 characters");
   }
-  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.get_chat(user.id, chat_id); });
-  if (!chat.ok()) co_return chat.error();
+  auto ctx = co_await load_context(user, chat_id);
+  if (!ctx.ok()) co_return ctx.error();
 
   // Held until the turn is durable (or refused): a concurrent request with the same key gets a
   // clear 409 instead of racing this one; a retry after it answers with the stored turn.
@@ -82,15 +82,19 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
     gm_.unlock(chat_id);
     co_return leased.error();
   }
+  // The prompt's history is read in the same pool hop, right after the turn is stored.
+  std::optional<std::vector<store::Message>> history;
   auto turn = co_await offload(d_.db_pool, [&] {
-    return d_.chats.begin_turn(user.id, chat_id, content, idempotency_key,
-                               std::string(d_.llm.name()));
+    auto t = d_.chats.begin_turn(user.id, chat_id, content, idempotency_key,
+                                 std::string(d_.llm.name()));
+    if (t.ok() && !t->replayed) history = history_or_none(t.value());
+    return t;
   });
   if (!turn.ok() || turn->replayed) {
     gm_.unlock(chat_id);
     co_return turn;
   }
-  auto s = co_await launch(user, *chat, *turn);
+  auto s = co_await launch(user, std::move(ctx).value(), *turn, std::move(history));
   if (!s.ok()) co_return s.error();
   co_return turn;
 }
@@ -102,9 +106,9 @@ asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::
   if (kind != "regenerate" && kind != "continue") {
     co_return make_error(Errc::bad_request, "kind must be \"regenerate\" or \"continue\"");
   }
-  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.get_chat(user.id, chat_id); });
-  if (!chat.ok()) co_return chat.error();
-  if (message_id == 0) message_id = chat->leaf_id;
+  auto ctx = co_await load_context(user, chat_id);
+  if (!ctx.ok()) co_return ctx.error();
+  if (message_id == 0) message_id = ctx->chat.leaf_id;
   if (message_id == 0) co_return make_error(Errc::bad_request, "the chat has no message to use");
   auto target = co_await offload(d_.db_pool, [&] { return d_.chats.get_message(user.id, message_id); });
   if (!target.ok()) co_return target.error();
@@ -126,56 +130,62 @@ asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::
     gm_.unlock(chat_id);
     co_return leased.error();
   }
+  std::optional<std::vector<store::Message>> history;
   auto turn = co_await offload(d_.db_pool, [&] {
-    return d_.chats.begin_generation(user.id, chat_id, kind, message_id, std::string(d_.llm.name()));
+    auto t = d_.chats.begin_generation(user.id, chat_id, kind, message_id, std::string(d_.llm.name()));
+    if (t.ok()) history = history_or_none(t.value());
+    return t;
   });
   if (!turn.ok()) {
     gm_.unlock(chat_id);
     co_return turn;
   }
-  auto s = co_await launch(user, *chat, *turn);
+  auto s = co_await launch(user, std::move(ctx).value(), *turn, std::move(history));
   if (!s.ok()) co_return s.error();
   co_return turn;
 }
 
-asio::awaitable<Status> TurnService::launch(const store::User& user, const store::Chat& chat,
-                                            store::Turn& turn) {
-  struct Loaded {
-    Result<store::Character> character = make_error(Errc::internal, "");
-    std::optional<store::Persona> persona;
-    Status prepared;
-  };
-  auto loaded = co_await offload(d_.db_pool, [&] {
-    Loaded l;
-    l.character = d_.characters.get_character(user.id, chat.character_id);
-    auto p = chat.persona_id ? d_.characters.get_persona(user.id, chat.persona_id)
-                             : d_.characters.default_persona(user.id);
-    if (p.ok()) l.persona = std::move(p).value();
-    l.prepared = d_.bus.prepare(chat.id);
-    return l;
+asio::awaitable<Result<TurnService::Context>> TurnService::load_context(const store::User& user,
+                                                                       store::Id chat_id) {
+  co_return co_await offload(d_.db_pool, [&]() -> Result<Context> {
+    auto chat = d_.chats.get_chat(user.id, chat_id);
+    if (!chat.ok()) return chat.error();
+    auto character = d_.characters.get_character(user.id, chat->character_id);
+    if (!character.ok()) return character.error();
+    auto p = chat->persona_id ? d_.characters.get_persona(user.id, chat->persona_id)
+                              : d_.characters.default_persona(user.id);
+    Context c{std::move(chat).value(), std::move(character).value(), std::nullopt};
+    if (p.ok()) c.persona = std::move(p).value();
+    TROUPE_TRY_STATUS(d_.bus.prepare(chat_id));
+    return c;
   });
-  if (!loaded.character.ok() || !loaded.prepared.ok()) {
-    Error e = !loaded.character.ok() ? loaded.character.error() : loaded.prepared.error();
-    co_await offload(d_.db_pool, [&] {
-      return d_.chats.finish_generation(turn.generation.id, "failed", turn.reply.content, e.message);
-    });
-    gm_.unlock(chat.id);
-    co_return e;
-  }
+}
+
+std::optional<std::vector<store::Message>> TurnService::history_or_none(const store::Turn& turn) const {
+  auto h = gm_.load_history(turn);
+  if (!h.ok()) return std::nullopt;  // the generation tries again (and reports) itself
+  return std::move(h).value();
+}
+
+asio::awaitable<Status> TurnService::launch(const store::User& user, Context ctx,
+                                            store::Turn& turn,
+                                            std::optional<std::vector<store::Message>> history) {
+  const store::Id chat_id = ctx.chat.id;
   if (turn.user_message.id && turn.generation.kind == "reply") {
     // (For regenerate/continue, user_message is the existing parent: nothing new to announce.)
-    (void)d_.bus.publish(chat.id, "message.created", d_.fmt.message(turn.user_message));
+    (void)d_.bus.publish(chat_id, "message.created", d_.fmt.message(turn.user_message));
   }
   if (turn.reply.id && turn.generation.kind != "continue") {
-    (void)d_.bus.publish(chat.id, "message.created", d_.fmt.message(turn.reply));
+    (void)d_.bus.publish(chat_id, "message.created", d_.fmt.message(turn.reply));
   }
-  (void)d_.bus.publish(chat.id, "generation.started", d_.fmt.generation(turn.generation));
+  (void)d_.bus.publish(chat_id, "generation.started", d_.fmt.generation(turn.generation));
 
   GenerationJob job;
   job.turn = turn;
-  job.character = std::move(loaded.character).value();
-  job.persona = std::move(loaded.persona);
+  job.character = std::move(ctx.character);
+  job.persona = std::move(ctx.persona);
   job.user_name = job.persona ? job.persona->name : user.name;
+  job.history = std::move(history);
   auto ex = co_await asio::this_coro::executor;
   gm_.launch(ex, std::move(job));
   co_return Status{};

@@ -6,6 +6,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <optional>
+#include <vector>
 
 #include "chat/Deps.h"
 #include "chat/GenerationManager.h"
@@ -36,9 +38,20 @@ class TurnService {
  private:
   // GenerationManager::reserve, waiting up to ~0.5 s for a generation that is already finishing.
   boost::asio::awaitable<GenerationManager::Reserve> reserve(store::Id chat_id, store::Id user_id);
-  // Loads what the generation needs and launches it; the chat is already locked.
-  boost::asio::awaitable<Status> launch(const store::User& user, const store::Chat& chat,
-                                        store::Turn& turn);
+  // What a turn needs besides its messages, read in ONE pool hop before anything is stored: the
+  // chat (404 for another user's), its character, the persona, and the chat's event stream
+  // prepared. A turn that cannot start fails here with nothing written.
+  struct Context {
+    store::Chat chat;
+    store::Character character;
+    std::optional<store::Persona> persona;
+  };
+  boost::asio::awaitable<Result<Context>> load_context(const store::User& user, store::Id chat_id);
+  // Announces the stored turn and hands the generation to the manager; the chat is locked.
+  boost::asio::awaitable<Status> launch(const store::User& user, Context ctx, store::Turn& turn,
+                                        std::optional<std::vector<store::Message>> history);
+  // GenerationManager::load_history, or nothing when it failed. Blocking: DB pool only.
+  std::optional<std::vector<store::Message>> history_or_none(const store::Turn& turn) const;
 
   Deps d_;
   GenerationManager& gm_;

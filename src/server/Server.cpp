@@ -35,6 +35,17 @@ Result<tcp::endpoint> parse_listen(const std::string& s) {
   return tcp::endpoint(addr, static_cast<unsigned short>(port));
 }
 
+int io_thread_count(const Config& config) {
+  return config.server.io_threads > 0 ? config.server.io_threads
+                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+std::vector<std::unique_ptr<asio::io_context>> make_io_contexts(int n) {
+  std::vector<std::unique_ptr<asio::io_context>> v;
+  for (int i = 0; i < n; ++i) v.push_back(std::make_unique<asio::io_context>(1));
+  return v;
+}
+
 }  // namespace
 
 std::uint64_t ShutdownHooks::add(std::function<void()> fn) {
@@ -59,12 +70,12 @@ void ShutdownHooks::run_all() {
 }
 
 Server::Server(const Config& config, api::Api& api, TaskRegistry& tasks, MetricsRegistry* metrics)
-    : io_(config.server.io_threads > 0 ? config.server.io_threads
-                                       : std::max(1u, std::thread::hardware_concurrency())),
+    : ios_(make_io_contexts(io_thread_count(config))),
       state_{config, api, tasks},
-      acceptor_(io_),
+      acceptor_(*ios_.front()),
       listener_scope_(TaskScope::create(tasks, "listener")) {
   state_.conn_scope = TaskScope::create(tasks, "connections");
+  for (auto& io : ios_) state_.io_contexts.push_back(io.get());
   MetricsRegistry& m = metrics ? *metrics : own_metrics_;
   state_.ws_connections = &m.gauge("troupe_websocket_connections", "Open WebSocket connections.");
   state_.sse_connections = &m.gauge("troupe_sse_connections", "Open Server-Sent Events streams.");
@@ -106,20 +117,19 @@ Result<tcp::endpoint> Server::listen() {
 }
 
 void Server::run() {
-  listener_scope_->spawn(io_.get_executor(), TaskSpec{"http.accept", "listener"},
+  listener_scope_->spawn(acceptor_.get_executor(), TaskSpec{"http.accept", "listener"},
                          [this](std::shared_ptr<Task>) { return accept_loop(&state_, &acceptor_); });
-  for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i) {
-    listener_scope_->spawn(asio::make_strand(io_), TaskSpec{"loop.lag_monitor", "server"},
+  for (auto& io : ios_) {
+    listener_scope_->spawn(asio::make_strand(*io), TaskSpec{"loop.lag_monitor", "server"},
                            [this](std::shared_ptr<Task> t) { return lag_monitor(&state_, std::move(t)); });
   }
-  int n = state_.config.server.io_threads > 0 ? state_.config.server.io_threads
-                                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  auto guard = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(io_.get_executor());
-  for (int i = 0; i < n; ++i) {
-    threads_.emplace_back([this, guard] {
+  for (auto& io : ios_) {
+    asio::io_context* ctx = io.get();
+    auto guard = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(ctx->get_executor());
+    threads_.emplace_back([ctx, guard] {
       for (;;) {
         try {
-          io_.run();
+          ctx->run();
           return;
         } catch (const std::exception& e) {
           spdlog::error("I/O thread: unhandled exception: {}", e.what());
@@ -132,7 +142,8 @@ void Server::run() {
 asio::awaitable<void> Server::accept_loop(ServerState* state, tcp::acceptor* acceptor) {
   auto ex = co_await asio::this_coro::executor;
   for (;;) {
-    auto [ec, sock] = co_await acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+    asio::io_context& target = *state->io_contexts[state->next_io.fetch_add(1) % state->io_contexts.size()];
+    auto [ec, sock] = co_await acceptor->async_accept(target, asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
       spdlog::warn("accept failed: {}", ec.message());
@@ -141,7 +152,7 @@ asio::awaitable<void> Server::accept_loop(ServerState* state, tcp::acceptor* acc
       continue;
     }
     sock.set_option(tcp::no_delay(true), ec);
-    auto strand = asio::make_strand(acceptor->get_executor());
+    auto strand = asio::make_strand(sock.get_executor());
     auto remote = sock.remote_endpoint(ec);
     std::string ip = ec ? std::string("?") : remote.address().to_string();
     std::string owner = "conn:" + ip + (ec ? "" : ":" + std::to_string(remote.port()));
@@ -190,7 +201,7 @@ void Server::close_connections(std::chrono::milliseconds grace) {
 
 void Server::join() {
   if (threads_.empty()) return;
-  io_.stop();
+  for (auto& io : ios_) io->stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }

@@ -1,6 +1,8 @@
-// Server: the TCP listener and the I/O threads. Accepts connections up to server.max_connections
-// (503 + Retry-After beyond), runs each as an HttpSession on its own strand inside the
-// "connections" task scope, and shuts down in stages (stop accepting, close connections, join).
+// Server: the TCP listener and the I/O threads. Each I/O thread runs an io_context of its own (no
+// scheduler lock shared between threads); accepted connections are dealt round-robin to them.
+// Accepts connections up to server.max_connections (503 + Retry-After beyond), runs each as an
+// HttpSession on its own strand inside the "connections" task scope, and shuts down in stages
+// (stop accepting, close connections, join).
 // Thread-safety: start/stop_accepting/close_connections/join from the main thread; the rest runs
 // on the I/O threads.
 #pragma once
@@ -51,6 +53,9 @@ struct ServerState {
   Gauge* sse_connections = nullptr;
   Counter* rejected = nullptr;
   Histogram* loop_lag = nullptr;
+  // One io_context per I/O thread; the accept loop deals new connections to them in turn.
+  std::vector<boost::asio::io_context*> io_contexts;
+  std::atomic<unsigned> next_io{0};
 };
 
 class Server {
@@ -62,7 +67,6 @@ class Server {
   Result<boost::asio::ip::tcp::endpoint> listen();
   // Starts the accept loop and the I/O threads.
   void run();
-  boost::asio::io_context& io() { return io_; }
   void stop_accepting();
   // Cancels every connection task and waits up to `grace` for them to end.
   void close_connections(std::chrono::milliseconds grace);
@@ -75,7 +79,7 @@ class Server {
   static boost::asio::awaitable<void> accept_loop(ServerState* state,
                                                   boost::asio::ip::tcp::acceptor* acceptor);
 
-  boost::asio::io_context io_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> ios_;
   MetricsRegistry own_metrics_;
   ServerState state_;
   boost::asio::ip::tcp::acceptor acceptor_;

@@ -5,9 +5,21 @@
 #include "store/sqlite/SqliteError.h"
 
 namespace troupe::store::sqlite {
+namespace {
+
+// SQLite's allocation statistics take one process-wide mutex on every malloc and free, which the
+// DB threads and the writer then contend for; nothing reads those statistics. Must run before
+// the library initializes (the first open); a later call is refused harmlessly.
+void configure_library_once() {
+  static const int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)rc;
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& path,
                                                      int busy_timeout_ms) {
+  configure_library_once();
   sqlite3* db = nullptr;
   // NOMUTEX: SqliteDb guarantees one thread per connection at a time.
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;

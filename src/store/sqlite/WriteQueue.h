@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -44,20 +45,22 @@ class WriteQueue {
   std::uint64_t jobs() const { return jobs_.load(std::memory_order_relaxed); }
 
  private:
+  // Shared by the caller (waiting on `done`) and the writer (which sets it and wakes exactly that
+  // caller, never every waiter); shared so that the wake never touches a finished caller's stack.
   struct Job {
-    const std::function<bool(Connection&)>* fn;
+    const std::function<bool(Connection&)>* fn = nullptr;
     Status result;
-    bool done = false;
+    std::atomic<bool> done{false};
   };
+  using JobPtr = std::shared_ptr<Job>;
   void loop();
-  Status run_group(Connection& c, std::deque<Job*>& group);
+  Status run_group(Connection& c, std::deque<JobPtr>& group);
 
   Runner run_;
   const int max_group_;
   std::mutex mu_;
   std::condition_variable work_cv_;
-  std::condition_variable done_cv_;
-  std::deque<Job*> queue_;  // guarded by mu_
+  std::deque<JobPtr> queue_;  // guarded by mu_
   bool stopping_ = false;   // guarded by mu_
   std::atomic<std::uint64_t> groups_{0};
   std::atomic<std::uint64_t> jobs_{0};
