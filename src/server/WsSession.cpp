@@ -10,8 +10,10 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <map>
+#include <optional>
 
 #include "api/WsProtocol.h"
+#include "server/CoalescingStream.h"
 
 namespace troupe::server {
 
@@ -24,8 +26,10 @@ namespace {
 
 using Frame = std::shared_ptr<const std::string>;
 using OutChannel = asio::experimental::channel<void(boost::system::error_code, Frame)>;
-using Ws = websocket::stream<beast::tcp_stream>;
+using Ws = websocket::stream<CoalescingStream>;
 constexpr std::size_t kOutQueue = 1024;
+// A burst of queued frames handed to the socket in one write stops growing at this size.
+constexpr std::size_t kMaxBurstBytes = 64 * 1024;
 
 struct Connection {
   Ws ws;
@@ -78,11 +82,48 @@ asio::awaitable<void> pump(std::shared_ptr<Connection> conn, std::shared_ptr<syn
   sub->close();
 }
 
+// Takes the next command or frame without waiting; false when the queue is empty.
+bool take(Connection& conn, Frame& out) {
+  return conn.out.try_receive([&](boost::system::error_code, Frame f) { out = std::move(f); });
+}
+
+// Writes `first` and every data frame queued behind it (up to kMaxBurstBytes) as one socket
+// write. A command met in the queue is left in `next` for the caller.
+asio::awaitable<boost::system::error_code> write_burst(Connection* conn, Frame first,
+                                                       std::optional<Frame>* next) {
+  CoalescingStream& out = conn->ws.next_layer();
+  out.cork();
+  Frame frame = std::move(first);
+  boost::system::error_code ec;
+  for (;;) {
+    conn->ws.text(true);
+    auto [wec, n] = co_await conn->ws.async_write(asio::buffer(*frame), asio::as_tuple(asio::use_awaitable));
+    if (wec) {
+      ec = wec;
+      break;
+    }
+    if (out.pending_bytes() >= kMaxBurstBytes) break;
+    Frame more;
+    if (!take(*conn, more)) break;
+    if (!more || more == ping_command() || more == close_command()) {
+      *next = std::move(more);
+      break;
+    }
+    frame = std::move(more);
+  }
+  out.uncork();
+  if (!ec) ec = co_await out.drain();
+  co_return ec;
+}
+
 asio::awaitable<void> writer(std::shared_ptr<Connection> conn) {
+  std::optional<Frame> carried;
   for (;;) {
     Frame frame;
-    bool have = conn->out.try_receive([&](boost::system::error_code, Frame f) { frame = std::move(f); });
-    if (!have) {
+    if (carried) {
+      frame = std::move(*carried);
+      carried.reset();
+    } else if (!take(*conn, frame)) {
       auto [ec, f] = co_await conn->out.async_receive(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       frame = std::move(f);
@@ -106,9 +147,10 @@ asio::awaitable<void> writer(std::shared_ptr<Connection> conn) {
                                     asio::as_tuple(asio::use_awaitable));
       co_return;
     }
-    conn->ws.text(true);
-    auto [wec, n] = co_await conn->ws.async_write(asio::buffer(*frame), asio::as_tuple(asio::use_awaitable));
-    if (wec) co_return;
+    Connection* c = conn.get();
+    std::optional<Frame>* carry = &carried;
+    boost::system::error_code ec = co_await write_burst(c, std::move(frame), carry);
+    if (ec) co_return;
   }
 }
 
