@@ -979,20 +979,32 @@ std::string label_value(std::string_view labels, std::string_view key) {
   return end == std::string_view::npos ? std::string() : std::string(labels.substr(at, end - at));
 }
 
-RetrievalScrape parse_retrieval(const std::string& text) {
+// Every series of histogram `name` (e.g. "troupe_memory_retrieval_seconds"), keyed by the value of
+// label `key` ("" for a histogram without that label).
+RetrievalScrape parse_histogram(const std::string& text, std::string_view name, std::string_view key) {
   RetrievalScrape out;
-  constexpr std::string_view name = "troupe_memory_retrieval_seconds_";
+  const std::string prefix = std::string(name) + "_";
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
     std::string_view l = line;
-    if (l.substr(0, name.size()) != name) continue;
-    l.remove_prefix(name.size());
-    auto brace = l.find('{'), close = l.find('}');
-    if (brace == std::string_view::npos || close == std::string_view::npos) continue;
-    std::string_view kind = l.substr(0, brace), labels = l.substr(brace, close - brace + 1);
-    const double value = std::strtod(std::string(l.substr(close + 1)).c_str(), nullptr);
-    auto& h = out[label_value(labels, "mode")];
+    if (l.substr(0, prefix.size()) != prefix) continue;
+    l.remove_prefix(prefix.size());
+    std::string_view kind, labels;
+    auto brace = l.find('{'), close = l.find('}'), space = l.find(' ');
+    std::size_t value_at = 0;
+    if (brace != std::string_view::npos && close != std::string_view::npos && brace < space) {
+      kind = l.substr(0, brace);
+      labels = l.substr(brace, close - brace + 1);
+      value_at = close + 1;
+    } else if (space != std::string_view::npos) {
+      kind = l.substr(0, space);
+      value_at = space;
+    } else {
+      continue;
+    }
+    const double value = std::strtod(std::string(l.substr(value_at)).c_str(), nullptr);
+    auto& h = out[key.empty() ? std::string() : label_value(labels, key)];
     if (kind == "bucket") {
       const std::string le = label_value(labels, "le");
       h.cumulative[le == "+Inf" ? std::numeric_limits<double>::infinity() : std::strtod(le.c_str(), nullptr)] = value;
@@ -1003,6 +1015,15 @@ RetrievalScrape parse_retrieval(const std::string& text) {
     }
   }
   return out;
+}
+
+RetrievalScrape parse_retrieval(const std::string& text) {
+  return parse_histogram(text, "troupe_memory_retrieval_seconds", "mode");
+}
+
+// The event-loop lag histogram (all I/O threads together) under key "".
+RetrievalScrape parse_lag(const std::string& text) {
+  return parse_histogram(text, "troupe_event_loop_lag_seconds", "");
 }
 
 // Quantile q of the observations between two scrapes, in milliseconds (nullopt: none).
@@ -1051,19 +1072,32 @@ CpuMark cpu_mark(int server_pid) {
 
 // Samples CPU at the start and the end of the measurement window (duration mode).
 // Also scrapes the retrieval histogram at both marks (turns scenario).
+struct ServerScrape {
+  RetrievalScrape retrieval;  // by mode
+  HistogramScrape lag;        // event-loop lag, all I/O threads
+};
+
+ServerScrape parse_server(const std::string& text) {
+  ServerScrape s;
+  s.retrieval = parse_retrieval(text);
+  auto lag = parse_lag(text);
+  if (auto it = lag.find(""); it != lag.end()) s.lag = it->second;
+  return s;
+}
+
 awaitable<void> cpu_monitor(const Options& o, Plan& plan, CpuMark& begin, CpuMark& end, bool& have_end,
-                            RetrievalScrape& r_begin, RetrievalScrape& r_end) {
+                            ServerScrape& r_begin, ServerScrape& r_end) {
   asio::steady_timer t(co_await asio::this_coro::executor);
   t.expires_at(plan.measure_start);
   co_await t.async_wait(kAsTuple);
   begin = cpu_mark(o.server_pid);
-  if (o.scenario == "turns") r_begin = parse_retrieval(co_await scrape_metrics(o));
+  r_begin = parse_server(co_await scrape_metrics(o));
   if (plan.turn_budget > 0) co_return;
   t.expires_at(plan.stop_at);
   co_await t.async_wait(kAsTuple);
   end = cpu_mark(o.server_pid);
   have_end = true;
-  if (o.scenario == "turns") r_end = parse_retrieval(co_await scrape_metrics(o));
+  r_end = parse_server(co_await scrape_metrics(o));
 }
 
 int run(Options& o) {
@@ -1100,8 +1134,8 @@ int run(Options& o) {
   std::vector<std::unique_ptr<ChatUser>> users;
   CpuMark cpu_begin, cpu_end;
   bool have_end = false;
-  RetrievalScrape retrieval_begin, retrieval_end;
-  asio::co_spawn(*ios[0], cpu_monitor(o, plan, cpu_begin, cpu_end, have_end, retrieval_begin, retrieval_end),
+  ServerScrape scrape_begin, scrape_end;
+  asio::co_spawn(*ios[0], cpu_monitor(o, plan, cpu_begin, cpu_end, have_end, scrape_begin, scrape_end),
                  asio::detached);
   for (int i = 0; i < o.users; ++i) {
     auto& io = *ios[static_cast<std::size_t>(i % o.threads)];
@@ -1215,8 +1249,8 @@ int run(Options& o) {
                 turns ? "turn" : "request", *server_cpu_ms / 1000.0 / cpu_window_s);
   }
   json::object retrieval;
-  for (auto& [mode, after] : retrieval_end) {
-    const HistogramScrape& before = retrieval_begin[mode];
+  for (auto& [mode, after] : scrape_end.retrieval) {
+    const HistogramScrape& before = scrape_begin.retrieval[mode];
     const double n = after.count - before.count;
     if (n <= 0) continue;
     auto r = [](std::optional<double> x) { return x ? std::round(*x * 1000.0) / 1000.0 : 0.0; };
@@ -1228,6 +1262,25 @@ int run(Options& o) {
                                    {"mean_ms", std::round(mean * 1000.0) / 1000.0},
                                    {"p50_ms", r(p50)},
                                    {"p99_ms", r(p99)}};
+  }
+  json::object lag;
+  {
+    const HistogramScrape& before = scrape_begin.lag;
+    const HistogramScrape& after = scrape_end.lag;
+    const double n = after.count - before.count;
+    if (n > 0) {
+      auto r = [](std::optional<double> x) { return x ? std::round(*x * 1000.0) / 1000.0 : 0.0; };
+      const double mean = (after.sum - before.sum) / n * 1000.0;
+      const auto p50 = histogram_quantile(before, after, 0.50), p99 = histogram_quantile(before, after, 0.99),
+                 p999 = histogram_quantile(before, after, 0.999);
+      std::printf("  event-loop lag:   %.0f samples in window: mean %.3f ms  p50 %.3f  p99 %.3f  p99.9 %.3f (server histogram)\n",
+                  n, mean, r(p50), r(p99), r(p999));
+      lag = json::object{{"count", n},
+                         {"mean_ms", std::round(mean * 1000.0) / 1000.0},
+                         {"p50_ms", r(p50)},
+                         {"p99_ms", r(p99)},
+                         {"p999_ms", r(p999)}};
+    }
   }
   if (other_cores) std::printf("  other load:       %.2f cores busy outside server and load generator\n", *other_cores);
   if (ops > 0) {
@@ -1263,6 +1316,7 @@ int run(Options& o) {
     out["offered_rate"] = nullptr;
   }
   if (turns) out["retrieval"] = std::move(retrieval);
+  out["event_loop_lag"] = std::move(lag);
   out["spaces"] = turns ? o.spaces : "-";
   out["first_quarter_ops_per_s"] = std::round(first_q * 10.0) / 10.0;
   out["last_quarter_ops_per_s"] = std::round(last_q * 10.0) / 10.0;

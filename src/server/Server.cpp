@@ -82,8 +82,8 @@ Server::Server(const Config& config, api::Api& api, TaskRegistry& tasks, Metrics
   state_.rejected = &m.counter("troupe_connections_rejected_total",
                                "Connections refused with 503 because server.max_connections was reached.");
   state_.loop_lag = &m.histogram("troupe_event_loop_lag_seconds",
-                                 "How late a 50 ms timer runs on the I/O threads (the server's pause time).",
-                                 {}, {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
+                                 "How late a 10 ms timer runs on each I/O thread (the server's pause time).",
+                                 {}, {0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
   m.collect("troupe_http_connections", "Open HTTP connections (including WebSocket and SSE).",
             [this] { return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(state_.connections.load())}}; });
 }
@@ -91,7 +91,8 @@ Server::Server(const Config& config, api::Api& api, TaskRegistry& tasks, Metrics
 asio::awaitable<void> Server::lag_monitor(ServerState* state, std::shared_ptr<Task> task) {
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer t(ex);
-  const auto period = std::chrono::milliseconds(50);
+  // 100 samples per second per thread: enough for a p99.9 over a 20 s measurement.
+  const auto period = std::chrono::milliseconds(10);
   task->set_state("sleeping");
   for (;;) {
     auto due = std::chrono::steady_clock::now() + period;
