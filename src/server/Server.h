@@ -53,6 +53,9 @@ struct ServerState {
   Gauge* sse_connections = nullptr;
   Counter* rejected = nullptr;
   Histogram* loop_lag = nullptr;
+  // Publish (on any node) -> the event's bytes handed to the socket, live events only.
+  Histogram* delivery_sse = nullptr;
+  Histogram* delivery_ws = nullptr;
   // One io_context per I/O thread; the accept loop deals new connections to them in turn.
   std::vector<boost::asio::io_context*> io_contexts;
   std::atomic<unsigned> next_io{0};

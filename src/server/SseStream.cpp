@@ -8,6 +8,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <vector>
 
 namespace troupe::server {
 
@@ -36,8 +37,11 @@ asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* st
   const auto interval = std::chrono::milliseconds(state->config.server.keepalive_interval_ms);
   const auto write_timeout = std::chrono::milliseconds(state->config.server.idle_timeout_ms);
   std::string out;
+  std::vector<std::int64_t> live_us;  // publish times of the live events in `out`
+  live_us.reserve(kMaxBatch);
   for (;;) {
     out.clear();
+    live_us.clear();
     // An event already queued is taken at once; only an idle stream awaits the next event
     // against the keep-alive timer (an Asio parallel group, too costly to build per event).
     sync::EventPtr ev = sub->try_next();
@@ -61,10 +65,12 @@ asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* st
         }
       } else {
         SseStream::frame(*ev, out);
+        if (sub->is_live(*ev)) live_us.push_back(ev->published_us);
         for (std::size_t i = 1; i < kMaxBatch; ++i) {
           auto more = sub->try_next();
           if (!more) break;
           SseStream::frame(*more, out);
+          if (sub->is_live(*more)) live_us.push_back(more->published_us);
         }
       }
     } else {
@@ -74,6 +80,10 @@ asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* st
     stream->expires_after(write_timeout);
     auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(out), asio::as_tuple(asio::use_awaitable));
     if (ec || (sub->closed() && out.rfind("event: error", 0) == 0)) break;
+    if (!live_us.empty()) {
+      const std::int64_t now = sync::wall_clock_us();
+      for (std::int64_t t : live_us) state->delivery_sse->observe(static_cast<double>(now - t) / 1e6);
+    }
   }
   sub->close();
 }

@@ -11,6 +11,7 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "api/WsProtocol.h"
 #include "server/CoalescingStream.h"
@@ -25,7 +26,13 @@ using namespace asio::experimental::awaitable_operators;
 namespace {
 
 using Frame = std::shared_ptr<const std::string>;
-using OutChannel = asio::experimental::channel<void(boost::system::error_code, Frame)>;
+// A frame (or writer command) and, for a live event, its publish time (µs, the publishing node's
+// wall clock; 0 = not measured) for the delivery-latency histogram.
+struct OutItem {
+  Frame frame;
+  std::int64_t live_us = 0;
+};
+using OutChannel = asio::experimental::channel<void(boost::system::error_code, OutItem)>;
 using Ws = websocket::stream<CoalescingStream>;
 constexpr std::size_t kOutQueue = 1024;
 // A burst of queued frames handed to the socket in one write stops growing at this size.
@@ -37,6 +44,7 @@ struct Connection {
   std::map<std::int64_t, std::shared_ptr<sync::Subscription>> subs;
   std::shared_ptr<TaskScope> pumps;
   int unanswered_pings = 0;  // pings sent since the last pong (strand only)
+  std::vector<std::int64_t> burst_live_us;  // publish times of the burst being written (writer only)
   Connection(beast::tcp_stream s, const asio::any_io_executor& ex, TaskRegistry& reg)
       : ws(std::move(s)), out(ex, kOutQueue), pumps(TaskScope::create(reg, "ws.pumps")) {}
 };
@@ -67,67 +75,75 @@ asio::awaitable<void> pump(std::shared_ptr<Connection> conn, std::shared_ptr<syn
       if (sub->overflowed()) {
         std::string msg = R"({"type":"error","code":"overflow","chat_id":)" + std::to_string(sub->chat_id()) +
                           R"(,"message":"subscriber fell behind; subscribe again with after_seq"})";
-        (void)co_await conn->out.async_send({}, make_frame(std::move(msg)), asio::as_tuple(asio::use_awaitable));
+        OutItem item{make_frame(std::move(msg))};
+        (void)co_await conn->out.async_send({}, std::move(item), asio::as_tuple(asio::use_awaitable));
       }
       break;
     }
     // Share the serialized event: no copy per subscriber.
-    auto frame = std::shared_ptr<const std::string>(ev, &ev->json);
-    if (conn->out.try_send(boost::system::error_code{}, frame)) continue;
+    OutItem item{std::shared_ptr<const std::string>(ev, &ev->json), sub->is_live(*ev) ? ev->published_us : 0};
+    if (conn->out.try_send(boost::system::error_code{}, item)) continue;
     if (!conn->out.is_open()) break;
     task->set_state("queueing event");
-    auto [ec] = co_await conn->out.async_send({}, std::move(frame), asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await conn->out.async_send({}, std::move(item), asio::as_tuple(asio::use_awaitable));
     if (ec) break;
   }
   sub->close();
 }
 
 // Takes the next command or frame without waiting; false when the queue is empty.
-bool take(Connection& conn, Frame& out) {
-  return conn.out.try_receive([&](boost::system::error_code, Frame f) { out = std::move(f); });
+bool take(Connection& conn, OutItem& out) {
+  return conn.out.try_receive([&](boost::system::error_code, OutItem f) { out = std::move(f); });
 }
 
 // Writes `first` and every data frame queued behind it (up to kMaxBurstBytes) as one socket
 // write. A command met in the queue is left in `next` for the caller.
-asio::awaitable<boost::system::error_code> write_burst(Connection* conn, Frame first,
-                                                       std::optional<Frame>* next) {
+asio::awaitable<boost::system::error_code> write_burst(ServerState* state, Connection* conn, OutItem first,
+                                                       std::optional<OutItem>* next) {
   CoalescingStream& out = conn->ws.next_layer();
   out.cork();
-  Frame frame = std::move(first);
+  OutItem item = std::move(first);
+  conn->burst_live_us.clear();
   boost::system::error_code ec;
   for (;;) {
+    if (item.live_us) conn->burst_live_us.push_back(item.live_us);
     conn->ws.text(true);
-    auto [wec, n] = co_await conn->ws.async_write(asio::buffer(*frame), asio::as_tuple(asio::use_awaitable));
+    auto [wec, n] = co_await conn->ws.async_write(asio::buffer(*item.frame), asio::as_tuple(asio::use_awaitable));
     if (wec) {
       ec = wec;
       break;
     }
     if (out.pending_bytes() >= kMaxBurstBytes) break;
-    Frame more;
+    OutItem more;
     if (!take(*conn, more)) break;
-    if (!more || more == ping_command() || more == close_command()) {
+    if (!more.frame || more.frame == ping_command() || more.frame == close_command()) {
       *next = std::move(more);
       break;
     }
-    frame = std::move(more);
+    item = std::move(more);
   }
   out.uncork();
   if (!ec) ec = co_await out.drain();
+  if (!ec && !conn->burst_live_us.empty()) {
+    const std::int64_t now = sync::wall_clock_us();
+    for (std::int64_t t : conn->burst_live_us) state->delivery_ws->observe(static_cast<double>(now - t) / 1e6);
+  }
   co_return ec;
 }
 
-asio::awaitable<void> writer(std::shared_ptr<Connection> conn) {
-  std::optional<Frame> carried;
+asio::awaitable<void> writer(ServerState* state, std::shared_ptr<Connection> conn) {
+  std::optional<OutItem> carried;
   for (;;) {
-    Frame frame;
+    OutItem item;
     if (carried) {
-      frame = std::move(*carried);
+      item = std::move(*carried);
       carried.reset();
-    } else if (!take(*conn, frame)) {
+    } else if (!take(*conn, item)) {
       auto [ec, f] = co_await conn->out.async_receive(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
-      frame = std::move(f);
+      item = std::move(f);
     }
+    const Frame& frame = item.frame;
     if (!frame) {
       // Shutdown: close with 1001 while the reader is still pending; it then ends with `closed`.
       beast::get_lowest_layer(conn->ws).expires_after(std::chrono::milliseconds(1000));
@@ -148,8 +164,8 @@ asio::awaitable<void> writer(std::shared_ptr<Connection> conn) {
       co_return;
     }
     Connection* c = conn.get();
-    std::optional<Frame>* carry = &carried;
-    boost::system::error_code ec = co_await write_burst(c, std::move(frame), carry);
+    std::optional<OutItem>* carry = &carried;
+    boost::system::error_code ec = co_await write_burst(state, c, std::move(item), carry);
     if (ec) co_return;
   }
 }
@@ -164,7 +180,7 @@ asio::awaitable<void> pinger(std::shared_ptr<Connection> conn, std::chrono::mill
     if (conn->unanswered_pings >= 2) {
       // The writer sends a close frame (unless its queue is full); a peer that does not answer
       // that within a second loses the socket. Either way the reader then ends the session.
-      if (conn->out.try_send(boost::system::error_code{}, close_command())) {
+      if (conn->out.try_send(boost::system::error_code{}, OutItem{close_command()})) {
         timer.expires_after(std::chrono::milliseconds(1000));
         auto [cec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (cec) co_return;
@@ -174,7 +190,7 @@ asio::awaitable<void> pinger(std::shared_ptr<Connection> conn, std::chrono::mill
       co_return;
     }
     ++conn->unanswered_pings;
-    (void)conn->out.try_send(boost::system::error_code{}, ping_command());  // full queue: missed
+    (void)conn->out.try_send(boost::system::error_code{}, OutItem{ping_command()});  // full queue: missed
   }
 }
 
@@ -188,7 +204,8 @@ asio::awaitable<void> reader(ServerState* state, std::shared_ptr<Connection> con
     auto [ec, n] = co_await conn->ws.async_read(buf, asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
     if (!conn->ws.got_text()) {
-      (void)co_await conn->out.async_send({}, make_frame(api::WsProtocol::error_frame("bad_request", "only text frames are accepted")),
+      OutItem bad{make_frame(api::WsProtocol::error_frame("bad_request", "only text frames are accepted"))};
+      (void)co_await conn->out.async_send({}, std::move(bad),
                                           asio::as_tuple(asio::use_awaitable));
       continue;
     }
@@ -204,7 +221,8 @@ asio::awaitable<void> reader(ServerState* state, std::shared_ptr<Connection> con
       }
     }
     if (!action.text.empty()) {
-      auto [sec] = co_await conn->out.async_send({}, make_frame(std::move(action.text)), asio::as_tuple(asio::use_awaitable));
+      OutItem reply{make_frame(std::move(action.text))};
+      auto [sec] = co_await conn->out.async_send({}, std::move(reply), asio::as_tuple(asio::use_awaitable));
       if (sec) co_return;
     }
     if (action.kind == api::WsAction::Kind::subscribe && action.subscription) {
@@ -252,12 +270,12 @@ asio::awaitable<void> WsSession::run(ServerState* state, std::shared_ptr<Task> t
   std::weak_ptr<Connection> weak = conn;
   auto hook = state->shutdown_hooks.add([weak, ex] {
     asio::post(ex, [weak] {
-      if (auto c = weak.lock()) (void)c->out.try_send(boost::system::error_code{}, Frame{});
+      if (auto c = weak.lock()) (void)c->out.try_send(boost::system::error_code{}, OutItem{});
     });
   });
   state->ws_connections->add(1);
   const auto ping_every = std::chrono::milliseconds(std::max<std::uint32_t>(cfg.keepalive_interval_ms, 10));
-  co_await (reader(state, conn, &protocol, task) || writer(conn) || pinger(conn, ping_every));
+  co_await (reader(state, conn, &protocol, task) || writer(state, conn) || pinger(conn, ping_every));
   state->ws_connections->add(-1);
   state->shutdown_hooks.remove(hook);
 

@@ -100,6 +100,7 @@ Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view ty
   ev->chat_id = chat_id;
   ev->seq = ++s->last;
   ev->type = type;
+  ev->published_us = wall_clock_us();
   build_event_json(ev->json, type, chat_id, ev->seq, fields);
   s->ring.push_back(ev);
   while (s->ring.size() > opts_.replay_events) s->ring.pop_front();

@@ -32,11 +32,16 @@ class Subscription {
   bool closed() const { return closed_.load(std::memory_order_acquire); }
   bool overflowed() const { return overflowed_.load(std::memory_order_acquire); }
   std::int64_t last_seq() const { return last_seq_.load(std::memory_order_relaxed); }
+  // Wall clock (µs) at creation: events published before it reach this subscriber as replay,
+  // events published after it live (the delivery-latency histogram counts only those).
+  std::int64_t created_us() const { return created_us_; }
+  bool is_live(const Event& ev) const { return ev.published_us != 0 && ev.published_us >= created_us_; }
 
  private:
   using Channel =
       boost::asio::experimental::concurrent_channel<void(boost::system::error_code, EventPtr)>;
   std::int64_t chat_id_;
+  std::int64_t created_us_ = wall_clock_us();
   Channel channel_;
   std::atomic<bool> closed_{false};
   std::atomic<bool> overflowed_{false};

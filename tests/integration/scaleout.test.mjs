@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Api, wsSubscribe } from './lib/client.mjs';
 import { TroupeServer, TROUPE_BIN } from './lib/server.mjs';
-import { Cluster, freePort, readyz } from './lib/cluster.mjs';
+import { Cluster, freePort, metric, readyz } from './lib/cluster.mjs';
 import { sampleCharacter, checkTurnEvents, isFinished } from './lib/fixtures.mjs';
 import { pollUntil } from './lib/util.mjs';
 
@@ -51,9 +51,13 @@ describe('two nodes on PostgreSQL and Redis', () => {
     const afterSeq = seen.last_seq;
 
     const ws = await alice.b.ws();
+    const deliveredOnB = /^troupe_bus_delivery_seconds_count\{transport="ws"\}/;
+    const deliveredOnA = /^troupe_bus_delivery_seconds_count\{transport="ws"\}/;
     try {
       const sub = await wsSubscribe(ws, chat.id, afterSeq);
       assert.equal(sub.type, 'subscribed', JSON.stringify(sub));
+      const beforeB = await metric(nodeB, deliveredOnB);
+      const beforeA = await metric(nodeA, deliveredOnA);
       const posted = await alice.a.postMessage(chat.id, 'Hello from node A');
       const events = await ws.queue.collectUntil(isFinished(posted.generation.id), 20000, 'generation.finished on node B');
       const chatEvents = events.filter((e) => e.chat_id === chat.id);
@@ -63,6 +67,13 @@ describe('two nodes on PostgreSQL and Redis', () => {
       const tokenCount = chatEvents.filter((e) => e.type === 'token').length;
       assert.ok(tokenCount >= 10, `the whole generation streamed (${tokenCount} token events)`);
       assert.equal(finished.generation.status, 'completed');
+      // Node B timed the delivery of the events published on node A (publish -> socket write);
+      // node A has no subscriber and delivered nothing.
+      await pollUntil(async () => (await metric(nodeB, deliveredOnB)) - beforeB >= chatEvents.length, {
+        timeoutMs: 5000,
+        what: 'delivery histogram on node B',
+      });
+      assert.equal(await metric(nodeA, deliveredOnA), beforeA);
       assert.equal(finished.message.content, tokens);
 
       // REST through node B reads the stored reply.

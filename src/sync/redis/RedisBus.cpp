@@ -1,4 +1,5 @@
 #include "sync/redis/RedisBus.h"
+#include "sync/redis/Envelope.h"
 
 #include <spdlog/spdlog.h>
 
@@ -16,7 +17,10 @@ namespace asio = boost::asio;
 
 namespace {
 
-// KEYS: counter, stream. ARGV: channel, json prefix, json suffix, maxlen, type, floor.
+// KEYS: counter, stream. ARGV: channel, json prefix, json suffix, maxlen, type, floor, publish
+// time (µs since the epoch, the publishing node's wall clock). Pub/Sub payload:
+// "<seq>:<publish µs> <type> <json>" (a payload without ":<µs>" is accepted too); the stream
+// entry holds the same time in its field "us".
 // Returns the event's seq, or -1 when the counter is missing (Redis lost its data: the chat must
 // be prepared again so the counter restarts above the store's mark).
 constexpr const char* kPublishScript = R"(
@@ -26,8 +30,8 @@ local floor = tonumber(ARGV[6])
 if seq <= floor then seq = floor + 1; redis.call('SET', KEYS[1], string.format('%d', seq)) end
 local s = string.format('%d', seq)
 local json = ARGV[2] .. s .. ARGV[3]
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], s .. '-0', 'type', ARGV[5], 'json', json)
-redis.call('PUBLISH', ARGV[1], s .. ' ' .. ARGV[5] .. ' ' .. json)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], s .. '-0', 'type', ARGV[5], 'json', json, 'us', ARGV[7])
+redis.call('PUBLISH', ARGV[1], s .. ':' .. ARGV[7] .. ' ' .. ARGV[5] .. ' ' .. json)
 return seq
 )";
 
@@ -77,10 +81,12 @@ bool parse_i64(std::string_view s, std::int64_t& out) {
   return r.ec == std::errc{} && r.ptr == s.data() + s.size();
 }
 
-EventPtr make_event(std::int64_t chat_id, std::int64_t seq, std::string type, std::string json) {
+EventPtr make_event(std::int64_t chat_id, std::int64_t seq, std::string type, std::string json,
+                    std::int64_t published_us = 0) {
   auto ev = std::make_shared<Event>();
   ev->chat_id = chat_id;
   ev->seq = seq;
+  ev->published_us = published_us;
   ev->type = std::move(type);
   ev->json = std::move(json);
   return ev;
@@ -224,7 +230,8 @@ Result<EventPtr> RedisBus::publish(std::int64_t chat_id, std::string_view type,
   // The arguments are copied before the handler takes prefix/suffix.
   std::vector<std::string> args{"EVAL", kPublishScript, "2", counter_key(chat_id), stream_key(chat_id),
                                 chat_channel(chat_id), prefix, suffix,
-                                std::to_string(opts_.stream_maxlen), t, std::to_string(floor)};
+                                std::to_string(opts_.stream_maxlen), t, std::to_string(floor),
+                                std::to_string(wall_clock_us())};
   cmd_->send(std::move(args),
              [this, chat_id, t, prefix = std::move(prefix),
               suffix = std::move(suffix)](Result<RedisReply> r) {
@@ -290,17 +297,13 @@ void RedisBus::on_message(const std::string& channel, const std::string& payload
       !parse_i64(std::string_view(channel).substr(chat_prefix.size()), chat_id)) {
     return;
   }
-  // Payload: "<seq> <type> <json>".
-  std::string_view p(payload);
-  auto s1 = p.find(' ');
-  auto s2 = s1 == std::string_view::npos ? s1 : p.find(' ', s1 + 1);
-  std::int64_t seq = 0;
-  if (s2 == std::string_view::npos || !parse_i64(p.substr(0, s1), seq)) {
+  Envelope env;
+  if (!parse_envelope(payload, env)) {
     spdlog::warn("redis bus: malformed message on {}", channel);
     return;
   }
-  auto ev = make_event(chat_id, seq, std::string(p.substr(s1 + 1, s2 - s1 - 1)),
-                       std::string(p.substr(s2 + 1)));
+  const std::int64_t seq = env.seq;
+  auto ev = make_event(chat_id, seq, std::string(env.type), std::string(env.json), env.published_us);
   std::lock_guard lock(mu_);
   auto it = chats_.find(chat_id);
   if (it == chats_.end()) return;
@@ -466,12 +469,14 @@ asio::awaitable<bool> RedisBus::sync_local(const std::shared_ptr<Local>& l) {
           continue;
         }
         std::string type, json;
+        std::int64_t published_us = 0;
         const auto& fv = row.elements[1].elements;
         for (std::size_t i = 0; i + 1 < fv.size(); i += 2) {
           if (fv[i].str == "type") type = fv[i + 1].str;
           if (fv[i].str == "json") json = fv[i + 1].str;
+          if (fv[i].str == "us" && !parse_i64(fv[i + 1].str, published_us)) published_us = 0;
         }
-        sub->push(make_event(l->chat_id, seq, std::move(type), std::move(json)));
+        sub->push(make_event(l->chat_id, seq, std::move(type), std::move(json), published_us));
         l->cursor = seq;
       }
     }

@@ -72,6 +72,25 @@ TEST_F(InProcessBusTest, EventJsonCarriesTypeChatAndSeq) {
   EXPECT_EQ(b->json, R"({"type":"chat.updated","chat_id":7,"seq":2})");
 }
 
+TEST_F(InProcessBusTest, LiveEventsCarryTheirPublishTimeAndReplaysAreNotLive) {
+  InProcessBus bus(alloc_, small_options());
+  auto old = publish_ok(bus, 3, "token", R"("text":"old")");
+  ASSERT_TRUE(old);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  auto sub = subscribe_ok(bus, io_, 3, 0);  // replays `old`
+  const std::int64_t before = wall_clock_us();
+  auto fresh = publish_ok(bus, 3, "token", R"("text":"new")");
+  ASSERT_TRUE(fresh);
+  EXPECT_GE(fresh->published_us, before);
+  EXPECT_LE(fresh->published_us, wall_clock_us());
+  auto first = sub->try_next();
+  auto second = sub->try_next();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->seq, old->seq);
+  EXPECT_FALSE(sub->is_live(*first)) << "published before the subscription: a replay";
+  EXPECT_TRUE(sub->is_live(*second));
+}
+
 TEST_F(InProcessBusTest, SeqStrictlyIncreasingAndIndependentPerChat) {
   InProcessBus bus(alloc_, small_options());
   std::int64_t prev1 = 0, prev2 = 0;

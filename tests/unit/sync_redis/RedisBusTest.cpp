@@ -53,11 +53,17 @@ TEST_F(RedisBusTest, EventPublishedOnOneNodeReachesSubscribersOnBoth) {
   ASSERT_TRUE(a_->prepare(1).ok());
   auto on_b = sub(*b_, 1, 0);
   auto on_a = sub(*a_, 1, 0);
+  const std::int64_t before = sync::wall_clock_us();
   auto r = a_->publish(1, "token", R"("text":"hi")");
+  const std::int64_t after = sync::wall_clock_us();
   ASSERT_TRUE(r.ok());
   for (auto* s : {on_a.get(), on_b.get()}) {
     auto evs = collect(*s, 1);
     ASSERT_EQ(evs.size(), 1u);
+    // The publishing node's clock travels in the envelope: a live event on either node.
+    EXPECT_GE(evs[0]->published_us, before);
+    EXPECT_LE(evs[0]->published_us, after);
+    EXPECT_TRUE(s->is_live(*evs[0]));
     EXPECT_EQ(evs[0]->seq, 1);
     EXPECT_EQ(evs[0]->type, "token");
     EXPECT_EQ(evs[0]->chat_id, 1);
@@ -104,6 +110,7 @@ TEST_F(RedisBusTest, ReplaysFromTheStreamAfterSeq) {
   auto late = sub(*b_, 4, 4);                // another node, resuming after 4
   auto evs = collect(*late, 6);
   EXPECT_EQ(seqs_of(evs), (std::vector<std::int64_t>{5, 6, 7, 8, 9, 10}));
+  for (auto& e : evs) EXPECT_FALSE(late->is_live(*e)) << "a replayed event is not a live delivery";
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(late->try_next(), nullptr);  // nothing twice
   publish_n(*b_, 4, 1);
