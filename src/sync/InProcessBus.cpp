@@ -50,7 +50,7 @@ std::shared_ptr<InProcessBus::Stream> InProcessBus::stream(std::int64_t chat_id)
     return it->second;
   }
   if (streams_.size() >= opts_.max_idle_streams) prune_idle();
-  auto s = std::make_shared<Stream>();
+  auto s = std::make_shared<Stream>(opts_.replay_events);
   s->touched.store(++clock_, std::memory_order_relaxed);
   streams_.emplace(chat_id, s);
   return s;
@@ -102,8 +102,7 @@ Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view ty
   ev->type = type;
   ev->published_us = wall_clock_us();
   build_event_json(ev->json, type, chat_id, ev->seq, fields);
-  s->ring.push_back(ev);
-  while (s->ring.size() > opts_.replay_events) s->ring.pop_front();
+  s->ring.push(ev);
   // Deliver in seq order (the stream lock is held; channel completions are posted, never inline).
   auto& subs = s->subs;
   subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -125,7 +124,7 @@ Result<std::shared_ptr<Subscription>> InProcessBus::subscribe(boost::asio::any_i
   TROUPE_TRY_STATUS(ensure_range(*s, chat_id));
   auto sub = std::make_shared<Subscription>(std::move(ex), chat_id,
                                             opts_.subscriber_queue + opts_.replay_events + 1);
-  std::int64_t oldest = s->ring.empty() ? s->last + 1 : s->ring.front()->seq;
+  std::int64_t oldest = s->ring.empty() ? s->last + 1 : s->ring.oldest()->seq;
   if (after_seq < s->last && after_seq + 1 < oldest) {
     // The client missed events we no longer hold: tell it to reload, then continue from `last`.
     auto ev = std::make_shared<Event>();
@@ -135,9 +134,9 @@ Result<std::shared_ptr<Subscription>> InProcessBus::subscribe(boost::asio::any_i
     ev->json = build_event_json("resync", chat_id, s->last, "");
     sub->push(std::move(ev));
   } else {
-    for (const auto& ev : s->ring) {
+    s->ring.for_each([&](const EventPtr& ev) {
       if (ev->seq > after_seq) sub->push(ev);
-    }
+    });
   }
   s->subs.push_back(sub);
   return sub;

@@ -5,13 +5,13 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
 
 #include "sync/EventBus.h"
+#include "sync/EventRing.h"
 
 namespace troupe::sync {
 
@@ -45,12 +45,13 @@ class InProcessBus final : public EventBus {
 
  private:
   struct Stream {
+    explicit Stream(std::size_t replay) : ring(replay) {}
     std::mutex mu;
     bool prepared = false;
     std::int64_t start_seq = 0;  // events <= start_seq were not seen by this process
     std::int64_t last = 0;       // last assigned seq
     std::int64_t high = 0;       // reserved high-water mark
-    std::deque<EventPtr> ring;
+    EventRing ring;
     std::vector<std::weak_ptr<Subscription>> subs;
     std::atomic<std::uint64_t> touched{0};
   };

@@ -1,8 +1,8 @@
 #include "sync/Subscription.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -11,73 +11,103 @@ namespace troupe::sync {
 namespace asio = boost::asio;
 
 Subscription::Subscription(asio::any_io_executor ex, std::int64_t chat_id, std::size_t capacity)
-    : chat_id_(chat_id), channel_(std::move(ex), capacity) {}
+    : chat_id_(chat_id),
+      ex_(std::move(ex)),
+      capacity_(std::max<std::size_t>(capacity, 1)),
+      waiter_(std::make_shared<Waiter>(ex_)) {}
 
-Subscription::~Subscription() { channel_.close(); }
+Subscription::~Subscription() { close(); }
+
+EventPtr Subscription::pop_locked() {
+  if (size_ == 0) return nullptr;
+  EventPtr ev = std::move(ring_[head_]);
+  head_ = head_ + 1 == ring_.size() ? 0 : head_ + 1;
+  --size_;
+  return ev;
+}
+
+void Subscription::push_locked(EventPtr ev) {
+  if (size_ == ring_.size()) {
+    // Grow (only while young: the ring keeps its size once it reached what the stream needs).
+    std::vector<EventPtr> bigger(std::min(capacity_, std::max<std::size_t>(16, ring_.size() * 2)));
+    for (std::size_t i = 0; i < size_; ++i) {
+      bigger[i] = std::move(ring_[(head_ + i) % ring_.size()]);
+    }
+    ring_.swap(bigger);
+    head_ = 0;
+  }
+  std::size_t at = head_ + size_;
+  if (at >= ring_.size()) at -= ring_.size();
+  ring_[at] = std::move(ev);
+  ++size_;
+}
+
+void Subscription::wake() {
+  asio::post(ex_, [w = waiter_] { w->timer.cancel(); });
+}
 
 asio::awaitable<EventPtr> Subscription::next() {
-  // The receive is not bound to the caller's cancellation slot: cancelling a waiting channel
-  // receive leaves a buffered Boost 1.81 channel refusing every later try_send (so the
-  // subscription would "overflow" on its next event). Cancellation wakes the receive with a
-  // sentinel instead, and an event that arrives together with the cancellation is kept for the
-  // next call rather than lost (e.g. when next() loses an `||` race against a timer).
   auto cs = co_await asio::this_coro::cancellation_state;
-  auto cancelled = [&cs] { return cs.cancelled() != asio::cancellation_type::none; };
+  std::shared_ptr<Waiter> w = waiter_;
   for (;;) {
-    if (closed() || cancelled()) co_return nullptr;
-    if (!stash_.empty()) {
-      EventPtr ev = std::move(stash_.front());
-      stash_.pop_front();
-      co_return ev;
+    if (cs.cancelled() != asio::cancellation_type::none) co_return nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (closed()) co_return nullptr;
+      if (EventPtr ev = pop_locked()) co_return ev;
+      waiting_ = true;
     }
-    auto slot = cs.slot();
-    if (slot.is_connected()) {
-      slot.assign([this](asio::cancellation_type) {
-        (void)channel_.try_send(asio::error::operation_aborted, EventPtr());
-      });
-    }
-    auto [ec, ev] = co_await channel_.async_receive(
-        asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable)));
-    if (slot.is_connected()) slot.clear();
-    if (ec && ec != asio::error::operation_aborted) co_return nullptr;  // closed
-    if (cancelled()) {
-      if (ev) stash_.push_back(std::move(ev));
-      co_return nullptr;
-    }
-    if (ev) co_return ev;
-    // A wake-up left over from an earlier cancellation: wait again.
+    // A push or close from now on posts the timer's cancellation to this executor, which runs it
+    // after this wait has started: no wake-up is lost. Cancelling the awaiting coroutine cancels
+    // the wait; an event pushed meanwhile stays queued for the next call.
+    w->timer.expires_at(asio::steady_timer::time_point::max());
+    auto [ec] = co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;
+    std::lock_guard lock(mu_);
+    waiting_ = false;
   }
 }
 
 EventPtr Subscription::try_next() {
-  if (!stash_.empty()) {
-    EventPtr ev = std::move(stash_.front());
-    stash_.pop_front();
-    return ev;
-  }
-  EventPtr out;
-  for (;;) {
-    bool got = channel_.try_receive([&out](boost::system::error_code ec, EventPtr ev) {
-      if (!ec) out = std::move(ev);
-    });
-    if (!got || out) return out;  // skip wake-up sentinels
-  }
+  std::lock_guard lock(mu_);
+  if (closed()) return nullptr;
+  return pop_locked();
 }
 
 void Subscription::push(EventPtr event) {
-  if (closed()) return;
-  auto seq = event->seq;
-  if (!channel_.try_send(boost::system::error_code{}, std::move(event))) {
-    overflowed_.store(true, std::memory_order_release);
+  bool wake_it = false;
+  {
+    std::lock_guard lock(mu_);
+    if (closed()) return;
+    if (size_ >= capacity_) {
+      overflowed_.store(true, std::memory_order_release);
+    } else {
+      const auto seq = event->seq;
+      push_locked(std::move(event));
+      last_seq_.store(seq, std::memory_order_relaxed);
+      wake_it = waiting_;
+      waiting_ = false;
+    }
+  }
+  if (overflowed_.load(std::memory_order_acquire)) {
     close();
     return;
   }
-  last_seq_.store(seq, std::memory_order_relaxed);
+  if (wake_it) wake();
 }
 
 void Subscription::close() {
-  if (closed_.exchange(true, std::memory_order_acq_rel)) return;
-  channel_.close();
+  bool wake_it = false;
+  std::vector<EventPtr> dropped;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+    dropped.swap(ring_);  // released outside the lock
+    head_ = size_ = 0;
+    wake_it = waiting_;
+    waiting_ = false;
+  }
+  if (wake_it) wake();
 }
 
 }  // namespace troupe::sync

@@ -1,15 +1,21 @@
 // Subscription: one subscriber's bounded queue of a chat's events. The bus pushes (any thread);
-// the owning connection awaits next() on its own executor. A subscriber that falls more than the
-// queue capacity behind is closed with overflowed() = true (it can resume by seq).
-// Thread-safety: push/close/closed/overflowed from any thread; next() from one coroutine at a time.
+// the owning connection awaits next() on its own executor. The queue is a ring that grows (by
+// doubling) to the subscription's capacity and is then reused, so steady streaming allocates
+// nothing; a waiting next() is woken by a timer cancelled on the subscriber's executor. A
+// subscriber that falls more than the capacity behind is closed with overflowed() = true (it can
+// resume by seq). Closing drops what is still queued.
+// Thread-safety: push/close/closed/overflowed/try_next from any thread; next() from one coroutine
+// at a time, running on the executor given at construction.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdint>
-#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "sync/Event.h"
 
@@ -38,17 +44,29 @@ class Subscription {
   bool is_live(const Event& ev) const { return ev.published_us != 0 && ev.published_us >= created_us_; }
 
  private:
-  using Channel =
-      boost::asio::experimental::concurrent_channel<void(boost::system::error_code, EventPtr)>;
+  // The timer a waiting next() sleeps on; shared with the posted wake-ups, which may run after the
+  // subscription is gone.
+  struct Waiter {
+    explicit Waiter(const boost::asio::any_io_executor& ex) : timer(ex) {}
+    boost::asio::steady_timer timer;
+  };
+  EventPtr pop_locked();       // requires mu_
+  void push_locked(EventPtr);  // requires mu_ and room
+  void wake();                 // posts the timer's cancellation to ex_
+
   std::int64_t chat_id_;
   std::int64_t created_us_ = wall_clock_us();
-  Channel channel_;
+  boost::asio::any_io_executor ex_;
+  std::size_t capacity_;
+  std::shared_ptr<Waiter> waiter_;
+  mutable std::mutex mu_;
+  std::vector<EventPtr> ring_;  // guarded by mu_; circular, size_ events from head_
+  std::size_t head_ = 0;        // guarded by mu_
+  std::size_t size_ = 0;        // guarded by mu_
+  bool waiting_ = false;        // guarded by mu_: a next() sleeps on the timer
   std::atomic<bool> closed_{false};
   std::atomic<bool> overflowed_{false};
   std::atomic<std::int64_t> last_seq_{0};
-  // Events taken from the channel by a next() whose caller was cancelled meanwhile; handed out
-  // first by the following next()/try_next(). Consumer side only.
-  std::deque<EventPtr> stash_;
 };
 
 }  // namespace troupe::sync
