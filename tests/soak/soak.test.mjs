@@ -40,6 +40,7 @@ const REQUIRE_ALL = envInt('SOAK_REQUIRE_ALL', 0) === 1;
 // chat deletion, with its stream teardown, to what the soak exercises).
 const CHAT_TURNS = Math.max(1, envInt('SOAK_CHAT_TURNS', 16));
 const DRAIN_MS = 10000;
+const SETTLE_MS = 15000;
 const FD_SLACK = 2; // sqlite may open/close its WAL and shm files; logging may hold one more
 const RSS_GROWTH = 0.1;
 
@@ -117,6 +118,7 @@ async function sample(server) {
     sse: g('troupe_sse_connections'),
     rss: g('process_resident_memory_bytes'),
     anon: rssAnon(server.proc.pid),
+    heap: g('troupe_jemalloc_bytes{kind="allocated"}'), // live heap (release builds link jemalloc)
     running: g('troupe_generations_running'),
     outcomes: {
       completed: g('troupe_generations_total{outcome="completed"}'),
@@ -149,7 +151,7 @@ async function waitQuiet(server, timeoutMs, matches = () => true) {
 
 const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
 const fmt = (s) =>
-  `tasks=${s.tasks} subscribers=${s.subscribers} fds=${s.fds} http=${s.http} ws=${s.ws} sse=${s.sse} rss=${mb(s.rss)} (anon ${mb(s.anon)})`;
+  `tasks=${s.tasks} subscribers=${s.subscribers} fds=${s.fds} http=${s.http} ws=${s.ws} sse=${s.sse} rss=${mb(s.rss)} (anon ${mb(s.anon)}, heap ${mb(s.heap)})`;
 const pct = (a, b) => `${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%`;
 
 function groupDiff(a, b) {
@@ -443,7 +445,12 @@ test('soak: connect/subscribe/turn/disconnect cycles leave nothing behind', { ti
     const sameAsBase = (s) =>
       s.tasks === base.tasks && s.subscribers === base.subscribers && Math.abs(s.fds - base.fds) <= FD_SLACK && s.http === base.http;
     const tDrain = Date.now();
-    const drained = await waitQuiet(server, DRAIN_MS, sameAsBase);
+    let drained = await waitQuiet(server, DRAIN_MS, sameAsBase);
+    // The allocator hands freed pages back to the system only after its decay time (jemalloc:
+    // 10 s), so memory sampled right after the load still holds pages the load freed. Give it
+    // up to SETTLE_MS to return them before judging RSS; a leak (live heap or objects) stays.
+    const settled = (s) => s.rss < base.rss * (1 + RSS_GROWTH) && !(s.anon >= base.anon * (1 + RSS_GROWTH));
+    if (drained.ok && !settled(drained.sample)) drained = await waitQuiet(server, SETTLE_MS, (s) => sameAsBase(s) && settled(s));
     const drainSeconds = (Date.now() - tDrain) / 1000;
     const fin = drained.sample;
 
