@@ -42,6 +42,7 @@ struct IndexOptions {
   std::vector<std::size_t> batches = {8, 32};
   std::vector<int> troupe_ef = {64, 128};     // Troupe HNSW ef, per search (one build)
   std::vector<int> troupe_nprobe = {8, 32};  // Troupe IVF nprobe, per search
+  int troupe_rerank = 8;  // Troupe int8 indexes: candidates per wanted hit re-ranked in float32
 };
 
 std::unique_ptr<BenchIndex> make_hnswlib(const IndexOptions& o);

@@ -38,6 +38,7 @@ class TroupeIndex final : public BenchIndex {
       case tm::IndexKind::hnsw:
         return std::string(int8_ ? "Troupe HNSW-int8" : "Troupe HNSW") + " M=" + std::to_string(o_.hnsw_m) + " efC=" + std::to_string(o_.hnsw_ef_construction);
       case tm::IndexKind::ivf: return "Troupe IVF-Flat nlist=" + std::to_string(params_.ivf_nlist);
+      case tm::IndexKind::ivf_int8: return "Troupe IVF-int8 nlist=" + std::to_string(params_.ivf_nlist) + " rerank " + std::to_string(params_.int8_rerank);
     }
     return "Troupe ?";
   }
@@ -46,7 +47,7 @@ class TroupeIndex final : public BenchIndex {
     dims_ = d.dims;
     std::vector<tm::VectorId> ids(d.n);
     std::iota(ids.begin(), ids.end(), tm::VectorId{0});
-    if (kind_ == tm::IndexKind::exact_int8 || int8_) {
+    if (kind_ == tm::IndexKind::exact_int8 || kind_ == tm::IndexKind::ivf_int8 || int8_) {
       // As in the server: the float rows stay in the (mapped) segment, outside the index's
       // resident bytes; here they are the dataset's rows.
       ids_ = std::move(ids);
@@ -59,6 +60,7 @@ class TroupeIndex final : public BenchIndex {
     params_.hnsw_ef_construction = o_.hnsw_ef_construction;
     params_.ivf_nlist = o_.ivf_nlist > 0 ? o_.ivf_nlist : default_nlist(d.n);
     params_.build_threads = threads;
+    params_.int8_rerank = o_.troupe_rerank;
     params_.hnsw_int8 = int8_;
     const auto t0 = std::chrono::steady_clock::now();
     auto r = tm::IndexFactory::build(kind_, data_, params_);
@@ -73,17 +75,18 @@ class TroupeIndex final : public BenchIndex {
     std::vector<std::string> c;
     for (int v : values())
       c.push_back(kind_ == tm::IndexKind::hnsw ? "ef=" + std::to_string(v)
-                  : kind_ == tm::IndexKind::ivf ? "nprobe=" + std::to_string(v) : "-");
+                  : is_ivf() ? "nprobe=" + std::to_string(v) : "-");
     return c;
   }
   void set_config(std::size_t i) override {
     sp_ = {};
     if (kind_ == tm::IndexKind::hnsw) sp_.hnsw_ef = values().at(i);
-    if (kind_ == tm::IndexKind::ivf) sp_.ivf_nprobe = values().at(i);
+    if (is_ivf()) sp_.ivf_nprobe = values().at(i);
   }
   std::vector<std::size_t> batch_sizes() const override {
     std::vector<std::size_t> b{1};
-    if (kind_ == tm::IndexKind::exact || kind_ == tm::IndexKind::exact_int8)
+    if (kind_ == tm::IndexKind::exact || kind_ == tm::IndexKind::exact_int8 ||
+        kind_ == tm::IndexKind::ivf_int8)
       b.insert(b.end(), o_.batches.begin(), o_.batches.end());
     return b;
   }
@@ -96,9 +99,10 @@ class TroupeIndex final : public BenchIndex {
   }
 
  private:
+  bool is_ivf() const { return kind_ == tm::IndexKind::ivf || kind_ == tm::IndexKind::ivf_int8; }
   std::vector<int> values() const {
     if (kind_ == tm::IndexKind::hnsw) return o_.troupe_ef;
-    if (kind_ == tm::IndexKind::ivf) return o_.troupe_nprobe;
+    if (is_ivf()) return o_.troupe_nprobe;
     return {0};
   }
 

@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   app.add_option("--batches", io.batches, "micro-batch sizes for batched indexes")->delimiter(',');
   app.add_option("--troupe-ef", io.troupe_ef, "Troupe HNSW ef values (per search, one build)")->delimiter(',');
   app.add_option("--troupe-nprobe", io.troupe_nprobe, "Troupe IVF nprobe values (per search, one build)")->delimiter(',');
+  app.add_option("--troupe-rerank", io.troupe_rerank, "Troupe exact-int8 / IVF-int8 float re-rank factor");
   app.add_option("--hnsw-m", io.hnsw_m);
   app.add_option("--hnsw-efc", io.hnsw_ef_construction);
   app.add_option("--nlist", io.ivf_nlist, "IVF lists (0 = sqrt(n))");
@@ -191,7 +192,7 @@ int main(int argc, char** argv) {
     candidates.push_back(tv::make_faiss_flat(io));
     candidates.push_back(tv::make_faiss_hnsw(io));
     candidates.push_back(tv::make_faiss_ivf(io));
-    for (const char* kind : {"exact", "exact-int8", "hnsw", "hnsw-int8", "ivf"})
+    for (const char* kind : {"exact", "exact-int8", "hnsw", "hnsw-int8", "ivf", "ivf-int8"})
       if (auto t = tv::make_troupe(kind, io)) candidates.push_back(std::move(t));
 
     std::vector<Built> built;

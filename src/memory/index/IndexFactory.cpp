@@ -4,6 +4,7 @@
 #include "memory/index/HnswIndex.h"
 #include "memory/index/Int8Index.h"
 #include "memory/index/IvfIndex.h"
+#include "memory/index/IvfInt8Index.h"
 
 namespace troupe::memory {
 
@@ -13,12 +14,14 @@ std::string_view index_kind_name(IndexKind k) noexcept {
     case IndexKind::exact_int8: return "exact-int8";
     case IndexKind::hnsw: return "hnsw";
     case IndexKind::ivf: return "ivf";
+    case IndexKind::ivf_int8: return "ivf-int8";
   }
   return "";
 }
 
 std::optional<IndexKind> parse_index_kind(std::string_view s) noexcept {
-  for (auto k : {IndexKind::exact, IndexKind::exact_int8, IndexKind::hnsw, IndexKind::ivf})
+  for (auto k : {IndexKind::exact, IndexKind::exact_int8, IndexKind::hnsw, IndexKind::ivf,
+                 IndexKind::ivf_int8})
     if (index_kind_name(k) == s) return k;
   return std::nullopt;
 }
@@ -38,6 +41,11 @@ Result<std::shared_ptr<const VectorIndex>> IndexFactory::build(
     }
     case IndexKind::ivf: {
       auto r = IvfIndex::build(*data, p);
+      if (!r) return r.error();
+      return std::shared_ptr<const VectorIndex>(std::move(*r));
+    }
+    case IndexKind::ivf_int8: {
+      auto r = IvfInt8Index::build(std::move(data), p);
       if (!r) return r.error();
       return std::shared_ptr<const VectorIndex>(std::move(*r));
     }

@@ -1,5 +1,5 @@
 // VectorIndex: the internal interface of one space's immutable search index (exact float32 scan,
-// int8 scan with float re-rank, HNSW, IVF-Flat). Built once from a VectorSet, then only searched;
+// int8 scan with float re-rank, HNSW, IVF-Flat, IVF over int8 codes). Built once from a VectorSet, then only searched;
 // the engine replaces whole indexes (copy-on-write) instead of mutating them.
 // Thread-safety: after build, every const member may be called from any number of threads.
 #pragma once
@@ -15,9 +15,9 @@
 
 namespace troupe::memory {
 
-enum class IndexKind : std::uint32_t { exact = 1, exact_int8 = 2, hnsw = 3, ivf = 4 };
+enum class IndexKind : std::uint32_t { exact = 1, exact_int8 = 2, hnsw = 3, ivf = 4, ivf_int8 = 5 };
 
-std::string_view index_kind_name(IndexKind k) noexcept;  // "exact", "exact-int8", "hnsw", "ivf"
+std::string_view index_kind_name(IndexKind k) noexcept;  // "exact", "exact-int8", "hnsw", "ivf", "ivf-int8"
 std::optional<IndexKind> parse_index_kind(std::string_view s) noexcept;
 
 struct IndexParams {

@@ -67,8 +67,10 @@ TEST(ExactIndexTest, FactoryChoosesKindBySizeAndOverride) {
   EXPECT_EQ(IndexFactory::choose(5000, 100, 1000, ""), IndexKind::hnsw);
   EXPECT_EQ(IndexFactory::choose(5000, 100, 1000, "ivf"), IndexKind::ivf);
   EXPECT_EQ(IndexFactory::choose(5, 100, 1000, "exact-int8"), IndexKind::exact_int8);
+  EXPECT_EQ(IndexFactory::choose(5, 100, 1000, "ivf-int8"), IndexKind::ivf_int8);
   EXPECT_EQ(parse_index_kind("nope"), std::nullopt);
-  for (auto k : {IndexKind::exact, IndexKind::exact_int8, IndexKind::hnsw, IndexKind::ivf}) {
+  for (auto k : {IndexKind::exact, IndexKind::exact_int8, IndexKind::hnsw, IndexKind::ivf,
+                 IndexKind::ivf_int8}) {
     auto idx = IndexFactory::build(k, make_set(50, 3, 5), IndexParams{});
     ASSERT_TRUE(idx.ok());
     EXPECT_EQ((*idx)->kind(), k);
