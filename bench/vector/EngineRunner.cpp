@@ -35,6 +35,8 @@ bool run_engine(const Dataset& d, const EngineRun& r, const RunLimits& lim, Meas
   o.index_override = r.kind;
   o.hnsw_ef_construction = r.efc;
   o.hnsw_ef_search = r.ef;
+  o.ivf_nprobe = r.nprobe;
+  o.int8_rerank = r.rerank;
   o.loader = [&d](tm::SpaceId) -> Result<tm::SpaceVectors> {
     tm::SpaceVectors sv;
     sv.ids.resize(d.n);

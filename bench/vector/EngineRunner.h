@@ -13,12 +13,14 @@
 namespace troupe::vbench {
 
 struct EngineRun {
-  std::string kind;  // index_override: "exact", "exact-int8", "hnsw"
+  std::string kind;  // index_override: "exact", "exact-int8", "hnsw", "ivf", "ivf-int8"
   int threads = 2;   // compute pool
   std::size_t concurrency = 32;
   std::uint32_t window_us = 200;
   std::size_t batch_max = 32;
   int ef = 64;
+  int nprobe = 16;  // ivf / ivf-int8
+  int rerank = 8;   // exact-int8 / ivf-int8
   int efc = 100;
 };
 

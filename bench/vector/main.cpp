@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
   app.add_option("--engine-batch-max", er.batch_max);
   app.add_option("--engine-threads", er.threads);
   app.add_option("--engine-ef", er.ef);
+  app.add_option("--engine-nprobe", er.nprobe);
+  app.add_option("--engine-rerank", er.rerank);
   app.add_flag("--quick", quick, "fewer queries, one round, shorter measurements");
   app.add_option("--rounds", rounds, "interleaved rounds");
   app.add_option("--datasets", datasets, "c10k, c100k, glove (comma separated)")->delimiter(',');

@@ -120,6 +120,7 @@ std::unique_ptr<MemoryWiring> MemoryWiring::open(const Config& config, store::Me
     o.hnsw_int8 = c.hnsw_int8;
     o.ivf_nlist = c.ivf_nlist;
     o.ivf_nprobe = c.ivf_nprobe;
+    o.int8_rerank = c.int8_rerank;
     o.resident_spaces = c.resident_spaces;
     o.lru_k = c.lru_k;
     o.loader = loader;

@@ -123,6 +123,7 @@ const std::map<std::string, Setter>& setters() {
       BOOL("memory.hnsw_int8", memory.hnsw_int8),
       NUM("memory.ivf_nlist", memory.ivf_nlist),
       NUM("memory.ivf_nprobe", memory.ivf_nprobe),
+      NUM("memory.int8_rerank", memory.int8_rerank),
       NUM("memory.cache_ttl_ms", memory.cache_ttl_ms),
       NUM("memory.cache_entries", memory.cache_entries),
       NUM("memory.resident_spaces", memory.resident_spaces),

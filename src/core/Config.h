@@ -105,13 +105,14 @@ struct MemoryConfig {
   std::size_t batch_max = 32;
   std::size_t int8_threshold = 8'000;    // spaces at least this big use int8 scan + re-rank
   std::size_t hnsw_threshold = 30'000;   // ... and at least this big use HNSW
-  std::string index_override;            // "" | "exact" | "exact-int8" | "hnsw" | "ivf"
+  std::string index_override;            // "" | "exact" | "exact-int8" | "hnsw" | "ivf" | "ivf-int8"
   int hnsw_m = 16;
   int hnsw_ef_construction = 100;
   int hnsw_ef_search = 64;
   bool hnsw_int8 = true;  // HNSW over int8 codes with float re-rank (faster, ~1 KB/vector)
-  int ivf_nlist = 0;  // 0 = about 4 * sqrt(n)
+  int ivf_nlist = 0;  // 0 = about 4 * sqrt(n) (ivf), sqrt(n) (ivf-int8)
   int ivf_nprobe = 16;
+  int int8_rerank = 8;  // exact-int8 / ivf-int8: candidates per wanted hit re-ranked in float32
   std::uint32_t cache_ttl_ms = 30'000;   // retrieval result cache; invalidated on space change
   std::size_t cache_entries = 4096;
   std::size_t resident_spaces = 256;     // indexes kept in memory (LRU-K)

@@ -21,13 +21,14 @@ struct EngineOptions {
   std::size_t batch_max = 32;           // a batch runs at once when this many queries wait
   std::size_t int8_threshold = 8000;    // spaces this large use exact-int8
   std::size_t hnsw_threshold = 30000;   // spaces this large use HNSW
-  std::string index_override;           // "" | "exact" | "exact-int8" | "hnsw" | "ivf"
+  std::string index_override;           // "" | "exact" | "exact-int8" | "hnsw" | "ivf" | "ivf-int8"
   int hnsw_m = 16;
   int hnsw_ef_construction = 100;
   int hnsw_ef_search = 64;
   bool hnsw_int8 = true;                // HNSW graph over int8 codes, re-ranked in float32
   int ivf_nlist = 0;                    // 0 = about 4 * sqrt(n)
   int ivf_nprobe = 16;
+  int int8_rerank = 8;                  // int8 candidates per wanted hit re-ranked in float32
   std::size_t resident_spaces = 256;    // loaded indexes kept in memory
   // Spaces smaller than this get no segment file: reading them from the store is cheaper than
   // writing (and fsyncing) a file, which would hold a pool thread while searches wait.

@@ -464,6 +464,7 @@ IndexParams LocalVectorEngine::index_params() const {
   p.hnsw_int8 = opt_.hnsw_int8;
   p.ivf_nlist = opt_.ivf_nlist;
   p.ivf_nprobe = opt_.ivf_nprobe;
+  p.int8_rerank = opt_.int8_rerank;
   return p;
 }
 

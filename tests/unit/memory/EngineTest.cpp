@@ -122,6 +122,14 @@ TEST(EngineTest, IndexKindFollowsThresholdsAndOverride) {
   LocalVectorEngine e2(o);
   ASSERT_TRUE(run_search(e2, 3, row(st.spaces[3], 1), 1, 120s).ok());
   EXPECT_EQ(e2.info(3).index_kind, "ivf");
+  o.index_override = "ivf-int8";
+  o.int8_rerank = 2;
+  o.ivf_nprobe = 4;
+  LocalVectorEngine e3(o);
+  auto r3 = run_search(e3, 3, row(st.spaces[3], 11), 1, 120s);
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ((*r3)[0].id, 3 * 100000 + 11);
+  EXPECT_EQ(e3.info(3).index_kind, "ivf-int8");
 }
 
 TEST(EngineTest, ConcurrentInsertsAndSearches) {
