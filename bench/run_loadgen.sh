@@ -302,7 +302,7 @@ jq -rs '
      | "| GET /healthz | \(.[0].users) | \(.[0].fs) | \(map(.ops_per_s) | median | r(0)) | \(map(.ops_per_s) | min | r(0))–\(map(.ops_per_s) | max | r(0)) | \(map(.latency_ms.p50) | median | r(2)) | \(map(.latency_ms.p99) | median | r(2)) | \(map(.server_cpu_ms_per_op) | median | r(4)) | \(map(.other_cpu_cores // 0) | median | r(2)) | \(map(.errors_total) | add) |")
 ' "$RESULTS" | tee "$OUT/summary.md"
 
-if [[ -x $ROOT/build/release/bench/sse_frame_bench ]]; then
+if [[ -z ${SKIP_MICRO:-} && -x $ROOT/build/release/bench/sse_frame_bench ]]; then
   echo
   echo "== micro-benchmark: per-token path (bench/sse_frame_bench.cpp)"
   "$ROOT/build/release/bench/sse_frame_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \

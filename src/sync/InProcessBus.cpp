@@ -43,21 +43,28 @@ InProcessBus::InProcessBus(SeqAllocator& seq, InProcessBusOptions opts)
 InProcessBus::~InProcessBus() { close_all(); }
 
 std::shared_ptr<InProcessBus::Stream> InProcessBus::stream(std::int64_t chat_id) {
-  std::lock_guard lock(mu_);
-  auto it = streams_.find(chat_id);
-  if (it != streams_.end()) {
-    it->second->touched.store(++clock_, std::memory_order_relaxed);
-    return it->second;
+  // Pruned streams are destroyed after mu_ is released: freeing their replay rings (hundreds of
+  // streams, each holding up to replay_events events) must not stall every publisher.
+  std::vector<std::shared_ptr<Stream>> dropped;
+  std::shared_ptr<Stream> s;
+  {
+    std::lock_guard lock(mu_);
+    auto it = streams_.find(chat_id);
+    if (it != streams_.end()) {
+      it->second->touched.store(++clock_, std::memory_order_relaxed);
+      return it->second;
+    }
+    if (streams_.size() >= opts_.max_idle_streams) prune_idle(dropped);
+    s = std::make_shared<Stream>(opts_.replay_events);
+    s->touched.store(++clock_, std::memory_order_relaxed);
+    streams_.emplace(chat_id, s);
   }
-  if (streams_.size() >= opts_.max_idle_streams) prune_idle();
-  auto s = std::make_shared<Stream>(opts_.replay_events);
-  s->touched.store(++clock_, std::memory_order_relaxed);
-  streams_.emplace(chat_id, s);
   return s;
 }
 
-void InProcessBus::prune_idle() {
-  // mu_ is held. Drops the least recently used half of the streams that have no live subscriber.
+void InProcessBus::prune_idle(std::vector<std::shared_ptr<Stream>>& dropped) {
+  // mu_ is held. Moves the least recently used quarter of the streams that have no live
+  // subscriber out of the map (into `dropped`, destroyed by the caller without the lock).
   std::vector<std::pair<std::uint64_t, std::int64_t>> idle;
   for (auto& [id, s] : streams_) {
     std::lock_guard slock(s->mu);
@@ -67,9 +74,14 @@ void InProcessBus::prune_idle() {
     });
     if (!live) idle.emplace_back(s->touched.load(std::memory_order_relaxed), id);
   }
-  std::sort(idle.begin(), idle.end());
-  std::size_t drop = std::max<std::size_t>(1, idle.size() / 2);
-  for (std::size_t i = 0; i < drop && i < idle.size(); ++i) streams_.erase(idle[i].second);
+  const std::size_t drop = std::min(idle.size(), std::max<std::size_t>(1, idle.size() / 4));
+  std::nth_element(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(drop), idle.end());
+  dropped.reserve(drop);
+  for (std::size_t i = 0; i < drop; ++i) {
+    auto it = streams_.find(idle[i].second);
+    dropped.push_back(std::move(it->second));
+    streams_.erase(it);
+  }
 }
 
 Status InProcessBus::ensure_range(Stream& s, std::int64_t chat_id) {

@@ -58,7 +58,7 @@ class InProcessBus final : public EventBus {
   std::shared_ptr<Stream> stream(std::int64_t chat_id);
   // Requires s.mu held.
   Status ensure_range(Stream& s, std::int64_t chat_id);
-  void prune_idle();  // requires mu_ held
+  void prune_idle(std::vector<std::shared_ptr<Stream>>& dropped);  // requires mu_ held
 
   SeqAllocator& seq_;
   InProcessBusOptions opts_;
