@@ -25,7 +25,7 @@
 # Environment: DURATION (20) WARMUP (2) HEALTHZ_DURATION (10) REPS (2) USERS ("50 200") TROUPE_BIN
 #   TRANSPORTS ("sse ws") TURNS_PER_CHAT (20) TARGET_RATE (2000) LIGHT_RATE (200) OUT (results dir)
 #   ONLY (regex on scenario/load/uN/transport/chats/fs/mem-M) SERVER_SET ("key=value ..." for the
-#   server) MEMORY ("on off") SPACES (per-user | shared)
+#   server) MEMORY ("on off") SPACES (per-user | shared) SKIP_MICRO (set: skip the micro-benchmarks)
 # Load goes only to 127.0.0.1; every run is bounded in time and stops by itself.
 set -euo pipefail
 
