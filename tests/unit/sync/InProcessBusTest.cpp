@@ -372,6 +372,25 @@ TEST_F(InProcessBusTest, PruneDropsIdleStreamsButKeepsLiveOnes) {
   EXPECT_EQ(evs[0]->type, "resync");
 }
 
+TEST_F(InProcessBusTest, PruneDropsTheOldestQuarterOfIdleStreamsAtATime) {
+  auto o = small_options();
+  o.max_idle_streams = 8;
+  InProcessBus bus(alloc_, o);
+  for (int chat = 1; chat <= 8; ++chat) publish_ok(bus, chat);
+  for (int chat = 1; chat <= 8; ++chat) EXPECT_EQ(bus.last_seq(chat), 1) << chat;
+  publish_ok(bus, 9);  // the map is full: the two least recently used go, nothing else
+  EXPECT_EQ(bus.last_seq(1), -1);
+  EXPECT_EQ(bus.last_seq(2), -1);
+  for (int chat = 3; chat <= 9; ++chat) EXPECT_EQ(bus.last_seq(chat), 1) << chat;
+  publish_ok(bus, 3);  // touched: now the most recent
+  publish_ok(bus, 10);
+  publish_ok(bus, 11);  // full again (3..10): the two least recently used, 4 and 5, go
+  EXPECT_EQ(bus.last_seq(3), 2);
+  EXPECT_EQ(bus.last_seq(4), -1);
+  EXPECT_EQ(bus.last_seq(5), -1);
+  EXPECT_EQ(bus.last_seq(6), 1);
+}
+
 TEST_F(InProcessBusTest, PruneTreatsClosedSubscribersAsIdle) {
   auto o = small_options();
   o.max_idle_streams = 2;
