@@ -48,9 +48,7 @@ void ExactIndex::search(std::span<const float> queries, std::size_t nq, std::siz
 }
 
 void ExactIndex::export_vectors(std::vector<VectorId>& ids, std::vector<float>& rows) const {
-  const auto& d = *data_;
-  ids.insert(ids.end(), d.ids().begin(), d.ids().end());
-  rows.insert(rows.end(), d.rows(), d.rows() + d.size() * static_cast<std::size_t>(d.dims()));
+  data_->append_to(ids, rows);
 }
 
 }  // namespace troupe::memory

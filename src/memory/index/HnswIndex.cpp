@@ -228,9 +228,7 @@ void HnswIndex::search_i8(std::span<const float> queries, std::size_t nq, std::s
 void HnswIndex::export_vectors(std::vector<VectorId>& ids, std::vector<float>& rows) const {
   const std::size_t d = static_cast<std::size_t>(dims_);
   if (impl_->data) {
-    const auto& s = *impl_->data;
-    ids.insert(ids.end(), s.ids().begin(), s.ids().end());
-    rows.insert(rows.end(), s.rows(), s.rows() + s.size() * d);
+    impl_->data->append_to(ids, rows);
     return;
   }
   auto& g = *impl_->graph;

@@ -68,9 +68,7 @@ void Int8Index::search(std::span<const float> queries, std::size_t nq, std::size
 }
 
 void Int8Index::export_vectors(std::vector<VectorId>& ids, std::vector<float>& rows) const {
-  const auto& s = *data_;
-  ids.insert(ids.end(), s.ids().begin(), s.ids().end());
-  rows.insert(rows.end(), s.rows(), s.rows() + s.size() * static_cast<std::size_t>(s.dims()));
+  data_->append_to(ids, rows);
 }
 
 }  // namespace troupe::memory

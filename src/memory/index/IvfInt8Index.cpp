@@ -21,8 +21,8 @@ constexpr std::size_t kAssignBlock = 1024;
 // Per-thread scratch, reused by every search on that thread (no allocation once warm).
 struct Scratch {
   std::vector<std::int8_t> qcodes, gathered;
-  std::vector<float> qscales;
-  std::vector<std::uint32_t> probes, bucket_off, bucket;
+  std::vector<float> qscales, centroid_scores;
+  std::vector<std::uint32_t> probes, bucket_off, bucket, next, order;
   std::vector<std::int32_t> dots;
   std::vector<TopK> coarse;
 };
@@ -127,8 +127,8 @@ void IvfInt8Index::select_lists(const float* queries, std::size_t nq, std::size_
     for (std::size_t q = 0; q < nq; ++q) std::iota(probes.begin() + q * np, probes.begin() + (q + 1) * np, 0u);
     return;
   }
-  thread_local std::vector<float> cs;
-  thread_local std::vector<std::uint32_t> order;
+  std::vector<float>& cs = scratch().centroid_scores;
+  std::vector<std::uint32_t>& order = scratch().order;
   cs.resize(nq * nlist_);
   kernels::batch_ip(queries, nq, centroids_.data(), nlist_, d_, cs.data());
   order.resize(nlist_);
@@ -162,12 +162,9 @@ void IvfInt8Index::search_with(std::span<const float> queries, std::size_t nq, s
   for (std::uint32_t l : s.probes) ++s.bucket_off[l + 1];
   std::partial_sum(s.bucket_off.begin(), s.bucket_off.end(), s.bucket_off.begin());
   s.bucket.resize(s.probes.size());
-  {
-    thread_local std::vector<std::uint32_t> next;
-    next.assign(s.bucket_off.begin(), s.bucket_off.end() - 1);
-    for (std::size_t q = 0; q < nq; ++q)
-      for (std::size_t j = 0; j < np; ++j) s.bucket[next[s.probes[q * np + j]]++] = static_cast<std::uint32_t>(q);
-  }
+  s.next.assign(s.bucket_off.begin(), s.bucket_off.end() - 1);
+  for (std::size_t q = 0; q < nq; ++q)
+    for (std::size_t j = 0; j < np; ++j) s.bucket[s.next[s.probes[q * np + j]]++] = static_cast<std::uint32_t>(q);
   if (s.coarse.size() < nq) s.coarse.resize(nq, TopK(0));
   for (std::size_t q = 0; q < nq; ++q) s.coarse[q] = TopK(cand);
 
@@ -218,9 +215,7 @@ void IvfInt8Index::search_with(std::span<const float> queries, std::size_t nq, s
 }
 
 void IvfInt8Index::export_vectors(std::vector<VectorId>& ids, std::vector<float>& rows) const {
-  const auto& s = *data_;
-  ids.insert(ids.end(), s.ids().begin(), s.ids().end());
-  rows.insert(rows.end(), s.rows(), s.rows() + s.size() * static_cast<std::size_t>(s.dims()));
+  data_->append_to(ids, rows);
 }
 
 }  // namespace troupe::memory

@@ -28,6 +28,8 @@ class VectorSet {
   VectorId id(std::size_t i) const noexcept { return ids_[i]; }
   std::span<const VectorId> ids() const noexcept { return {ids_, n_}; }
   bool owned() const noexcept { return !owner_; }
+  // Appends every id and row to ids / rows (VectorIndex::export_vectors of the indexes on a set).
+  void append_to(std::vector<VectorId>& ids, std::vector<float>& rows) const;
   std::size_t owned_bytes() const noexcept;
 
  private:
