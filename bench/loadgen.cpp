@@ -1021,11 +1021,6 @@ RetrievalScrape parse_retrieval(const std::string& text) {
   return parse_histogram(text, "troupe_memory_retrieval_seconds", "mode");
 }
 
-// The event-loop lag histogram (all I/O threads together) under key "".
-RetrievalScrape parse_lag(const std::string& text) {
-  return parse_histogram(text, "troupe_event_loop_lag_seconds", "");
-}
-
 // Quantile q of the observations between two scrapes, in milliseconds (nullopt: none).
 std::optional<double> histogram_quantile(const HistogramScrape& before, const HistogramScrape& after, double q) {
   const double total = after.count - before.count;
@@ -1075,14 +1070,39 @@ CpuMark cpu_mark(int server_pid) {
 struct ServerScrape {
   RetrievalScrape retrieval;  // by mode
   HistogramScrape lag;        // event-loop lag, all I/O threads
+  HistogramScrape db_wait;    // embedded store: writes waiting for their group commit
+  HistogramScrape db_group;   // embedded store: group commits
 };
 
 ServerScrape parse_server(const std::string& text) {
   ServerScrape s;
   s.retrieval = parse_retrieval(text);
-  auto lag = parse_lag(text);
-  if (auto it = lag.find(""); it != lag.end()) s.lag = it->second;
+  auto one = [&](std::string_view name, HistogramScrape& into) {
+    auto h = parse_histogram(text, name, "");
+    if (auto it = h.find(""); it != h.end()) into = it->second;
+  };
+  one("troupe_event_loop_lag_seconds", s.lag);
+  one("troupe_db_write_wait_seconds", s.db_wait);
+  one("troupe_db_write_group_seconds", s.db_group);
   return s;
+}
+
+// Prints "<label> N in window: mean, p50, p99, p99.9" of a server histogram between two scrapes
+// and returns the same figures (empty when nothing was observed in the window).
+json::object window_summary(const char* label, const HistogramScrape& before, const HistogramScrape& after) {
+  const double n = after.count - before.count;
+  if (n <= 0) return {};
+  auto r = [](std::optional<double> x) { return x ? std::round(*x * 1000.0) / 1000.0 : 0.0; };
+  const double mean = (after.sum - before.sum) / n * 1000.0;
+  const auto p50 = histogram_quantile(before, after, 0.50), p99 = histogram_quantile(before, after, 0.99),
+             p999 = histogram_quantile(before, after, 0.999);
+  std::printf("  %s %.0f in window: mean %.3f ms  p50 %.3f  p99 %.3f  p99.9 %.3f (server histogram)\n", label,
+              n, mean, r(p50), r(p99), r(p999));
+  return json::object{{"count", n},
+                      {"mean_ms", std::round(mean * 1000.0) / 1000.0},
+                      {"p50_ms", r(p50)},
+                      {"p99_ms", r(p99)},
+                      {"p999_ms", r(p999)}};
 }
 
 awaitable<void> cpu_monitor(const Options& o, Plan& plan, CpuMark& begin, CpuMark& end, bool& have_end,
@@ -1263,25 +1283,9 @@ int run(Options& o) {
                                    {"p50_ms", r(p50)},
                                    {"p99_ms", r(p99)}};
   }
-  json::object lag;
-  {
-    const HistogramScrape& before = scrape_begin.lag;
-    const HistogramScrape& after = scrape_end.lag;
-    const double n = after.count - before.count;
-    if (n > 0) {
-      auto r = [](std::optional<double> x) { return x ? std::round(*x * 1000.0) / 1000.0 : 0.0; };
-      const double mean = (after.sum - before.sum) / n * 1000.0;
-      const auto p50 = histogram_quantile(before, after, 0.50), p99 = histogram_quantile(before, after, 0.99),
-                 p999 = histogram_quantile(before, after, 0.999);
-      std::printf("  event-loop lag:   %.0f samples in window: mean %.3f ms  p50 %.3f  p99 %.3f  p99.9 %.3f (server histogram)\n",
-                  n, mean, r(p50), r(p99), r(p999));
-      lag = json::object{{"count", n},
-                         {"mean_ms", std::round(mean * 1000.0) / 1000.0},
-                         {"p50_ms", r(p50)},
-                         {"p99_ms", r(p99)},
-                         {"p999_ms", r(p999)}};
-    }
-  }
+  json::object lag = window_summary("event-loop lag:  ", scrape_begin.lag, scrape_end.lag);
+  json::object db_wait = window_summary("db write wait:   ", scrape_begin.db_wait, scrape_end.db_wait);
+  json::object db_group = window_summary("db group commit: ", scrape_begin.db_group, scrape_end.db_group);
   if (other_cores) std::printf("  other load:       %.2f cores busy outside server and load generator\n", *other_cores);
   if (ops > 0) {
     std::printf("  loadgen CPU:      %.3f ms per %s (%.2f cores busy)\n", self_cpu / ops, turns ? "turn" : "request",
@@ -1317,6 +1321,8 @@ int run(Options& o) {
   }
   if (turns) out["retrieval"] = std::move(retrieval);
   out["event_loop_lag"] = std::move(lag);
+  if (!db_wait.empty()) out["db_write_wait"] = std::move(db_wait);
+  if (!db_group.empty()) out["db_write_group"] = std::move(db_group);
   out["spaces"] = turns ? o.spaces : "-";
   out["first_quarter_ops_per_s"] = std::round(first_q * 10.0) / 10.0;
   out["last_quarter_ops_per_s"] = std::round(last_q * 10.0) / 10.0;

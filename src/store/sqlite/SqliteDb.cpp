@@ -33,11 +33,28 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, Sqlite
           }
         }
         SqliteDb* raw = db.get();
+        if (path == ":memory:") {
+          // One connection is the whole database: the writer borrows it like everyone else.
+          db->writer_ = std::make_unique<WriteQueue>(
+              [raw](const std::function<Status(Connection&)>& group) -> Status {
+                auto l = raw->acquire();
+                if (!l.ok()) return l.error();
+                return group(**l);
+              },
+              opts.max_write_group);
+          return db;
+        }
+        // The writer keeps a connection of its own, outside the pool: a commit never waits for
+        // a reader to hand a connection back, and the write statements stay prepared on it.
+        auto wc = Connection::open(path, opts.busy_timeout_ms);
+        if (!wc.ok()) return wc.error();
+        std::shared_ptr<Connection> writer_conn = std::move(*wc);
         db->writer_ = std::make_unique<WriteQueue>(
-            [raw](const std::function<Status(Connection&)>& group) -> Status {
-              auto l = raw->acquire();
-              if (!l.ok()) return l.error();
-              return group(**l);
+            [writer_conn](const std::function<Status(Connection&)>& group) -> Status {
+              Status s = group(*writer_conn);
+              // Never start the next group inside a transaction this one left open.
+              if (writer_conn->in_transaction()) (void)writer_conn->exec("ROLLBACK");
+              return s;
             },
             opts.max_write_group);
         return db;

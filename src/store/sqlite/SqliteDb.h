@@ -25,7 +25,9 @@ namespace troupe::store::sqlite {
 
 struct SqliteOptions {
   int busy_timeout_ms = 5000;  // waiting for the write lock (and for a free connection)
-  int max_connections = 12;    // pool size (DB threads + the writer); ":memory:" uses one
+  // Pooled reader connections (at least the DB threads and the memory engine's threads); the
+  // writer has one more of its own. ":memory:" uses one connection for everything.
+  int max_connections = 12;
   int max_write_group = 64;    // write calls sharing one transaction and commit at most
 };
 
@@ -87,6 +89,8 @@ class SqliteDb {
   // Group-commit figures: commits and the writes they carried.
   std::uint64_t write_groups() const { return writer_->groups(); }
   std::uint64_t write_jobs() const { return writer_->jobs(); }
+  // See WriteQueue::set_histograms.
+  void set_write_histograms(Histogram* wait, Histogram* group) { writer_->set_histograms(wait, group); }
 
   // Runs f(Connection&) -> Result<T> on one consistent read snapshot (several statements).
   template <class F>

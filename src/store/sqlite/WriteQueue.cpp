@@ -3,6 +3,7 @@
 #include <cassert>
 #include <exception>
 
+#include "core/Metrics.h"
 #include "store/sqlite/Connection.h"
 
 namespace troupe::store::sqlite {
@@ -36,6 +37,7 @@ Status WriteQueue::submit(const std::function<bool(Connection&)>& job) {
   assert(!t_is_writer && "a write job must not submit another write");
   auto j = std::make_shared<Job>();
   j->fn = &job;
+  j->queued = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
     if (stopping_) return make_error(Errc::unavailable, "database is closing");
@@ -58,7 +60,19 @@ void WriteQueue::loop() {
       queue_.pop_front();
     }
     lock.unlock();
+    Histogram* wait_hist = wait_hist_.load(std::memory_order_acquire);
+    Histogram* group_hist = group_hist_.load(std::memory_order_acquire);
+    const auto start = std::chrono::steady_clock::now();
+    if (wait_hist) {
+      for (const JobPtr& j : group) {
+        wait_hist->observe(std::chrono::duration<double>(start - j->queued).count());
+      }
+    }
     Status s = run_([&](Connection& c) { return run_group(c, group); });
+    if (group_hist) {
+      group_hist->observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
     if (s.ok()) {
       groups_.fetch_add(1, std::memory_order_relaxed);
       jobs_.fetch_add(group.size(), std::memory_order_relaxed);

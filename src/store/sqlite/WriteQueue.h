@@ -10,6 +10,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -19,6 +20,10 @@
 #include <thread>
 
 #include "core/Result.h"
+
+namespace troupe {
+class Histogram;
+}
 
 namespace troupe::store::sqlite {
 
@@ -40,6 +45,14 @@ class WriteQueue {
   // job itself reports its own failure through its captures (it returned false).
   Status submit(const std::function<bool(Connection&)>& job);
 
+  // Optional latency figures (seconds), set once (any thread, any time): how long a write
+  // waited for its group to start, and how long each group ran (BEGIN .. COMMIT, the fsync and
+  // any automatic WAL checkpoint included). Either may be null.
+  void set_histograms(Histogram* wait, Histogram* group) {
+    wait_hist_.store(wait, std::memory_order_release);
+    group_hist_.store(group, std::memory_order_release);
+  }
+
   // Figures for metrics: groups committed and jobs in them.
   std::uint64_t groups() const { return groups_.load(std::memory_order_relaxed); }
   std::uint64_t jobs() const { return jobs_.load(std::memory_order_relaxed); }
@@ -49,6 +62,7 @@ class WriteQueue {
   // caller, never every waiter); shared so that the wake never touches a finished caller's stack.
   struct Job {
     const std::function<bool(Connection&)>* fn = nullptr;
+    std::chrono::steady_clock::time_point queued;
     Status result;
     std::atomic<bool> done{false};
   };
@@ -62,6 +76,8 @@ class WriteQueue {
   std::condition_variable work_cv_;
   std::deque<JobPtr> queue_;  // guarded by mu_
   bool stopping_ = false;   // guarded by mu_
+  std::atomic<Histogram*> wait_hist_{nullptr};
+  std::atomic<Histogram*> group_hist_{nullptr};
   std::atomic<std::uint64_t> groups_{0};
   std::atomic<std::uint64_t> jobs_{0};
   std::thread thread_;

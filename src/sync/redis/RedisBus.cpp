@@ -128,6 +128,9 @@ RedisBus::RedisBus(asio::any_io_executor ex, TaskRegistry& registry, SeqAllocato
   sub_->set_message_handler(
       [this](const std::string& channel, const std::string& payload) { on_message(channel, payload); });
   sub_->set_connect_handler([this] { on_reconnected(); });
+  // The two connections come back in either order; a check sent while the command connection was
+  // still down failed, so it is sent again once that connection is back.
+  cmd_->set_connect_handler([this] { reconcile_counters(); });
   cmd_->start();
   sub_->start();
 }
@@ -311,27 +314,33 @@ void RedisBus::on_message(const std::string& channel, const std::string& payload
   for (auto& l : it->second.locals) deliver_locked(*l, ev);
 }
 
+void RedisBus::reconcile_counters() {
+  std::lock_guard lock(mu_);
+  for (auto& [id, c] : chats_) {
+    if (c.prepared) {
+      // A restarted Redis without its data lost the counter: the chat must be prepared again
+      // (seeded above the store's mark) before it can publish through Redis.
+      cmd_->send({"EXISTS", counter_key(id)}, [this, id = id](Result<RedisReply> r) {
+        if (!r.ok() || r->integer != 0) return;
+        std::lock_guard lock(mu_);
+        auto it = chats_.find(id);
+        if (it != chats_.end()) it->second.prepared = false;
+      });
+    }
+    if (c.provisional_max > 0) {
+      cmd_->send({"EVAL", kBumpScript, "1", counter_key(id), std::to_string(c.provisional_max)}, {});
+    }
+  }
+}
+
 void RedisBus::on_reconnected() {
   // The subscription connection is back and every channel is subscribed again: raise the
   // counters above the node-local seqs handed out meanwhile, then re-sync every subscriber.
+  reconcile_counters();
   std::vector<std::shared_ptr<Local>> all;
   {
     std::lock_guard lock(mu_);
     for (auto& [id, c] : chats_) {
-      if (c.prepared) {
-        // A restarted Redis without its data lost the counter: the chat must be prepared again
-        // (seeded above the store's mark) before it can publish through Redis.
-        cmd_->send({"EXISTS", counter_key(id)}, [this, id = id](Result<RedisReply> r) {
-          if (!r.ok() || r->integer != 0) return;
-          std::lock_guard lock(mu_);
-          auto it = chats_.find(id);
-          if (it != chats_.end()) it->second.prepared = false;
-        });
-      }
-      if (c.provisional_max > 0) {
-        cmd_->send({"EVAL", kBumpScript, "1", counter_key(id), std::to_string(c.provisional_max)},
-                   {});
-      }
       for (auto& l : c.locals) {
         l->active = true;
         l->syncing = true;

@@ -92,6 +92,9 @@ class RedisBus final : public EventBus {
                            const std::string& prefix, const std::string& suffix);
   void on_message(const std::string& channel, const std::string& payload);
   void on_control(const std::string& topic, const std::string& payload);
+  // Checks every prepared chat's counter (a restarted Redis may have lost it) and raises counters
+  // above node-local seqs; runs after either connection (re)connects. Any thread.
+  void reconcile_counters();
   void on_reconnected();
   static void kick(const std::shared_ptr<Local>& l);
   boost::asio::awaitable<void> run_local(std::shared_ptr<Local> l, std::shared_ptr<Task> task);

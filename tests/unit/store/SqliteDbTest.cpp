@@ -2,9 +2,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "StoreTestUtil.h"
+#include "core/Metrics.h"
 #include "store/sqlite/Migrations.h"
 #include "store/sqlite/SqliteDb.h"
 #include "store/sqlite/SqliteError.h"
@@ -259,6 +262,53 @@ TEST(SqliteDb, ExhaustedPoolBecomesUnavailable) {
     EXPECT_ERRC((*db)->acquire(), Errc::unavailable);
   }
   EXPECT_TRUE((*db)->acquire().ok());  // returned to the pool
+}
+
+TEST(SqliteDb, WritesDoNotWaitForAPooledConnection) {
+  TempDir dir;
+  SqliteOptions opts;
+  opts.busy_timeout_ms = 50;
+  opts.max_connections = 1;
+  auto db = SqliteDb::open(dir.path() + "/w.db", opts);
+  ASSERT_TRUE(db.ok());
+  auto only = (*db)->acquire();  // every pooled connection is lent out
+  ASSERT_TRUE(only.ok());
+  auto r = (*db)->write([](Connection& c) {
+    return c.exec("INSERT INTO users(name, created_at) VALUES('w', 1)");
+  });
+  ASSERT_OK(r);  // the writer has a connection of its own
+  auto st = only.value()->prepare("SELECT COUNT(*) FROM users");
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE(st->step().ok());
+  EXPECT_EQ(st->col_int(0), 1);
+}
+
+TEST(SqliteDb, WriteHistogramsSeeEveryWriteAndGroup) {
+  TempDir dir;
+  auto db = SqliteDb::open(dir.path() + "/h.db");
+  ASSERT_TRUE(db.ok());
+  Histogram wait({0.001, 1}), group({0.001, 1});
+  (*db)->set_write_histograms(&wait, &group);
+  constexpr int kWriters = 4, kEach = 5;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kWriters; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto r = (*db)->write([&](Connection& c) {
+          auto st = c.prepare("INSERT INTO users(name, created_at) VALUES(?1, 1)");
+          if (!st.ok()) return Status(st.error());
+          st->bind_text(1, "u" + std::to_string(t) + "_" + std::to_string(i));
+          return st->run();
+        });
+        EXPECT_TRUE(r.ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wait.snapshot().count, std::uint64_t{kWriters * kEach});
+  EXPECT_EQ(group.snapshot().count, (*db)->write_groups());
+  EXPECT_GE(group.snapshot().count, 1u);
+  EXPECT_GT(group.snapshot().sum, 0.0);
 }
 
 TEST(SqliteDb, InMemoryDatabaseWorks) {
