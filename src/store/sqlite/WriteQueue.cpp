@@ -44,7 +44,8 @@ Status WriteQueue::submit(const std::function<bool(Connection&)>& job) {
     queue_.push_back(j);
   }
   work_cv_.notify_one();
-  j->done.wait(false, std::memory_order_acquire);
+  std::unique_lock jl(j->m);
+  j->cv.wait(jl, [&] { return j->done; });
   return j->result;
 }
 
@@ -78,9 +79,12 @@ void WriteQueue::loop() {
       jobs_.fetch_add(group.size(), std::memory_order_relaxed);
     }
     for (const JobPtr& j : group) {
-      if (!s.ok()) j->result = s;
-      j->done.store(true, std::memory_order_release);
-      j->done.notify_one();
+      {
+        std::lock_guard jl(j->m);
+        if (!s.ok()) j->result = s;
+        j->done = true;
+      }
+      j->cv.notify_one();
     }
     group.clear();
     lock.lock();

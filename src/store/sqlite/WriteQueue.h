@@ -60,11 +60,16 @@ class WriteQueue {
  private:
   // Shared by the caller (waiting on `done`) and the writer (which sets it and wakes exactly that
   // caller, never every waiter); shared so that the wake never touches a finished caller's stack.
+  // A mutex and condition variable rather than std::atomic<bool>::wait: libstdc++'s atomic wait
+  // spins through sched_yield() before it sleeps, and with dozens of DB threads waiting through
+  // a commit those yields cost more CPU than the writes.
   struct Job {
     const std::function<bool(Connection&)>* fn = nullptr;
     std::chrono::steady_clock::time_point queued;
     Status result;
-    std::atomic<bool> done{false};
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;  // guarded by m
   };
   using JobPtr = std::shared_ptr<Job>;
   void loop();
