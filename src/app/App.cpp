@@ -201,6 +201,8 @@ int App::serve() {
   bus_->bus().close_all();
   server.close_connections(std::chrono::milliseconds(1000));
   server.join();
+  // Completions of asynchronous writes post to the I/O contexts, which go with `server`.
+  store_->flush_writes();
   memory_budget->stop();  // its trim hooks refer to the pools and the engine below
   if (memory_) memory_->shutdown();
   db_pool_->join();

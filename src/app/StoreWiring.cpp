@@ -61,6 +61,10 @@ std::string StoreWiring::health() const {
   return pg_ ? pg_->db().health() : std::string();
 }
 
+void StoreWiring::flush_writes() {
+  if (sqlite_) sqlite_->db().flush_writes();
+}
+
 void StoreWiring::register_metrics(MetricsRegistry& metrics) {
   if (!sqlite_) return;
   auto* db = &sqlite_->db();

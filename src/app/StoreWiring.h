@@ -42,6 +42,9 @@ class StoreWiring {
   bool shared() const { return pg_ != nullptr; }  // several nodes may use this store
   const char* name() const { return pg_ ? "postgres" : "sqlite"; }
   void register_metrics(MetricsRegistry& metrics);
+  // Blocks until every write queued so far (asynchronous ones included) has committed or failed
+  // and its completion has run. Call at shutdown before the I/O contexts go away. Main thread.
+  void flush_writes();
   // "" while the store answers; otherwise why not (PostgreSQL unreachable). Non-blocking.
   std::string health() const;
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/MemoryRecall.h"
+#include "core/AwaitCompletion.h"
 #include "core/Offload.h"
 
 namespace troupe::chat {
@@ -353,8 +354,9 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     co_await remember_turn(d, job, gen.id, std::move(used), recalled, reply, input.memories);
     task->set_state("persisting");
   }
-  // Store, announce and release the chat back to back on the DB thread, so a client that sees
-  // the stored status or the finished event can start the next turn at once.
+  // Store, announce and release the chat back to back (on the DB thread, or on this thread as
+  // soon as an asynchronous store committed), so a client that sees the stored status or the
+  // finished event can start the next turn at once.
   // With shared leases the chat's lease is given back between storing and announcing: only after
   // the final state is stored, and before any client can react to the announcement on another node.
   auto lease = self->lease_of(gen.chat_id);
@@ -369,8 +371,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     self->finished(gen.chat_id);
     return Status{};
   };
-  auto finish = [&](bool last_attempt) {
-    Status saved = d.chats.finish_generation(gen.id, status, content, error);
+  auto after_save = [&](Status saved, bool last_attempt) {
     if (!saved.ok() && saved.error().code == Errc::conflict) {
       // Already final: another node took over the chat after this node lost its lease, and
       // stored and announced the generation as interrupted.
@@ -384,7 +385,19 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   };
   constexpr int kAttempts = 5;
   for (int attempt = 1; attempt <= kAttempts; ++attempt) {
-    auto s = co_await offload(d.db_pool, [&] { return finish(attempt == kAttempts); });
+    const bool last = attempt == kAttempts;
+    Status s;
+    if (d.chats.async_writes()) {
+      // Queued to the store's writer from this thread; announced here once it is committed.
+      Status saved = co_await await_completion<Status>([&](std::function<void(Status)> done) {
+        d.chats.finish_generation_async(gen.id, status, content, error, std::move(done));
+      });
+      s = after_save(std::move(saved), last);
+    } else {
+      s = co_await offload(d.db_pool, [&] {
+        return after_save(d.chats.finish_generation(gen.id, status, content, error), last);
+      });
+    }
     if (s.ok()) break;
   }
   if (lease) {

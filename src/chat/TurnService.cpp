@@ -5,6 +5,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/AwaitCompletion.h"
 #include "core/Offload.h"
 
 namespace troupe::chat {
@@ -82,14 +83,26 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
     gm_.unlock(chat_id);
     co_return leased.error();
   }
-  // The prompt's history is read in the same pool hop, right after the turn is stored.
   std::optional<std::vector<store::Message>> history;
-  auto turn = co_await offload(d_.db_pool, [&] {
-    auto t = d_.chats.begin_turn(user.id, chat_id, content, idempotency_key,
-                                 std::string(d_.llm.name()));
-    if (t.ok() && !t->replayed) history = history_or_none(t.value());
-    return t;
-  });
+  std::optional<Result<store::Turn>> stored;
+  if (d_.chats.async_writes()) {
+    // Queued to the store's writer from here; this coroutine resumes after the commit, and the
+    // generation reads the prompt's history itself (after the acknowledgement is on its way).
+    stored = co_await await_completion<Result<store::Turn>>(
+        [&](std::function<void(Result<store::Turn>)> done) {
+          d_.chats.begin_turn_async(user.id, chat_id, content, idempotency_key,
+                                    std::string(d_.llm.name()), std::move(done));
+        });
+  } else {
+    // The prompt's history is read in the same pool hop, right after the turn is stored.
+    stored = co_await offload(d_.db_pool, [&] {
+      auto t = d_.chats.begin_turn(user.id, chat_id, content, idempotency_key,
+                                   std::string(d_.llm.name()));
+      if (t.ok() && !t->replayed) history = history_or_none(t.value());
+      return t;
+    });
+  }
+  Result<store::Turn> turn = std::move(*stored);
   if (!turn.ok() || turn->replayed) {
     gm_.unlock(chat_id);
     co_return turn;

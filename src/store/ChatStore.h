@@ -1,6 +1,7 @@
 // ChatStore: chats, the message tree, generations and idempotency keys. Every mutating call is one
 // transaction and is durable when it returns.
-// Thread-safety: implementations are safe for concurrent use from any non-I/O thread (blocking).
+// Thread-safety: implementations are safe for concurrent use from any non-I/O thread (blocking);
+// the *_async forms of a store with async_writes() may also be called from I/O threads.
 #pragma once
 
 #include <functional>
@@ -84,6 +85,21 @@ class ChatStore {
   // Final text and status for the message and the generation.
   virtual Status finish_generation(Id generation_id, const std::string& status,
                                    const std::string& content, const std::string& error) = 0;
+  // Completion forms of the two writes on every turn's path. A store that queues its writes to a
+  // writer thread (async_writes() true) returns at once and calls `done` on that thread after the
+  // commit, so no caller thread is held through the fsync. The defaults run the blocking call
+  // and call `done` before returning (so call them on a DB thread). `done` must be short: it
+  // posts a completion and never calls the store.
+  virtual bool async_writes() const { return false; }
+  virtual void begin_turn_async(Id user_id, Id chat_id, std::string content,
+                                std::string idempotency_key, std::string backend,
+                                std::function<void(Result<Turn>)> done) {
+    done(begin_turn(user_id, chat_id, content, idempotency_key, backend));
+  }
+  virtual void finish_generation_async(Id generation_id, std::string status, std::string content,
+                                       std::string error, std::function<void(Status)> done) {
+    done(finish_generation(generation_id, status, content, error));
+  }
   virtual Result<Generation> get_generation(Id user_id, Id id) = 0;
   // Marks every generation still "running" (from a previous process) as "interrupted".
   virtual Result<int> interrupt_running() = 0;

@@ -43,6 +43,12 @@ class SqliteChatStore final : public ChatStore {
   Status save_partial(Id message_id, const std::string& content) override;
   Status finish_generation(Id generation_id, const std::string& status, const std::string& content,
                            const std::string& error) override;
+  // Queued to the single writer; `done` runs on the writer thread after the commit.
+  bool async_writes() const override { return true; }
+  void begin_turn_async(Id user_id, Id chat_id, std::string content, std::string idempotency_key,
+                        std::string backend, std::function<void(Result<Turn>)> done) override;
+  void finish_generation_async(Id generation_id, std::string status, std::string content,
+                               std::string error, std::function<void(Status)> done) override;
   Result<Generation> get_generation(Id user_id, Id id) override;
   Result<int> interrupt_running() override;
   Result<std::vector<Generation>> list_running(Id chat_id, int limit) override;

@@ -86,6 +86,33 @@ class SqliteDb {
     });
   }
 
+  // write() without blocking the caller: f(Connection&) -> Result<T> runs on the writer thread
+  // like write(), and done(Result<T>) runs on the writer thread once the group committed (or with
+  // the error). `done` must be short (post a completion); f and done are moved into the queue.
+  template <class F, class Done>
+  void write_async(F f, Done done) {
+    using R = std::invoke_result_t<F&, Connection&>;
+    auto out = std::make_shared<std::optional<R>>();
+    std::function<bool(Connection&)> job = [out, f = std::move(f)](Connection& c) mutable {
+      out->emplace(guarded<R>([&]() -> R { return f(c); }));
+      return (*out)->ok();
+    };
+    std::function<void(Status)> finish = [out, done = std::move(done)](Status s) mutable {
+      if (!s.ok()) {
+        done(R(s.error()));
+      } else if (!*out) {
+        done(R(make_error(Errc::internal, "write did not run")));
+      } else {
+        done(std::move(**out));
+      }
+    };
+    writer_->submit_async(std::move(job), std::move(finish));
+  }
+
+  // Returns once every write queued before the call has committed or failed and its completion
+  // ran (the queue is first in, first out). Not from the writer thread.
+  void flush_writes() { (void)writer_->submit([](Connection&) { return true; }); }
+
   // Group-commit figures: commits and the writes they carried.
   std::uint64_t write_groups() const { return writer_->groups(); }
   std::uint64_t write_jobs() const { return writer_->jobs(); }

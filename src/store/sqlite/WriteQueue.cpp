@@ -49,6 +49,27 @@ Status WriteQueue::submit(const std::function<bool(Connection&)>& job) {
   return j->result;
 }
 
+void WriteQueue::submit_async(std::function<bool(Connection&)> job, std::function<void(Status)> done) {
+  assert(!t_is_writer && "a write job must not submit another write");
+  auto j = std::make_shared<Job>();
+  j->owned_fn = std::move(job);
+  j->fn = &j->owned_fn;
+  j->done_fn = std::move(done);
+  j->queued = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(std::move(j));
+      j = nullptr;
+    }
+  }
+  if (j) {
+    j->done_fn(make_error(Errc::unavailable, "database is closing"));
+    return;
+  }
+  work_cv_.notify_one();
+}
+
 void WriteQueue::loop() {
   t_is_writer = true;
   std::unique_lock lock(mu_);
@@ -79,6 +100,15 @@ void WriteQueue::loop() {
       jobs_.fetch_add(group.size(), std::memory_order_relaxed);
     }
     for (const JobPtr& j : group) {
+      if (j->done_fn) {
+        if (!s.ok()) j->result = s;
+        try {
+          j->done_fn(j->result);
+        } catch (...) {
+          // A completion must not throw; if one does, the other callers are still released.
+        }
+        continue;
+      }
       {
         std::lock_guard jl(j->m);
         if (!s.ok()) j->result = s;

@@ -5,8 +5,11 @@
 // others still commit. Every caller is released only after the COMMIT of its group returned
 // (synchronous=FULL: durable), or with the error when the group could not commit (then nothing of
 // the group was stored). With one writer, writers never wait on each other in the busy handler.
-// Thread-safety: submit() from any thread except the writer thread itself (a job must not submit
-// another write); blocks the caller. Construct and destroy from one owning thread.
+// submit_async() is the same without blocking: the caller's `done` runs on the writer thread right
+// after the group's COMMIT (or failure), so no caller thread is held through the fsync.
+// Thread-safety: submit() / submit_async() from any thread except the writer thread itself (a job
+// must not submit another write); submit() blocks the caller. Construct and destroy from one
+// owning thread; the destructor runs every queued job and its `done` first.
 #pragma once
 
 #include <atomic>
@@ -45,6 +48,12 @@ class WriteQueue {
   // job itself reports its own failure through its captures (it returned false).
   Status submit(const std::function<bool(Connection&)>& job);
 
+  // Queues `job` like submit() and returns at once. `done(status)` runs on the writer thread after
+  // the group holding the job committed (ok) or failed (the error), or at once on the calling
+  // thread when the queue is closing (unavailable). `done` must be short and must not block or
+  // write: it typically posts a completion to the caller's executor.
+  void submit_async(std::function<bool(Connection&)> job, std::function<void(Status)> done);
+
   // Optional latency figures (seconds), set once (any thread, any time): how long a write
   // waited for its group to start, and how long each group ran (BEGIN .. COMMIT, the fsync and
   // any automatic WAL checkpoint included). Either may be null.
@@ -65,11 +74,13 @@ class WriteQueue {
   // a commit those yields cost more CPU than the writes.
   struct Job {
     const std::function<bool(Connection&)>* fn = nullptr;
+    std::function<bool(Connection&)> owned_fn;  // submit_async: the job, kept here
+    std::function<void(Status)> done_fn;        // submit_async: the completion
     std::chrono::steady_clock::time_point queued;
     Status result;
     std::mutex m;
     std::condition_variable cv;
-    bool done = false;  // guarded by m
+    bool done = false;  // guarded by m (submit() only)
   };
   using JobPtr = std::shared_ptr<Job>;
   void loop();

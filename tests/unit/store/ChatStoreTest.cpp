@@ -1,3 +1,5 @@
+#include <future>
+
 #include "StoreTestUtil.h"
 
 namespace troupe::store::sqlite::testing {
@@ -168,6 +170,43 @@ TEST_P(ChatStoreTest, FinishRecordsFailureAndRejectsBadStatus) {
   ASSERT_OK(m);
   EXPECT_EQ(m->status, "failed");
   EXPECT_EQ(m->content, "half");
+}
+
+TEST_P(ChatStoreTest, CompletionFormsOfTheTurnWrites) {
+  // The embedded store queues them to its writer; the default forms run the blocking call.
+  EXPECT_EQ(chats().async_writes(), GetParam() == Backend::sqlite);
+  Chat c = make_chat(alice_.id, aria_.id);
+  std::promise<Result<Turn>> began;
+  chats().begin_turn_async(alice_.id, c.id, "hello", "key-1", "sim",
+                           [&](Result<Turn> t) { began.set_value(std::move(t)); });
+  auto t = began.get_future().get();
+  ASSERT_OK(t);
+  EXPECT_EQ(t->user_message.content, "hello");
+  EXPECT_EQ(t->reply.status, "streaming");
+  // Durable and visible once the completion ran; the idempotency key was recorded with it.
+  auto again = chats().find_turn(alice_.id, "key-1");
+  ASSERT_OK(again);
+  ASSERT_TRUE(again->has_value());
+  EXPECT_EQ((*again)->generation.id, t->generation.id);
+  std::promise<Result<Turn>> busy;
+  chats().begin_turn_async(alice_.id, c.id, "again", "", "sim",
+                           [&](Result<Turn> r) { busy.set_value(std::move(r)); });
+  EXPECT_ERRC(busy.get_future().get(), Errc::conflict);
+
+  std::promise<Status> bad, finished, twice;
+  chats().finish_generation_async(t->generation.id, "bogus", "", "",
+                                  [&](Status s) { bad.set_value(std::move(s)); });
+  EXPECT_ERRC(bad.get_future().get(), Errc::bad_request);
+  chats().finish_generation_async(t->generation.id, "completed", "the reply", "",
+                                  [&](Status s) { finished.set_value(std::move(s)); });
+  ASSERT_OK(finished.get_future().get());
+  auto m = chats().get_message(alice_.id, t->reply.id);
+  ASSERT_OK(m);
+  EXPECT_EQ(m->status, "completed");
+  EXPECT_EQ(m->content, "the reply");
+  chats().finish_generation_async(t->generation.id, "stopped", "", "",
+                                  [&](Status s) { twice.set_value(std::move(s)); });
+  EXPECT_ERRC(twice.get_future().get(), Errc::conflict);
 }
 
 TEST_P(ChatStoreTest, TurnInAnEmptyChatIsRootLevel) {

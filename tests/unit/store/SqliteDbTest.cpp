@@ -2,6 +2,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -309,6 +313,73 @@ TEST(SqliteDb, WriteHistogramsSeeEveryWriteAndGroup) {
   EXPECT_EQ(group.snapshot().count, (*db)->write_groups());
   EXPECT_GE(group.snapshot().count, 1u);
   EXPECT_GT(group.snapshot().sum, 0.0);
+}
+
+// Counts users with a fresh connection of its own (outside the pool and the writer).
+std::int64_t count_users(const std::string& path) {
+  auto c = Connection::open(path, 1000);
+  if (!c.ok()) return -1;
+  auto st = (*c)->prepare("SELECT COUNT(*) FROM users");
+  if (!st.ok() || !st->step().ok()) return -1;
+  return st->col_int(0);
+}
+
+TEST(SqliteDb, AsyncWriteCompletesAfterItsCommit) {
+  TempDir dir;
+  const std::string path = dir.path() + "/async.db";
+  auto db = SqliteDb::open(path);
+  ASSERT_TRUE(db.ok());
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::int64_t> seen;  // rows visible to another connection when each done ran
+  std::vector<bool> ok;
+  constexpr int kWrites = 20;
+  for (int i = 0; i < kWrites; ++i) {
+    (*db)->write_async(
+        [i](Connection& c) -> Result<std::int64_t> {
+          auto st = c.prepare("INSERT INTO users(name, created_at) VALUES(?1, 1)");
+          if (!st.ok()) return st.error();
+          st->bind_text(1, "a" + std::to_string(i));
+          TROUPE_TRY_STATUS(st->run());
+          return c.last_insert_id();
+        },
+        [&, path](Result<std::int64_t> r) {
+          const std::int64_t visible = count_users(path);
+          std::lock_guard lock(m);
+          ok.push_back(r.ok() && *r > 0);
+          seen.push_back(visible);
+          cv.notify_one();
+        });
+  }
+  std::unique_lock lock(m);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen.size() == kWrites; }));
+  for (int i = 0; i < kWrites; ++i) {
+    EXPECT_TRUE(ok[i]);
+    EXPECT_GE(seen[i], i + 1) << "a completion ran before its write was committed";
+  }
+}
+
+TEST(SqliteDb, FailedAsyncWriteReportsItsErrorAndKeepsNothing) {
+  TempDir dir;
+  const std::string path = dir.path() + "/asyncfail.db";
+  auto db = SqliteDb::open(path);
+  ASSERT_TRUE(db.ok());
+  std::promise<Status> failed;
+  (*db)->write_async(
+      [](Connection& c) -> Status {
+        TROUPE_TRY_STATUS(c.exec("INSERT INTO users(name, created_at) VALUES('gone', 1)"));
+        return make_error(Errc::conflict, "changed my mind");
+      },
+      [&](Status s) { failed.set_value(std::move(s)); });
+  auto s = failed.get_future().get();
+  EXPECT_ERRC(s, Errc::conflict);
+  (*db)->flush_writes();
+  EXPECT_EQ(count_users(path), 0);
+  // A throwing write is an internal error, not a crash of the writer.
+  std::promise<Status> thrown;
+  (*db)->write_async([](Connection&) -> Status { throw std::runtime_error("boom"); },
+                     [&](Status s2) { thrown.set_value(std::move(s2)); });
+  EXPECT_ERRC(thrown.get_future().get(), Errc::internal);
 }
 
 TEST(SqliteDb, InMemoryDatabaseWorks) {
