@@ -99,6 +99,14 @@ class GenerationManager {
   void erase_locked(std::unordered_map<store::Id, Running>::iterator it);
   static boost::asio::awaitable<void> run(GenerationManager* self, std::shared_ptr<Task> task,
                                           GenerationJob job);
+  // Stores the final state (retried), publishes generation.finished and frees the chat; with
+  // shared leases the lease is released between storing and announcing. GenerationFinish.cpp.
+  static boost::asio::awaitable<void> store_and_announce(GenerationManager* self,
+                                                         store::Generation& gen,
+                                                         const store::Message& reply,
+                                                         const std::string& status,
+                                                         const std::string& content,
+                                                         const std::string& error);
   void finished(store::Id chat_id);
   bool interrupted(store::Id chat_id) const;
 

@@ -85,13 +85,15 @@ class MemorySpaceInvalidationTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
+  // One io_context for the whole test, destroyed after TearDown joined the pools: a pool thread
+  // may still be inside its wake-up of the context when run() has already returned.
   template <class T>
   T run(asio::awaitable<T> a) {
-    asio::io_context io;
     std::optional<T> out;
+    io_.restart();
     asio::co_spawn(
-        io, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(a)); }, asio::detached);
-    io.run();
+        io_, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(a)); }, asio::detached);
+    io_.run();
     EXPECT_TRUE(out.has_value());
     return std::move(*out);
   }
@@ -121,6 +123,7 @@ class MemorySpaceInvalidationTest : public ::testing::Test {
   std::string dir_;
   FakeClock clock_;
   asio::thread_pool db_pool_{1};
+  asio::io_context io_;
   MemoryConfig config_;
   std::unique_ptr<store::sqlite::SqliteStore> store_;
   std::unique_ptr<chat::StoreSeqAllocator> seq_;
