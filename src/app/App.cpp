@@ -159,10 +159,11 @@ int App::serve() {
                              &profilers});
   auto memory_budget = make_memory_budget(config_, metrics_);
   api.services().memory_budget = memory_budget.get();
-  // Above the soft mark: give back idle pooled events and drop the vector indexes of spaces that
-  // are not hot (they reload from their segment files on demand).
+  // Above the soft mark: give back idle pooled events, drop the vector indexes of spaces that
+  // are not hot (they reload from their segment files on demand) and the cached chat histories.
   memory_budget->add_trim_hook("event_pool", [] { sync::EventPool::instance().trim(); });
   if (memory_) memory_budget->add_trim_hook("vector_indexes", [this] { memory_->trim(); });
+  memory_budget->add_trim_hook("history_cache", [this] { generations_->history_cache().clear(); });
   api.services().degraded_reason = [bus = bus_.get(), store = store_.get()] {
     auto why = store->health();
     return why.empty() ? bus->health() : why;

@@ -112,6 +112,7 @@ asio::awaitable<Status> ChatService::remove(const store::User& user, store::Id c
   }
   auto s = co_await offload(d_.db_pool, [&] { return d_.chats.delete_chat(user.id, chat_id); });
   if (s.ok()) {
+    gm_.forget_history(chat_id);
     d_.bus.drop_chat(chat_id);
     if (!memories.empty()) co_await d_.memory->forget_listed(std::move(memories));
   }
@@ -157,6 +158,7 @@ asio::awaitable<Result<store::Message>> ChatService::edit(const store::User& use
   if (content.size() > kMaxContentBytes) co_return make_error(Errc::too_large, "content is larger than 256 KiB");
   auto m = co_await offload(d_.db_pool, [&] { return d_.chats.edit_message(user.id, id, content); });
   if (!m.ok()) co_return m;
+  gm_.forget_history(m->chat_id);
   (void)co_await offload(d_.db_pool, [&] { return d_.bus.prepare(m->chat_id); });
   (void)d_.bus.publish(m->chat_id, "message.updated", d_.fmt.message(*m));
   if (d_.memory && d_.memory->enabled()) {
@@ -179,6 +181,7 @@ asio::awaitable<Status> ChatService::remove_message(const store::User& user, sto
   auto m = co_await offload(d_.db_pool, [&] { return d_.chats.get_message(user.id, id); });
   if (!m.ok()) co_return m.error();
   auto s = co_await offload(d_.db_pool, [&] { return d_.chats.delete_message(user.id, id); });
+  gm_.forget_history(m->chat_id);  // also after a failure: never trust a path that may have changed
   if (!s.ok()) co_return s;
   auto chat = co_await offload(d_.db_pool, [&] {
     (void)d_.bus.prepare(m->chat_id);
@@ -197,6 +200,7 @@ asio::awaitable<Status> ChatService::remove_message(const store::User& user, sto
 asio::awaitable<Result<ChatView>> ChatService::select(const store::User& user, store::Id id) {
   auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.select_message(user.id, id); });
   if (!chat.ok()) co_return chat.error();
+  gm_.forget_history(chat->id);
   (void)co_await offload(d_.db_pool, [&] { return d_.bus.prepare(chat->id); });
   publish_chat_updated(*chat);
   co_return view(std::move(chat).value());

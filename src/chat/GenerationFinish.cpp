@@ -15,7 +15,9 @@ asio::awaitable<void> GenerationManager::store_and_announce(GenerationManager* s
                                                             const store::Message& reply,
                                                             const std::string& status,
                                                             const std::string& content,
-                                                            const std::string& error) {
+                                                            const std::string& error,
+                                                            std::vector<store::Message>* cache_path,
+                                                            HistoryCache::Ticket ticket) {
   const Deps& d = self->deps_;
   // Store, announce and release the chat back to back (on the DB thread, or on this thread as
   // soon as an asynchronous store committed), so a client that sees the stored status or the
@@ -44,6 +46,8 @@ asio::awaitable<void> GenerationManager::store_and_announce(GenerationManager* s
       spdlog::error("generation {}: final state not stored: {}", gen.id, saved.error().message);
       if (!last_attempt) return saved;
     }
+    // Before the chat is freed: the next turn, which may start the moment it is, finds it.
+    if (saved.ok() && cache_path) self->history_.remember(gen.chat_id, std::move(*cache_path), ticket);
     return shared_lease ? Status{} : announce_and_free();
   };
   constexpr int kAttempts = 5;

@@ -76,6 +76,8 @@ GenerationManager::GenerationManager(Deps deps, sync::ChatLeases* leases)
                               deps.config.llm.max_tokens, deps.config.llm.temperature,
                               deps.config.llm.top_p},
                counter_),
+      // 4096 chats, 64 MiB of text; none with a shared bus (another node may change a chat).
+      history_(deps.bus.shared() ? 0 : 4096, std::size_t{64} << 20),
       scope_(TaskScope::create(deps.tasks, "generations")) {
   if (auto* r = deps.metrics) {
     m_.ttft = &r->histogram("troupe_generation_time_to_first_token_seconds",
@@ -90,6 +92,17 @@ GenerationManager::GenerationManager(Deps deps, sync::ChatLeases* leases)
     }
     r->collect("troupe_generations_running", "Generations running now.",
                [this] { return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, static_cast<double>(running_count())}}; });
+    r->collect("troupe_history_cache_lookups",
+               "Turns whose prompt history came from the history cache (hit) or the store (miss).", [this] {
+                 auto st = history_.stats();
+                 return std::vector<std::pair<MetricsRegistry::Labels, double>>{
+                     {{{"result", "hit"}}, static_cast<double>(st.hits)},
+                     {{{"result", "miss"}}, static_cast<double>(st.misses)}};
+               });
+    r->collect("troupe_history_cache_bytes", "Message text held by the history cache.", [this] {
+      return std::vector<std::pair<MetricsRegistry::Labels, double>>{
+          {{}, static_cast<double>(history_.stats().bytes)}};
+    });
     if (leases_->shared()) {
       lease_losses_ = &r->counter("troupe_chat_lease_losses_total",
                                   "Chat leases lost while a generation held them (it stopped as interrupted).");
@@ -280,6 +293,24 @@ Result<std::vector<store::Message>> GenerationManager::load_history(const store:
   });
 }
 
+std::optional<std::vector<store::Message>> GenerationManager::cached_history(
+    const store::Turn& turn, HistoryCache::Ticket& ticket) {
+  if (turn.generation.kind != "reply" || turn.user_message.id == 0) return std::nullopt;
+  auto path = history_.extend(turn.user_message, ticket);
+  if (!path) return std::nullopt;
+  // Keep what load_history would have read: newest first until the costs pass the budget.
+  const int budget = prompts_.history_budget();
+  int used = 0;
+  std::size_t first = path->size();
+  while (first > 0 && path->size() - first < 2000) {
+    --first;
+    used += prompts_.message_cost((*path)[first].content);
+    if (used > budget) break;
+  }
+  path->erase(path->begin(), path->begin() + static_cast<std::ptrdiff_t>(first));
+  return path;
+}
+
 asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::shared_ptr<Task> task,
                                              GenerationJob job) {
   co_await asio::this_coro::throw_if_cancelled(false);
@@ -293,6 +324,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     history = std::move(*job.history);
   } else {
     task->set_state("loading history");
+    job.history_ticket = self->history_.ticket();
     auto h = co_await offload(d.db_pool, [self, &job] { return self->load_history(job.turn); });
     if (h.ok()) history = std::move(h).value();
   }
@@ -353,7 +385,15 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     co_await remember_turn(d, job, gen.id, std::move(used), recalled, reply, input.memories);
     task->set_state("persisting");
   }
-  co_await store_and_announce(self, gen, reply, status, content, error);
+  // The path this prompt saw plus the stored reply is the chat's new leaf path: the next turn's
+  // prompt can start from it (a continued reply replaced the history's last message: not cached).
+  std::optional<std::vector<store::Message>> cache_path;
+  if (status == "completed" && !is_continue) {
+    cache_path = std::move(input.history);
+    cache_path->push_back(reply);
+  }
+  co_await store_and_announce(self, gen, reply, status, content, error,
+                              cache_path ? &*cache_path : nullptr, job.history_ticket);
   if (!remember_first) {
     task->set_state("remembering");
     co_await remember_turn(d, job, gen.id, std::move(used), recalled, reply, input.memories);

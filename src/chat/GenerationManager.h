@@ -17,6 +17,7 @@
 
 #include "chat/DeadGenerations.h"
 #include "chat/Deps.h"
+#include "chat/HistoryCache.h"
 #include "chat/PromptBuilder.h"
 #include "core/TaskScope.h"
 #include "sync/ChatLeases.h"
@@ -32,6 +33,8 @@ struct GenerationJob {
   // The prompt's history when the caller already read it (on a DB thread, see load_history);
   // empty optional: the generation reads it itself.
   std::optional<std::vector<store::Message>> history;
+  // HistoryCache ticket taken before `history` was read (see HistoryCache::remember).
+  HistoryCache::Ticket history_ticket = 0;
 };
 
 class GenerationManager {
@@ -63,6 +66,15 @@ class GenerationManager {
   // The newest messages of the turn's path its prompt can hold (the selected path up to the
   // reply's parent; up to the reply itself for "continue"). Blocking: call on a DB pool thread.
   Result<std::vector<store::Message>> load_history(const store::Turn& turn) const;
+  // A reply turn's history from the HistoryCache (the path its last generation left, plus the
+  // new user message, cut to the prompt's budget as load_history would), or nothing: then read
+  // it with load_history after taking history_ticket(). Any thread.
+  std::optional<std::vector<store::Message>> cached_history(const store::Turn& turn,
+                                                            HistoryCache::Ticket& ticket);
+  HistoryCache::Ticket history_ticket() const { return history_.ticket(); }
+  // After any change to a chat's messages other than a generation's own (stored first).
+  void forget_history(store::Id chat_id) { history_.forget(chat_id); }
+  HistoryCache& history_cache() { return history_; }
   // Stops a running generation: it ends "stopped" with its partial text. False if not running.
   bool stop(store::Id generation_id);
   // Running generation id of a chat, if any.
@@ -106,7 +118,9 @@ class GenerationManager {
                                                          const store::Message& reply,
                                                          const std::string& status,
                                                          const std::string& content,
-                                                         const std::string& error);
+                                                         const std::string& error,
+                                                         std::vector<store::Message>* cache_path,
+                                                         HistoryCache::Ticket ticket);
   void finished(store::Id chat_id);
   bool interrupted(store::Id chat_id) const;
 
@@ -127,6 +141,7 @@ class GenerationManager {
   Instruments m_;
   EstimateTokenCounter counter_;
   PromptBuilder prompts_;
+  HistoryCache history_;  // disabled (no chats) when the bus is shared by several nodes
   std::shared_ptr<TaskScope> scope_;
   mutable std::mutex mu_;
   std::unordered_map<store::Id, Running> by_chat_;

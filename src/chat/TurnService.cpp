@@ -84,21 +84,30 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
     co_return leased.error();
   }
   std::optional<std::vector<store::Message>> history;
+  HistoryCache::Ticket ticket = 0;
   std::optional<Result<store::Turn>> stored;
   if (d_.chats.async_writes()) {
-    // Queued to the store's writer from here; this coroutine resumes after the commit, and the
-    // generation reads the prompt's history itself (after the acknowledgement is on its way).
+    // Queued to the store's writer from here; this coroutine resumes after the commit. The
+    // prompt's history comes from the history cache, or the generation reads it itself (after
+    // the acknowledgement is on its way).
     stored = co_await await_completion<Result<store::Turn>>(
         [&](std::function<void(Result<store::Turn>)> done) {
           d_.chats.begin_turn_async(user.id, chat_id, content, idempotency_key,
                                     std::string(d_.llm.name()), std::move(done));
         });
+    if (stored->ok() && !stored->value().replayed) history = gm_.cached_history(stored->value(), ticket);
   } else {
     // The prompt's history is read in the same pool hop, right after the turn is stored.
     stored = co_await offload(d_.db_pool, [&] {
       auto t = d_.chats.begin_turn(user.id, chat_id, content, idempotency_key,
                                    std::string(d_.llm.name()));
-      if (t.ok() && !t->replayed) history = history_or_none(t.value());
+      if (t.ok() && !t->replayed) {
+        history = gm_.cached_history(t.value(), ticket);
+        if (!history) {
+          ticket = gm_.history_ticket();
+          history = history_or_none(t.value());
+        }
+      }
       return t;
     });
   }
@@ -107,7 +116,7 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
     gm_.unlock(chat_id);
     co_return turn;
   }
-  auto s = co_await launch(user, std::move(ctx).value(), *turn, std::move(history));
+  auto s = co_await launch(user, std::move(ctx).value(), *turn, std::move(history), ticket);
   if (!s.ok()) co_return s.error();
   co_return turn;
 }
@@ -144,16 +153,23 @@ asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::
     co_return leased.error();
   }
   std::optional<std::vector<store::Message>> history;
+  HistoryCache::Ticket ticket = 0;
   auto turn = co_await offload(d_.db_pool, [&] {
     auto t = d_.chats.begin_generation(user.id, chat_id, kind, message_id, std::string(d_.llm.name()));
-    if (t.ok()) history = history_or_none(t.value());
+    if (t.ok()) {
+      // The chat's leaf moved to the new reply: its cached path is stale (forgotten before the
+      // ticket of this read is taken, so this generation may cache its own path).
+      gm_.forget_history(chat_id);
+      ticket = gm_.history_ticket();
+      history = history_or_none(t.value());
+    }
     return t;
   });
   if (!turn.ok()) {
     gm_.unlock(chat_id);
     co_return turn;
   }
-  auto s = co_await launch(user, std::move(ctx).value(), *turn, std::move(history));
+  auto s = co_await launch(user, std::move(ctx).value(), *turn, std::move(history), ticket);
   if (!s.ok()) co_return s.error();
   co_return turn;
 }
@@ -182,7 +198,8 @@ std::optional<std::vector<store::Message>> TurnService::history_or_none(const st
 
 asio::awaitable<Status> TurnService::launch(const store::User& user, Context ctx,
                                             store::Turn& turn,
-                                            std::optional<std::vector<store::Message>> history) {
+                                            std::optional<std::vector<store::Message>> history,
+                                            HistoryCache::Ticket ticket) {
   const store::Id chat_id = ctx.chat.id;
   if (turn.user_message.id && turn.generation.kind == "reply") {
     // (For regenerate/continue, user_message is the existing parent: nothing new to announce.)
@@ -199,6 +216,7 @@ asio::awaitable<Status> TurnService::launch(const store::User& user, Context ctx
   job.persona = std::move(ctx.persona);
   job.user_name = job.persona ? job.persona->name : user.name;
   job.history = std::move(history);
+  job.history_ticket = ticket;
   auto ex = co_await asio::this_coro::executor;
   gm_.launch(ex, std::move(job));
   co_return Status{};

@@ -49,7 +49,8 @@ class TurnService {
   boost::asio::awaitable<Result<Context>> load_context(const store::User& user, store::Id chat_id);
   // Announces the stored turn and hands the generation to the manager; the chat is locked.
   boost::asio::awaitable<Status> launch(const store::User& user, Context ctx, store::Turn& turn,
-                                        std::optional<std::vector<store::Message>> history);
+                                        std::optional<std::vector<store::Message>> history,
+                                        HistoryCache::Ticket ticket);
   // GenerationManager::load_history, or nothing when it failed. Blocking: DB pool only.
   std::optional<std::vector<store::Message>> history_or_none(const store::Turn& turn) const;
 

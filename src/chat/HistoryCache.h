@@ -1,0 +1,73 @@
+// HistoryCache: the newest part of each chat's selected path as its last generation's prompt held
+// it, plus that generation's reply, so the next turn's prompt is built without reading the chat
+// back from the store (on a long chat that read is one lookup per message, every turn).
+//
+// Filled when a generation's final state is stored; used when a turn's new message hangs off the
+// cached leaf. Every other change to a chat's messages (edit, delete, select, regenerate,
+// continue, delete chat) must forget() the chat after the change is stored. A fill carries the
+// ticket taken before its history was read: if any chat was forgotten since, the fill is dropped
+// (it may hold text read before an edit). Only for a single node: with a shared bus another node
+// could change a chat unseen (GenerationManager leaves it disabled).
+//
+// Bounded by chats and by bytes of message text; the least recently used chats leave first.
+// Thread-safety: every member may be called from any thread (one mutex; no store access).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "store/Records.h"
+
+namespace troupe::chat {
+
+class HistoryCache {
+ public:
+  using Ticket = std::uint64_t;
+
+  HistoryCache(std::size_t max_chats, std::size_t max_bytes);
+
+  // Take before reading a chat's history from the store; pass to remember().
+  Ticket ticket() const;
+  // The cached path of `next.chat_id` followed by `next`, when `next` hangs off the cached leaf
+  // (its parent is the path's last message); otherwise nothing. `ticket` is set for remember().
+  std::optional<std::vector<store::Message>> extend(const store::Message& next, Ticket& ticket);
+  // Caches `path` (oldest first, ending at the chat's new leaf) unless a chat was forgotten after
+  // `ticket` was taken, or the path alone exceeds the byte bound.
+  void remember(store::Id chat_id, std::vector<store::Message> path, Ticket ticket);
+  void forget(store::Id chat_id);
+  void clear();  // memory budget trim hook
+
+  struct Stats {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::size_t chats = 0;
+    std::size_t bytes = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct Entry {
+    std::vector<store::Message> path;
+    std::size_t bytes = 0;
+    std::list<store::Id>::iterator lru;  // position in lru_ (front = most recent)
+  };
+  static std::size_t bytes_of(const std::vector<store::Message>& path);
+  void erase_locked(std::unordered_map<store::Id, Entry>::iterator it);
+
+  const std::size_t max_chats_;
+  const std::size_t max_bytes_;
+  mutable std::mutex mu_;
+  std::unordered_map<store::Id, Entry> entries_;  // guarded by mu_
+  std::list<store::Id> lru_;                      // guarded by mu_
+  std::size_t bytes_ = 0;                         // guarded by mu_
+  Ticket forgets_ = 0;                            // guarded by mu_: bumped by forget()/clear()
+  std::uint64_t hits_ = 0;                        // guarded by mu_
+  std::uint64_t misses_ = 0;                      // guarded by mu_
+};
+
+}  // namespace troupe::chat
