@@ -18,7 +18,9 @@ Result<std::unique_ptr<BusWiring>> BusWiring::open(const Config& config, TaskReg
     sync::InProcessBusOptions bo;
     bo.replay_events = config.generation.replay_events;
     bo.subscriber_queue = config.server.subscriber_queue;
-    w->bus_ = std::make_unique<sync::InProcessBus>(seq, bo);
+    auto bus = std::make_unique<sync::InProcessBus>(seq, bo);
+    w->local_ = bus.get();
+    w->bus_ = std::move(bus);
     return w;
   }
   auto ep = sync::redis::RedisEndpoint::parse(url);
@@ -70,6 +72,14 @@ std::string BusWiring::health() const {
 }
 
 void BusWiring::register_metrics(MetricsRegistry& metrics) {
+  if (auto* l = local_) {
+    metrics.collect("troupe_bus_retained_events", "Events held by the chats' replay windows (in-process bus).", [l] {
+      return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(l->retained_events())}};
+    });
+    metrics.collect("troupe_bus_streams", "Chat event streams the in-process bus keeps (live and idle).", [l] {
+      return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(l->stream_count())}};
+    });
+  }
   if (!redis_) return;
   auto* r = redis_;
   metrics.collect("troupe_bus_state", "Redis bus state: 1 for the current state (connecting, connected, degraded, stopped).", [r] {

@@ -25,6 +25,10 @@ class RedisBus;
 class RedisChatLeases;
 }
 
+namespace troupe::sync {
+class InProcessBus;
+}
+
 namespace troupe::app {
 
 class BusWiring {
@@ -53,6 +57,7 @@ class BusWiring {
   std::thread thread_;
   std::unique_ptr<sync::EventBus> bus_;
   sync::redis::RedisBus* redis_ = nullptr;  // bus_ when it is the Redis bus
+  sync::InProcessBus* local_ = nullptr;     // bus_ when it is the in-process bus
   std::unique_ptr<sync::redis::RedisChatLeases> leases_;  // destroyed before bus_
 };
 

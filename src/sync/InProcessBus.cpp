@@ -43,45 +43,70 @@ InProcessBus::InProcessBus(SeqAllocator& seq, InProcessBusOptions opts)
 InProcessBus::~InProcessBus() { close_all(); }
 
 std::shared_ptr<InProcessBus::Stream> InProcessBus::stream(std::int64_t chat_id) {
-  // Pruned streams are destroyed after mu_ is released: freeing their replay rings (hundreds of
-  // streams, each holding up to replay_events events) must not stall every publisher.
+  // Forgotten streams are destroyed after mu_ is released: freeing a replay ring (up to
+  // replay_events events) must not stall every publisher.
   std::vector<std::shared_ptr<Stream>> dropped;
   std::shared_ptr<Stream> s;
   {
     std::lock_guard lock(mu_);
     auto it = streams_.find(chat_id);
     if (it != streams_.end()) {
-      it->second->touched.store(++clock_, std::memory_order_relaxed);
-      return it->second;
+      s = it->second;
+      lru_.splice(lru_.begin(), lru_, s->lru);
+    } else {
+      s = std::make_shared<Stream>(opts_.replay_events);
+      lru_.push_front(chat_id);
+      s->lru = lru_.begin();
+      streams_.emplace(chat_id, s);
     }
-    if (streams_.size() >= opts_.max_idle_streams) prune_idle(dropped);
-    s = std::make_shared<Stream>(opts_.replay_events);
-    s->touched.store(++clock_, std::memory_order_relaxed);
-    streams_.emplace(chat_id, s);
+    if (streams_.size() > opts_.max_idle_streams ||
+        retained_.load(std::memory_order_relaxed) > opts_.max_retained_events) {
+      // Everything in use (live subscribers beyond the bounds): look again only now and then.
+      if (prune_backoff_ > 0) {
+        --prune_backoff_;
+      } else {
+        prune_idle(s.get(), dropped);
+        if (dropped.empty()) prune_backoff_ = 256;
+      }
+    }
   }
   return s;
 }
 
-void InProcessBus::prune_idle(std::vector<std::shared_ptr<Stream>>& dropped) {
-  // mu_ is held. Moves the least recently used quarter of the streams that have no live
-  // subscriber out of the map (into `dropped`, destroyed by the caller without the lock).
-  std::vector<std::pair<std::uint64_t, std::int64_t>> idle;
-  for (auto& [id, s] : streams_) {
-    std::lock_guard slock(s->mu);
-    bool live = std::any_of(s->subs.begin(), s->subs.end(), [](const auto& w) {
-      auto sub = w.lock();
-      return sub && !sub->closed();
-    });
-    if (!live) idle.emplace_back(s->touched.load(std::memory_order_relaxed), id);
+void InProcessBus::prune_idle(const Stream* keep, std::vector<std::shared_ptr<Stream>>& dropped) {
+  // From the least recently used end. A stream with a live subscriber is in use: it moves to the
+  // front and the scan goes on. At most kLook streams are examined and kDrop forgotten per call, so
+  // one call stays short; the bounds are met again over the next few publishes.
+  constexpr int kLook = 16;
+  constexpr std::size_t kDrop = 4;
+  auto over = [&] {
+    return streams_.size() > opts_.max_idle_streams ||
+           retained_.load(std::memory_order_relaxed) > opts_.max_retained_events;
+  };
+  for (int looked = 0; looked < kLook && dropped.size() < kDrop && !lru_.empty() && over(); ++looked) {
+    auto found = streams_.find(lru_.back());
+    Stream& s = *found->second;
+    if (&s != keep) {
+      std::lock_guard slock(s.mu);
+      bool live = std::any_of(s.subs.begin(), s.subs.end(), [](const auto& w) {
+        auto sub = w.lock();
+        return sub && !sub->closed();
+      });
+      if (!live) {
+        dropped.push_back(found->second);
+        forget_locked(s);
+        streams_.erase(found);
+        continue;
+      }
+    }
+    lru_.splice(lru_.begin(), lru_, s.lru);
   }
-  const std::size_t drop = std::min(idle.size(), std::max<std::size_t>(1, idle.size() / 4));
-  std::nth_element(idle.begin(), idle.begin() + static_cast<std::ptrdiff_t>(drop), idle.end());
-  dropped.reserve(drop);
-  for (std::size_t i = 0; i < drop; ++i) {
-    auto it = streams_.find(idle[i].second);
-    dropped.push_back(std::move(it->second));
-    streams_.erase(it);
-  }
+}
+
+void InProcessBus::forget_locked(Stream& s) {
+  s.forgotten = true;
+  retained_.fetch_sub(s.ring.size(), std::memory_order_relaxed);
+  lru_.erase(s.lru);
 }
 
 Status InProcessBus::ensure_range(Stream& s, std::int64_t chat_id) {
@@ -114,7 +139,9 @@ Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view ty
   ev->type = type;
   ev->published_us = wall_clock_us();
   build_event_json(ev->json, type, chat_id, ev->seq, fields);
+  const std::size_t before = s->ring.size();
   s->ring.push(ev);
+  if (s->ring.size() > before && !s->forgotten) retained_.fetch_add(1, std::memory_order_relaxed);
   // Deliver in seq order (the stream lock is held; channel completions are posted, never inline).
   auto& subs = s->subs;
   subs.erase(std::remove_if(subs.begin(), subs.end(),
@@ -173,6 +200,8 @@ void InProcessBus::drop_chat(std::int64_t chat_id) {
     auto it = streams_.find(chat_id);
     if (it == streams_.end()) return;
     s = it->second;
+    std::lock_guard slock(s->mu);
+    forget_locked(*s);
     streams_.erase(it);
   }
   std::lock_guard lock(s->mu);
@@ -194,6 +223,11 @@ void InProcessBus::close_all() {
       if (auto sub = w.lock()) sub->close();
     }
   }
+}
+
+std::size_t InProcessBus::stream_count() const {
+  std::lock_guard lock(mu_);
+  return streams_.size();
 }
 
 std::size_t InProcessBus::subscriber_count() const {

@@ -1,10 +1,15 @@
 // InProcessBus: the single-node EventBus. Each chat has a stream with its own mutex, a replay ring
 // of the last `replay_events` events and weak references to its subscribers. Sequence numbers come
 // from a SeqAllocator in large blocks, so the store is touched once per chat per block.
+// Streams are kept in least-recently-used order; while there are more than `max_idle_streams` or
+// their rings hold more than `max_retained_events` events in all, the least recently used streams
+// without a live subscriber are forgotten, a few at a time as new events arrive (never hundreds at
+// once on one publisher), so memory stays bounded and is reused rather than freed in bulk.
 // Thread-safety: every member is safe to call from any thread.
 #pragma once
 
 #include <atomic>
+#include <list>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -20,6 +25,8 @@ struct InProcessBusOptions {
   std::size_t subscriber_queue = 4096;   // per-subscriber live backlog before overflow
   std::int64_t seq_block = 1 << 20;      // numbers reserved per store write
   std::size_t max_idle_streams = 1024;  // streams kept for resume before LRU pruning
+  // Events held by all replay rings together (~300 bytes each); beyond it idle streams go first.
+  std::size_t max_retained_events = 262144;
 };
 
 class InProcessBus final : public EventBus {
@@ -37,6 +44,9 @@ class InProcessBus final : public EventBus {
   void drop_chat(std::int64_t chat_id) override;
   void close_all() override;
   std::size_t subscriber_count() const override;
+  // Events held by the replay rings of all streams (for metrics and tests).
+  std::size_t retained_events() const { return retained_.load(std::memory_order_relaxed); }
+  std::size_t stream_count() const;
   // Control messages reach this process's handlers only, synchronously on the publishing thread.
   std::uint64_t subscribe_control(const std::string& topic, ControlHandler handler) override;
   void unsubscribe_control(std::uint64_t id) override;
@@ -53,18 +63,25 @@ class InProcessBus final : public EventBus {
     std::int64_t high = 0;       // reserved high-water mark
     EventRing ring;
     std::vector<std::weak_ptr<Subscription>> subs;
-    std::atomic<std::uint64_t> touched{0};
+    bool forgotten = false;  // out of the map: its ring no longer counts in retained_
+    std::list<std::int64_t>::iterator lru;  // guarded by the bus's mu_
   };
   std::shared_ptr<Stream> stream(std::int64_t chat_id);
   // Requires s.mu held.
   Status ensure_range(Stream& s, std::int64_t chat_id);
-  void prune_idle(std::vector<std::shared_ptr<Stream>>& dropped);  // requires mu_ held
+  // Requires mu_ held: forgets least recently used idle streams (at most a few per call) while
+  // over a bound; `keep` is never forgotten. The streams are destroyed by the caller after mu_.
+  void prune_idle(const Stream* keep, std::vector<std::shared_ptr<Stream>>& dropped);
+  // Requires mu_ and s.mu held.
+  void forget_locked(Stream& s);
 
   SeqAllocator& seq_;
   InProcessBusOptions opts_;
   mutable std::mutex mu_;
   std::unordered_map<std::int64_t, std::shared_ptr<Stream>> streams_;
-  std::uint64_t clock_ = 0;  // guarded by mu_
+  std::list<std::int64_t> lru_;  // guarded by mu_; front = most recently used
+  std::atomic<std::size_t> retained_{0};
+  std::uint32_t prune_backoff_ = 0;  // guarded by mu_: checks to skip after a fruitless prune
   mutable std::mutex control_mu_;
   std::map<std::string, std::map<std::uint64_t, ControlHandler>> control_;
   std::uint64_t next_control_id_ = 1;

@@ -372,23 +372,54 @@ TEST_F(InProcessBusTest, PruneDropsIdleStreamsButKeepsLiveOnes) {
   EXPECT_EQ(evs[0]->type, "resync");
 }
 
-TEST_F(InProcessBusTest, PruneDropsTheOldestQuarterOfIdleStreamsAtATime) {
+TEST_F(InProcessBusTest, PruneForgetsTheLeastRecentlyUsedIdleStreams) {
   auto o = small_options();
   o.max_idle_streams = 8;
   InProcessBus bus(alloc_, o);
   for (int chat = 1; chat <= 8; ++chat) publish_ok(bus, chat);
   for (int chat = 1; chat <= 8; ++chat) EXPECT_EQ(bus.last_seq(chat), 1) << chat;
-  publish_ok(bus, 9);  // the map is full: the two least recently used go, nothing else
+  publish_ok(bus, 9);  // one over: the least recently used goes, nothing else
+  EXPECT_EQ(bus.stream_count(), 8u);
   EXPECT_EQ(bus.last_seq(1), -1);
-  EXPECT_EQ(bus.last_seq(2), -1);
-  for (int chat = 3; chat <= 9; ++chat) EXPECT_EQ(bus.last_seq(chat), 1) << chat;
-  publish_ok(bus, 3);  // touched: now the most recent
+  for (int chat = 2; chat <= 9; ++chat) EXPECT_EQ(bus.last_seq(chat), 1) << chat;
+  publish_ok(bus, 2);  // touched: now the most recent
   publish_ok(bus, 10);
-  publish_ok(bus, 11);  // full again (3..10): the two least recently used, 4 and 5, go
-  EXPECT_EQ(bus.last_seq(3), 2);
+  publish_ok(bus, 11);  // 3 and 4 are now the least recently used
+  EXPECT_EQ(bus.last_seq(2), 2);
+  EXPECT_EQ(bus.last_seq(3), -1);
   EXPECT_EQ(bus.last_seq(4), -1);
-  EXPECT_EQ(bus.last_seq(5), -1);
-  EXPECT_EQ(bus.last_seq(6), 1);
+  EXPECT_EQ(bus.last_seq(5), 1);
+  EXPECT_EQ(bus.stream_count(), 8u);
+}
+
+TEST_F(InProcessBusTest, RetainedEventsStayWithinTheirBudgetAndLiveStreamsKeepTheirs) {
+  auto o = small_options();
+  o.replay_events = 8;
+  o.max_retained_events = 40;  // five full rings
+  o.max_idle_streams = 1000;
+  o.subscriber_queue = 4096;
+  InProcessBus bus(alloc_, o);
+  auto sub = subscribe_ok(bus, io_, 1, 0);
+  for (int i = 0; i < 8; ++i) publish_ok(bus, 1);
+  for (int chat = 2; chat <= 60; ++chat) {
+    for (int i = 0; i < 8; ++i) publish_ok(bus, chat);
+    // Pruning runs as events arrive, a few streams at a time: at most one ring over.
+    EXPECT_LE(bus.retained_events(), o.max_retained_events + o.replay_events) << chat;
+  }
+  EXPECT_LE(bus.stream_count(), 7u);
+  EXPECT_EQ(bus.last_seq(2), -1);  // idle and old: forgotten
+  EXPECT_EQ(bus.last_seq(60), 8);
+  // The chat with a live subscriber kept its stream and its replay window.
+  EXPECT_EQ(bus.last_seq(1), 8);
+  auto late = subscribe_ok(bus, io_, 1, 0);
+  EXPECT_EQ(drain(*late).size(), 8u);
+  EXPECT_EQ(drain(*sub).size(), 8u);
+  // Forgetting a chat gives its events back to the budget.
+  bus.drop_chat(60);
+  EXPECT_LE(bus.retained_events(), o.max_retained_events);
+  std::size_t held = 0;
+  for (int chat = 1; chat <= 60; ++chat) held += bus.last_seq(chat) > 0 ? 8 : 0;
+  EXPECT_EQ(bus.retained_events(), held);
 }
 
 TEST_F(InProcessBusTest, PruneTreatsClosedSubscribersAsIdle) {
