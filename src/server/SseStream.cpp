@@ -32,8 +32,6 @@ asio::awaitable<void> watch_close(beast::tcp_stream* stream) {
 
 asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* stream,
                            std::shared_ptr<sync::Subscription> sub) {
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer keepalive(ex);
   const auto interval = std::chrono::milliseconds(state->config.server.keepalive_interval_ms);
   const auto write_timeout = std::chrono::milliseconds(state->config.server.idle_timeout_ms);
   std::string out;
@@ -42,19 +40,15 @@ asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* st
   for (;;) {
     out.clear();
     live_us.clear();
-    // An event already queued is taken at once; only an idle stream awaits the next event
-    // against the keep-alive timer (an Asio parallel group, too costly to build per event).
+    // An event already queued is taken at once; an idle stream waits for the next one until a
+    // keep-alive is due (the subscription's own timer: no parallel group per wait).
     sync::EventPtr ev = sub->try_next();
     bool idle = false;
     if (!ev) {
       task->set_state("sse: awaiting event");
-      keepalive.expires_after(interval);
-      auto r = co_await (sub->next() || keepalive.async_wait(asio::as_tuple(asio::use_awaitable)));
-      if (r.index() == 0) {
-        ev = std::get<0>(std::move(r));
-      } else {
-        idle = true;
-      }
+      auto r = co_await sub->next_until(std::chrono::steady_clock::now() + interval);
+      ev = std::move(r.event);
+      idle = r.timed_out;
     }
     if (!idle) {
       if (!ev) {

@@ -47,22 +47,30 @@ void Subscription::wake() {
 }
 
 asio::awaitable<EventPtr> Subscription::next() {
+  auto r = co_await next_until(asio::steady_timer::time_point::max());
+  co_return std::move(r.event);
+}
+
+asio::awaitable<Subscription::Next> Subscription::next_until(
+    std::chrono::steady_clock::time_point deadline) {
   auto cs = co_await asio::this_coro::cancellation_state;
   std::shared_ptr<Waiter> w = waiter_;
   for (;;) {
-    if (cs.cancelled() != asio::cancellation_type::none) co_return nullptr;
+    if (cs.cancelled() != asio::cancellation_type::none) co_return Next{};
     {
       std::lock_guard lock(mu_);
-      if (closed()) co_return nullptr;
-      if (EventPtr ev = pop_locked()) co_return ev;
+      if (closed()) co_return Next{};
+      if (EventPtr ev = pop_locked()) co_return Next{std::move(ev), false};
+      if (std::chrono::steady_clock::now() >= deadline) co_return Next{nullptr, true};
       waiting_ = true;
     }
     // A push or close from now on posts the timer's cancellation to this executor, which runs it
-    // after this wait has started: no wake-up is lost. Cancelling the awaiting coroutine cancels
-    // the wait; an event pushed meanwhile stays queued for the next call.
-    w->timer.expires_at(asio::steady_timer::time_point::max());
+    // after this wait has started: no wake-up is lost. A cancellation left over from an earlier
+    // wait only sends this loop round again. Cancelling the awaiting coroutine cancels the wait;
+    // an event pushed meanwhile stays queued for the next call.
+    w->timer.expires_at(deadline);
     auto [ec] = co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    (void)ec;
+    (void)ec;  // expired or woken: the checks above tell which
     std::lock_guard lock(mu_);
     waiting_ = false;
   }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -30,6 +31,13 @@ class Subscription {
   // Next event, or nullptr when the subscription is closed (by close(), overflow or shutdown) or
   // the awaiting coroutine was cancelled.
   boost::asio::awaitable<EventPtr> next();
+  // next() that gives up at `deadline`: {event} as next() would, or {nullptr, timed_out = true}
+  // when nothing came by then (a keep-alive is due). One timer, no parallel group.
+  struct Next {
+    EventPtr event;
+    bool timed_out = false;
+  };
+  boost::asio::awaitable<Next> next_until(std::chrono::steady_clock::time_point deadline);
   // An already queued event without waiting, or nullptr.
   EventPtr try_next();
   // Non-blocking push from the bus; on a full queue the subscription closes as overflowed.

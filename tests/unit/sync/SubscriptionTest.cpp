@@ -230,6 +230,61 @@ TEST(Subscription, EventRacingATimerIsNeverLost) {
   EXPECT_EQ(ev->seq, 100);
 }
 
+TEST(Subscription, NextUntilTimesOutWhenIdleAndOtherwiseActsAsNext) {
+  using clock = std::chrono::steady_clock;
+  asio::io_context io;
+  auto sub = std::make_shared<Subscription>(io.get_executor(), 1, 64);
+  // Idle: times out at the deadline, not before.
+  const auto t0 = clock::now();
+  auto idle = run_awaitable(io, sub->next_until(t0 + std::chrono::milliseconds(30)));
+  EXPECT_TRUE(idle.timed_out);
+  EXPECT_EQ(idle.event, nullptr);
+  EXPECT_GE(clock::now() - t0, std::chrono::milliseconds(30));
+  // Queued: returned at once, even with a deadline already past.
+  sub->push(make_event(1));
+  auto queued = run_awaitable(io, sub->next_until(clock::now() - std::chrono::seconds(1)));
+  ASSERT_TRUE(queued.event);
+  EXPECT_EQ(queued.event->seq, 1);
+  EXPECT_FALSE(queued.timed_out);
+  // A push from another thread wakes a waiter long before its deadline.
+  Subscription::Next got;
+  bool done = false;
+  asio::co_spawn(io, sub->next_until(clock::now() + std::chrono::hours(1)),
+                 [&](std::exception_ptr, Subscription::Next n) {
+                   got = std::move(n);
+                   done = true;
+                 });
+  io.restart();
+  io.poll();
+  ASSERT_FALSE(done);
+  std::thread pusher([&] { sub->push(make_event(2)); });
+  pusher.join();
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  ASSERT_TRUE(got.event);
+  EXPECT_EQ(got.event->seq, 2);
+  // A wake-up left over from an earlier wait does not end the next wait early.
+  sub->push(make_event(3));  // no waiter: nothing posted
+  ASSERT_TRUE(sub->try_next());
+  const auto t1 = clock::now();
+  auto again = run_awaitable(io, sub->next_until(t1 + std::chrono::milliseconds(20)));
+  EXPECT_TRUE(again.timed_out);
+  EXPECT_GE(clock::now() - t1, std::chrono::milliseconds(20));
+  // Closed while waiting: no event, not a timeout.
+  Subscription::Next closed;
+  done = false;
+  asio::co_spawn(io, sub->next_until(clock::now() + std::chrono::hours(1)),
+                 [&](std::exception_ptr, Subscription::Next n) {
+                   closed = std::move(n);
+                   done = true;
+                 });
+  io.restart();
+  io.poll();
+  sub->close();
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  EXPECT_EQ(closed.event, nullptr);
+  EXPECT_FALSE(closed.timed_out);
+}
+
 TEST(Subscription, FullQueueOverflowsAndCloses) {
   asio::io_context io;
   Subscription sub(io.get_executor(), 1, 2);
