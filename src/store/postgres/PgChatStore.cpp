@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "store/PathQueries.h"
 #include "store/postgres/PgDb.h"
 #include "store/postgres/PgMessageTree.h"
 #include "store/postgres/PgRows.h"
@@ -93,42 +94,11 @@ Status PgChatStore::delete_chat(Id user_id, Id id) {
 }
 
 Result<PathPage> PgChatStore::path_page(Id chat_id, Id before, int limit) {
-  limit = std::clamp(limit, 1, 1000);
-  return db_.snapshot([&](PgConnection& c) -> Result<PathPage> {
-    auto chat = load_chat_any(c, chat_id);
-    if (!chat.ok()) return chat.error();
-    Id start = chat->leaf_id;
-    if (before != 0) {
-      auto b = load_message_any(c, before);
-      if (!b.ok()) return b.error();
-      if (b->chat_id != chat_id) return make_error(Errc::not_found, "message not found");
-      start = b->parent_id;
-    }
-    PathPage page;
-    auto msgs = PgMessageTree(c, 0).walk_up(chat_id, start, limit);
-    if (!msgs.ok()) return msgs.error();
-    page.messages = std::move(*msgs);
-    if (!page.messages.empty() && page.messages.front().parent_id != 0) {
-      page.next_before = page.messages.front().id;
-    }
-    return page;
-  });
+  return db_.snapshot([&](PgConnection& c) { return path_page_in<PgMessageTree>(c, chat_id, before, limit); });
 }
 
 Result<std::vector<Message>> PgChatStore::path_to(Id chat_id, Id until, int max_messages) {
-  if (max_messages <= 0) return make_error(Errc::bad_request, "max_messages must be positive");
-  return db_.snapshot([&](PgConnection& c) -> Result<std::vector<Message>> {
-    auto chat = load_chat_any(c, chat_id);
-    if (!chat.ok()) return chat.error();
-    Id start = chat->leaf_id;
-    if (until != 0) {
-      auto u = load_message_any(c, until);
-      if (!u.ok()) return u.error();
-      if (u->chat_id != chat_id) return make_error(Errc::not_found, "message not found");
-      start = until;
-    }
-    return PgMessageTree(c, 0).walk_up(chat_id, start, max_messages);
-  });
+  return db_.snapshot([&](PgConnection& c) { return path_to_in<PgMessageTree>(c, chat_id, until, max_messages); });
 }
 
 Result<std::vector<Message>> PgChatStore::path_tail(
