@@ -278,6 +278,13 @@ void GenerationManager::shutdown(std::chrono::milliseconds finish_grace,
   }
 }
 
+std::function<bool(const store::Message&)> GenerationManager::history_budget_reached() const {
+  return [this, used = 0](const store::Message& m) mutable {
+    used += prompts_.message_cost(m.content);
+    return used > prompts_.history_budget();
+  };
+}
+
 Result<std::vector<store::Message>> GenerationManager::load_history(const store::Turn& turn) const {
   const bool is_continue = turn.generation.kind == "continue";
   const store::Id until = is_continue ? turn.reply.id : turn.reply.parent_id;
@@ -285,12 +292,8 @@ Result<std::vector<store::Message>> GenerationManager::load_history(const store:
   // Only the newest messages the prompt can hold: read upwards from `until` until their cost
   // exceeds the budget (PromptBuilder keeps a suffix within it), so a turn's cost does not grow
   // with the chat's length.
-  const int budget = prompts_.history_budget();
-  int used = 0;
-  return deps_.chats.path_tail(turn.generation.chat_id, until, 2000, [&](const store::Message& m) {
-    used += prompts_.message_cost(m.content);
-    return used > budget;
-  });
+  return deps_.chats.path_tail(turn.generation.chat_id, until, kMaxHistoryMessages,
+                               history_budget_reached());
 }
 
 std::optional<std::vector<store::Message>> GenerationManager::cached_history(
@@ -299,13 +302,10 @@ std::optional<std::vector<store::Message>> GenerationManager::cached_history(
   auto path = history_.extend(turn.user_message, ticket);
   if (!path) return std::nullopt;
   // Keep what load_history would have read: newest first until the costs pass the budget.
-  const int budget = prompts_.history_budget();
-  int used = 0;
+  auto reached = history_budget_reached();
   std::size_t first = path->size();
-  while (first > 0 && path->size() - first < 2000) {
-    --first;
-    used += prompts_.message_cost((*path)[first].content);
-    if (used > budget) break;
+  while (first > 0 && path->size() - first < static_cast<std::size_t>(kMaxHistoryMessages)) {
+    if (reached((*path)[--first])) break;
   }
   path->erase(path->begin(), path->begin() + static_cast<std::ptrdiff_t>(first));
   return path;

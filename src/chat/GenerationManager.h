@@ -11,6 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -123,6 +124,10 @@ class GenerationManager {
                                                          HistoryCache::Ticket ticket);
   void finished(store::Id chat_id);
   bool interrupted(store::Id chat_id) const;
+  // The most messages a prompt's history holds, and the predicate both history sources (store
+  // and cache) walk it with, newest first: true once the messages seen exceed the prompt budget.
+  static constexpr int kMaxHistoryMessages = 2000;
+  std::function<bool(const store::Message&)> history_budget_reached() const;
 
   struct Instruments {
     Histogram* ttft = nullptr;
