@@ -37,6 +37,9 @@ Result<std::unique_ptr<App>> App::open(const Config& config) {
                                       &app->metrics_, shared_store);
     app->memory_->connect(app->bus_->bus());
   }
+  if (!app->bus_->bus().shared()) {
+    app->contexts_ = std::make_unique<chat::ContextCache>(4096, std::size_t{32} << 20);
+  }
   auto d = app->deps();
   app->generations_ = std::make_unique<chat::GenerationManager>(d, app->bus_->leases());
   if (auto* leases = app->bus_->leases()) {
@@ -58,7 +61,7 @@ App::~App() {
 
 chat::Deps App::deps() {
   return chat::Deps{config_, *db_pool_, store_->users(), store_->characters(), store_->chats(),
-                    bus_->bus(), *llm_, fmt_, clock_, tasks_, &metrics_, memory_ ? memory_->service() : nullptr};
+                    bus_->bus(), *llm_, fmt_, clock_, tasks_, &metrics_, memory_ ? memory_->service() : nullptr, contexts_.get()};
 }
 
 Status App::delete_user(const std::string& name) {
@@ -138,6 +141,20 @@ int App::serve() {
   metrics_.collect("troupe_subscribers", "Live event subscriptions (SSE and WebSocket).", [this] {
     return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(bus_->bus().subscriber_count())}};
   });
+  if (contexts_) {
+    metrics_.collect("troupe_context_cache_lookups",
+                     "Turns whose chat, character and persona came from the context cache (hit) or the store (miss).",
+                     [this] {
+                       auto st = contexts_->stats();
+                       return std::vector<std::pair<MetricsRegistry::Labels, double>>{
+                           {{{"result", "hit"}}, static_cast<double>(st.hits)},
+                           {{{"result", "miss"}}, static_cast<double>(st.misses)}};
+                     });
+    metrics_.collect("troupe_context_cache_bytes", "Text held by the context cache.", [this] {
+      return std::vector<std::pair<MetricsRegistry::Labels, double>>{
+          {{}, static_cast<double>(contexts_->stats().bytes)}};
+    });
+  }
   metrics_.collect("troupe_pool_acquires", "Pool acquires served from the free list (hit) or the heap (miss).", [] {
     auto& p = sync::EventPool::instance();
     return std::vector<std::pair<MetricsRegistry::Labels, double>>{
@@ -164,6 +181,7 @@ int App::serve() {
   memory_budget->add_trim_hook("event_pool", [] { sync::EventPool::instance().trim(); });
   if (memory_) memory_budget->add_trim_hook("vector_indexes", [this] { memory_->trim(); });
   memory_budget->add_trim_hook("history_cache", [this] { generations_->history_cache().clear(); });
+  if (contexts_) memory_budget->add_trim_hook("context_cache", [this] { contexts_->clear(); });
   api.services().degraded_reason = [bus = bus_.get(), store = store_.get()] {
     auto why = store->health();
     return why.empty() ? bus->health() : why;

@@ -60,6 +60,7 @@ class App {
   std::unique_ptr<llm::Backend> llm_;
   std::unique_ptr<MemoryWiring> memory_;
   api::JsonEventFormatter fmt_;
+  std::unique_ptr<chat::ContextCache> contexts_;  // single node only
   std::unique_ptr<chat::GenerationManager> generations_;
   std::unique_ptr<chat::GenerationSweeper> sweeper_;  // several nodes only
   std::unique_ptr<chat::AuthService> auth_;

@@ -75,11 +75,19 @@ asio::awaitable<Result<store::Character>> CharacterService::update(const store::
                                                                    store::Character c) {
   if (auto v = validate(c); !v.ok()) co_return v.error();
   c.user_id = user.id;
-  co_return co_await offload(d_.db_pool, [&] { return d_.characters.update_character(c); });
+  co_return co_await offload(d_.db_pool, [&] {
+    auto r = d_.characters.update_character(c);
+    stored_change(user.id);
+    return r;
+  });
 }
 
 asio::awaitable<Status> CharacterService::remove(const store::User& user, store::Id id) {
-  auto s = co_await offload(d_.db_pool, [&] { return d_.characters.delete_character(user.id, id); });
+  auto s = co_await offload(d_.db_pool, [&] {
+    auto r = d_.characters.delete_character(user.id, id);
+    stored_change(user.id);  // its chats went with it
+    return r;
+  });
   if (s.ok() && d_.memory) {
     // Its chats (and their memories) went with it; drop the spaces and their indexes too.
     auto f = co_await d_.memory->forget_character(user.id, id);
@@ -141,7 +149,11 @@ asio::awaitable<Result<store::Persona>> CharacterService::create_persona(const s
     co_return make_error(Errc::too_large, "persona name or description too large");
   }
   p.user_id = user.id;
-  co_return co_await offload(d_.db_pool, [&] { return d_.characters.create_persona(p); });
+  co_return co_await offload(d_.db_pool, [&] {
+    auto r = d_.characters.create_persona(p);
+    stored_change(user.id);  // a new default persona changes the chats that use the default
+    return r;
+  });
 }
 
 asio::awaitable<Result<store::Persona>> CharacterService::get_persona(const store::User& user,
@@ -161,11 +173,19 @@ asio::awaitable<Result<store::Persona>> CharacterService::update_persona(const s
     co_return make_error(Errc::too_large, "persona name or description too large");
   }
   p.user_id = user.id;
-  co_return co_await offload(d_.db_pool, [&] { return d_.characters.update_persona(p); });
+  co_return co_await offload(d_.db_pool, [&] {
+    auto r = d_.characters.update_persona(p);
+    stored_change(user.id);
+    return r;
+  });
 }
 
 asio::awaitable<Status> CharacterService::remove_persona(const store::User& user, store::Id id) {
-  co_return co_await offload(d_.db_pool, [&] { return d_.characters.delete_persona(user.id, id); });
+  co_return co_await offload(d_.db_pool, [&] {
+    auto r = d_.characters.delete_persona(user.id, id);
+    stored_change(user.id);
+    return r;
+  });
 }
 
 }  // namespace troupe::chat

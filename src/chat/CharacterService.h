@@ -52,6 +52,10 @@ class CharacterService {
   static Status validate(const store::Character& c);
 
  private:
+  // After a store write to the user's characters or personas (any thread).
+  void stored_change(store::Id user_id) const {
+    if (d_.contexts) d_.contexts->invalidate_user(user_id);
+  }
   Deps d_;
 };
 

@@ -110,7 +110,11 @@ asio::awaitable<Status> ChatService::remove(const store::User& user, store::Id c
     auto listed = co_await d_.memory->chat_memories(chat_id);
     if (listed.ok()) memories = std::move(listed).value();
   }
-  auto s = co_await offload(d_.db_pool, [&] { return d_.chats.delete_chat(user.id, chat_id); });
+  auto s = co_await offload(d_.db_pool, [&] {
+    auto r = d_.chats.delete_chat(user.id, chat_id);
+    if (d_.contexts) d_.contexts->invalidate_user(user.id);
+    return r;
+  });
   if (s.ok()) {
     gm_.forget_history(chat_id);
     d_.bus.drop_chat(chat_id);

@@ -5,6 +5,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <memory>
 
+#include "chat/ContextCache.h"
 #include "chat/EventFormatter.h"
 #include "core/Clock.h"
 #include "core/Config.h"
@@ -32,6 +33,7 @@ struct Deps {
   TaskRegistry& tasks;
   MetricsRegistry* metrics = nullptr;  // null in tests that don't look at metrics
   memory::MemoryService* memory = nullptr;  // character memory; null = none
+  ContextCache* contexts = nullptr;  // turns' chat contexts (single node); null = always read
 };
 
 }  // namespace troupe::chat

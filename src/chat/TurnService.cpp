@@ -40,7 +40,7 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
   if (idempotency_key.size() > 200) {
     co_return make_error(Errc::bad_request, "Idempotency-Key is longer than 200 characters");
   }
-  auto ctx = co_await load_context(user, chat_id);
+  auto ctx = co_await load_context(user, chat_id, true);  // only the ids and records are used
   if (!ctx.ok()) co_return ctx.error();
 
   // Held until the turn is durable (or refused): a concurrent request with the same key gets a
@@ -128,7 +128,7 @@ asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::
   if (kind != "regenerate" && kind != "continue") {
     co_return make_error(Errc::bad_request, "kind must be \"regenerate\" or \"continue\"");
   }
-  auto ctx = co_await load_context(user, chat_id);
+  auto ctx = co_await load_context(user, chat_id, false);  // needs the chat's current leaf
   if (!ctx.ok()) co_return ctx.error();
   if (message_id == 0) message_id = ctx->chat.leaf_id;
   if (message_id == 0) co_return make_error(Errc::bad_request, "the chat has no message to use");
@@ -175,7 +175,15 @@ asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::
 }
 
 asio::awaitable<Result<TurnService::Context>> TurnService::load_context(const store::User& user,
-                                                                       store::Id chat_id) {
+                                                                       store::Id chat_id,
+                                                                       bool cached) {
+  // A turn publishes a few dozen events; the headroom keeps the stream from reserving more
+  // sequence numbers (a store write) on an I/O thread during it.
+  constexpr std::int64_t kStreamHeadroom = 1 << 16;
+  if (cached && d_.contexts && d_.bus.ready(chat_id, kStreamHeadroom)) {
+    if (auto hit = d_.contexts->get(user.id, chat_id)) co_return std::move(*hit);
+  }
+  const ContextCache::Ticket ticket = d_.contexts ? d_.contexts->ticket(user.id) : 0;
   co_return co_await offload(d_.db_pool, [&]() -> Result<Context> {
     auto chat = d_.chats.get_chat(user.id, chat_id);
     if (!chat.ok()) return chat.error();
@@ -184,8 +192,11 @@ asio::awaitable<Result<TurnService::Context>> TurnService::load_context(const st
     auto p = chat->persona_id ? d_.characters.get_persona(user.id, chat->persona_id)
                               : d_.characters.default_persona(user.id);
     Context c{std::move(chat).value(), std::move(character).value(), std::nullopt};
+    // Only a definite answer is cached (not a persona read that failed for another reason).
+    const bool definite = p.ok() || p.error().code == Errc::not_found;
     if (p.ok()) c.persona = std::move(p).value();
     TROUPE_TRY_STATUS(d_.bus.prepare(chat_id));
+    if (d_.contexts && definite) d_.contexts->put(user.id, c, ticket);
     return c;
   });
 }

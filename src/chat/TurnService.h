@@ -40,13 +40,11 @@ class TurnService {
   boost::asio::awaitable<GenerationManager::Reserve> reserve(store::Id chat_id, store::Id user_id);
   // What a turn needs besides its messages, read in ONE pool hop before anything is stored: the
   // chat (404 for another user's), its character, the persona, and the chat's event stream
-  // prepared. A turn that cannot start fails here with nothing written.
-  struct Context {
-    store::Chat chat;
-    store::Character character;
-    std::optional<store::Persona> persona;
-  };
-  boost::asio::awaitable<Result<Context>> load_context(const store::User& user, store::Id chat_id);
+  // prepared. A turn that cannot start fails here with nothing written. `cached`: may come from
+  // the ContextCache without a hop (its chat record's leaf and timestamps may then be old).
+  using Context = ChatContext;
+  boost::asio::awaitable<Result<Context>> load_context(const store::User& user, store::Id chat_id,
+                                                       bool cached);
   // Announces the stored turn and hands the generation to the manager; the chat is locked.
   boost::asio::awaitable<Status> launch(const store::User& user, Context ctx, store::Turn& turn,
                                         std::optional<std::vector<store::Message>> history,

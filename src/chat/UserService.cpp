@@ -77,7 +77,11 @@ asio::awaitable<Status> UserService::remove(const store::User& caller, store::Id
     auto f = co_await d_.memory->forget_user(user_id);
     if (!f.ok()) co_return f;
   }
-  auto s = co_await offload(d_.db_pool, [&] { return d_.users.delete_user(user_id); });
+  auto s = co_await offload(d_.db_pool, [&] {
+    auto r = d_.users.delete_user(user_id);
+    if (d_.contexts) d_.contexts->invalidate_user(user_id);
+    return r;
+  });
   if (!s.ok()) co_return s;
   spdlog::info("user {} ({}) deleted by {}", user->name, user_id, caller.name);
   co_return Status{};

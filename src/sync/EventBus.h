@@ -33,6 +33,10 @@ class EventBus {
   virtual ~EventBus() = default;
   // Loads/reserves the chat's sequence range. Cheap when already prepared. Blocking on first use.
   virtual Status prepare(std::int64_t chat_id) = 0;
+  // True when the chat's stream is prepared with at least `headroom` sequence numbers to spare,
+  // so that many publishes will not touch the store. Never blocks (callable on I/O threads);
+  // false means "call prepare() on a DB thread first".
+  virtual bool ready(std::int64_t /*chat_id*/, std::int64_t /*headroom*/) { return false; }
   // Appends an event: assigns the next seq and emits
   // {"type":TYPE,"chat_id":ID,"seq":SEQ,<fields>} to every subscriber. `fields` is a list of JSON
   // members without braces ("" for none). Returns the event.

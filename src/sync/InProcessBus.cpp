@@ -128,6 +128,18 @@ Status InProcessBus::prepare(std::int64_t chat_id) {
   return ensure_range(*s, chat_id);
 }
 
+bool InProcessBus::ready(std::int64_t chat_id, std::int64_t headroom) {
+  std::shared_ptr<Stream> s;
+  {
+    std::lock_guard lock(mu_);
+    auto it = streams_.find(chat_id);
+    if (it == streams_.end()) return false;
+    s = it->second;
+  }
+  std::lock_guard lock(s->mu);
+  return s->prepared && !s->forgotten && s->high - s->last >= headroom;
+}
+
 Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view type,
                                        std::string_view fields) {
   auto s = stream(chat_id);

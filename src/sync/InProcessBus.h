@@ -35,6 +35,7 @@ class InProcessBus final : public EventBus {
   ~InProcessBus() override;
 
   Status prepare(std::int64_t chat_id) override;
+  bool ready(std::int64_t chat_id, std::int64_t headroom) override;
   Result<EventPtr> publish(std::int64_t chat_id, std::string_view type,
                            std::string_view fields) override;
   Result<std::shared_ptr<Subscription>> subscribe(boost::asio::any_io_executor ex,

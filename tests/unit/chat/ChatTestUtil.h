@@ -250,7 +250,7 @@ class ChatFixture : public ::testing::Test {
 
   Deps deps() {
     return Deps{config_, db_pool_, store_->users(), store_->characters(), store_->chats(),
-                *bus_,   llm_,     formatter(),    clock_,  tasks_};
+                *bus_,   llm_,     formatter(),    clock_,  tasks_, nullptr, nullptr, &contexts_};
   }
 
   store::User make_user(const std::string& name) {
@@ -412,6 +412,7 @@ class ChatFixture : public ::testing::Test {
   TaskRegistry tasks_;
   std::unique_ptr<StoreSeqAllocator> seq_;
   std::unique_ptr<sync::InProcessBus> bus_;
+  ContextCache contexts_{4096, std::size_t{32} << 20};  // as the app has it on a single node
   TestFormatter fmt_;
   FakeBackend llm_;
   std::unique_ptr<GenerationManager> gm_;

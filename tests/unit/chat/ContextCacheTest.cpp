@@ -1,0 +1,172 @@
+// ContextCache on its own (hits, epochs, tickets, bounds) and through the services: a turn served
+// from the cache must see every stored change to the chat's character, persona and the chat itself.
+#include "chat/ContextCache.h"
+
+#include <gtest/gtest.h>
+
+#include "ChatTestUtil.h"
+#include "chat/CharacterService.h"
+
+namespace troupe::chat::testing {
+namespace {
+
+ChatContext context(store::Id chat, store::Id user, const std::string& description) {
+  ChatContext c;
+  c.chat.id = chat;
+  c.chat.user_id = user;
+  c.character.id = 100 + chat;
+  c.character.user_id = user;
+  c.character.description = description;
+  c.character.avatar_png = std::string(1000, 'p');
+  return c;
+}
+
+TEST(ContextCache, ServesOnlyItsOwnersCurrentEntries) {
+  ContextCache c(16, 1 << 20);
+  c.put(1, context(7, 1, "old"), c.ticket(1));
+  auto hit = c.get(1, 7);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->character.description, "old");
+  EXPECT_TRUE(hit->character.avatar_png.empty());  // prompts never use it
+  EXPECT_FALSE(c.get(2, 7));  // another user's chat: the store decides (404)
+  EXPECT_FALSE(c.get(1, 8));
+  c.put(2, context(7, 1, "x"), c.ticket(2));  // records of another user are never cached
+  EXPECT_EQ(c.get(1, 7)->character.description, "old");
+
+  c.invalidate_user(1);
+  EXPECT_FALSE(c.get(1, 7));
+  auto st = c.stats();
+  EXPECT_EQ(st.hits, 2u);
+  EXPECT_EQ(st.misses, 3u);
+  EXPECT_EQ(st.chats, 0u);  // the stale entry went at the lookup
+}
+
+TEST(ContextCache, AFillReadBeforeAChangeIsNeverServed) {
+  ContextCache c(16, 1 << 20);
+  auto before = c.ticket(1);
+  c.invalidate_user(1);  // the user changed a character while the fill was reading
+  c.put(1, context(7, 1, "old"), before);
+  EXPECT_FALSE(c.get(1, 7));
+  // A fill that raced a change but was stored first is stale at the next lookup.
+  auto t = c.ticket(1);
+  c.put(1, context(7, 1, "old"), t);
+  c.invalidate_user(1);
+  EXPECT_FALSE(c.get(1, 7));
+  c.put(1, context(7, 1, "new"), c.ticket(1));
+  EXPECT_EQ(c.get(1, 7)->character.description, "new");
+  // clear() also drops fills in flight.
+  auto t2 = c.ticket(1);
+  c.clear();
+  c.put(1, context(7, 1, "again"), t2);
+  EXPECT_FALSE(c.get(1, 7));
+}
+
+TEST(ContextCache, StaysWithinItsChatAndByteBoundsLeastRecentlyUsedFirst) {
+  ContextCache c(3, 1 << 20);
+  for (store::Id chat = 1; chat <= 3; ++chat) c.put(1, context(chat, 1, "d"), c.ticket(1));
+  ASSERT_TRUE(c.get(1, 1));  // chat 1 is now the most recently used
+  c.put(1, context(4, 1, "d"), c.ticket(1));
+  EXPECT_EQ(c.stats().chats, 3u);
+  EXPECT_FALSE(c.get(1, 2));
+  EXPECT_TRUE(c.get(1, 1));
+  EXPECT_TRUE(c.get(1, 4));
+
+  ContextCache small(100, 8192);
+  small.put(1, context(1, 1, std::string(5000, 'a')), small.ticket(1));
+  small.put(1, context(2, 1, std::string(5000, 'b')), small.ticket(1));
+  EXPECT_EQ(small.stats().chats, 1u);
+  EXPECT_LE(small.stats().bytes, 8192u);
+  small.put(1, context(3, 1, std::string(9000, 'c')), small.ticket(1));  // alone too big
+  EXPECT_FALSE(small.get(1, 3));
+  small.clear();
+  EXPECT_EQ(small.stats().chats, 0u);
+  EXPECT_EQ(small.stats().bytes, 0u);
+}
+
+// Through the services (the fixture's services share one ContextCache, as the app's do).
+class CachedContextTest : public ChatFixture {
+ protected:
+  std::string last_system() {
+    auto reqs = llm_.requests();
+    std::string out;
+    if (reqs.empty()) return out;
+    for (const auto& m : reqs.back().messages) {
+      if (m.role == "system") out += m.content + "\n";
+    }
+    return out;
+  }
+  Result<store::Turn> say(const store::User& u, store::Id chat, const std::string& text) {
+    llm_.set_script(Script{{"ok"}});
+    auto t = await(turns_->post_message(u, chat, text, ""));
+    if (t.ok()) {
+      EXPECT_TRUE(wait_idle(chat));
+    }
+    return t;
+  }
+  CharacterService characters() { return CharacterService(deps()); }
+};
+
+TEST_F(CachedContextTest, EveryStoredChangeToCharacterPersonaOrChatIsSeenByTheNextTurn) {
+  auto chat = new_chat(alice_, aria_.id).chat.id;
+  ASSERT_OK(say(alice_, chat, "one"));
+  ASSERT_OK(say(alice_, chat, "two"));
+  EXPECT_GE(contexts_.stats().hits, 1u);
+  EXPECT_NE(last_system().find("Aria keeps the lighthouse."), std::string::npos) << last_system();
+
+  // The character is edited: the next turn's prompt has the new description.
+  auto cs = characters();
+  store::Character edited = aria_;
+  edited.description = "{{char}} sails at dawn.";
+  ASSERT_OK(await(cs.update(alice_, edited)));
+  ASSERT_OK(say(alice_, chat, "three"));
+  EXPECT_NE(last_system().find("Aria sails at dawn."), std::string::npos) << last_system();
+  ASSERT_OK(say(alice_, chat, "four"));  // and from the cache again after that
+  EXPECT_NE(last_system().find("Aria sails at dawn."), std::string::npos) << last_system();
+
+  // A default persona appears: chats without their own persona use it from the next turn on.
+  store::Persona p;
+  p.name = "Alice";
+  p.description = "a cartographer";
+  p.is_default = true;
+  auto made = await(cs.create_persona(alice_, p));
+  ASSERT_OK(made);
+  ASSERT_OK(say(alice_, chat, "five"));
+  EXPECT_NE(last_system().find("a cartographer"), std::string::npos) << last_system();
+  p = *made;
+  p.description = "a retired cartographer";
+  ASSERT_OK(await(cs.update_persona(alice_, p)));
+  ASSERT_OK(say(alice_, chat, "six"));
+  EXPECT_NE(last_system().find("a retired cartographer"), std::string::npos) << last_system();
+  ASSERT_OK(await(cs.remove_persona(alice_, p.id)));
+  ASSERT_OK(say(alice_, chat, "seven"));
+  EXPECT_EQ(last_system().find("cartographer"), std::string::npos) << last_system();
+
+  // Another user never gets alice's cached chat.
+  EXPECT_ERRC(say(bob_, chat, "mine?"), Errc::not_found);
+
+  // The chat is deleted: a turn in it is refused, nothing is stored.
+  ASSERT_OK(await(chats_->remove(alice_, chat)));
+  EXPECT_ERRC(say(alice_, chat, "gone?"), Errc::not_found);
+
+  // So is a turn in a chat whose character was deleted.
+  auto other = new_chat(alice_, aria_.id).chat.id;
+  ASSERT_OK(say(alice_, other, "hello"));
+  ASSERT_OK(say(alice_, other, "again"));
+  ASSERT_OK(await(cs.remove(alice_, aria_.id)));
+  EXPECT_ERRC(say(alice_, other, "still there?"), Errc::not_found);
+}
+
+TEST_F(CachedContextTest, AStreamThatIsNoLongerPreparedIsPreparedOnTheStoreHop) {
+  auto chat = new_chat(alice_, aria_.id).chat.id;
+  ASSERT_OK(say(alice_, chat, "one"));
+  const auto hits = contexts_.stats().hits;
+  bus_->drop_chat(chat);  // its stream is gone: a cached context alone must not start a turn
+  ASSERT_OK(say(alice_, chat, "two"));
+  EXPECT_EQ(contexts_.stats().hits, hits);
+  EXPECT_TRUE(bus_->ready(chat, 1));
+  ASSERT_OK(say(alice_, chat, "three"));
+  EXPECT_EQ(contexts_.stats().hits, hits + 1);
+}
+
+}  // namespace
+}  // namespace troupe::chat::testing
