@@ -160,14 +160,14 @@ int App::serve() {
     return std::vector<std::pair<MetricsRegistry::Labels, double>>{
         {{{"pool", "event_blocks"}, {"result", "hit"}}, double(p.block_hits())},
         {{{"pool", "event_blocks"}, {"result", "miss"}}, double(p.block_misses())},
-        {{{"pool", "event_buffers"}, {"result", "hit"}}, double(p.buffers().hits())},
-        {{{"pool", "event_buffers"}, {"result", "miss"}}, double(p.buffers().misses())}};
+        {{{"pool", "event_buffers"}, {"result", "hit"}}, double(p.buffer_hits())},
+        {{{"pool", "event_buffers"}, {"result", "miss"}}, double(p.buffer_misses())}};
   });
   metrics_.collect("troupe_pool_free_items", "Items waiting in each pool's free list.", [] {
     auto& p = sync::EventPool::instance();
     return std::vector<std::pair<MetricsRegistry::Labels, double>>{
         {{{"pool", "event_blocks"}}, double(p.free_blocks())},
-        {{{"pool", "event_buffers"}}, double(p.buffers().size())}};
+        {{{"pool", "event_buffers"}}, double(p.free_buffers())}};
   });
   store_->register_metrics(metrics_);
   bus_->register_metrics(metrics_);

@@ -1,5 +1,6 @@
 #include "core/BufferPool.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace troupe {
@@ -30,6 +31,31 @@ void BufferPool::release(std::string&& buf) noexcept {
   std::lock_guard lock(mu_);
   if (free_.size() < max_buffers_) free_.push_back(std::move(keep));
 }  // not kept: freed here, outside the caller's data
+
+std::size_t BufferPool::take(std::vector<std::string>& out, std::size_t n) {
+  std::lock_guard lock(mu_);
+  std::size_t moved = 0;
+  for (; moved < n && !free_.empty(); ++moved) {
+    out.push_back(std::move(free_.back()));
+    free_.pop_back();
+    out.back().clear();
+  }
+  return moved;
+}
+
+void BufferPool::give(std::vector<std::string>& in, std::size_t n) noexcept {
+  n = std::min(n, in.size());
+  {
+    std::lock_guard lock(mu_);
+    for (std::size_t i = 0; i < n && free_.size() < max_buffers_; ++i) {
+      std::string& b = in[in.size() - 1 - i];
+      if (b.capacity() <= max_capacity_ && b.capacity() > std::string().capacity()) {
+        free_.push_back(std::move(b));
+      }
+    }
+  }
+  in.resize(in.size() - n);  // what was not kept is freed here, outside the lock
+}
 
 void BufferPool::trim() {
   std::vector<std::string> drop;

@@ -25,6 +25,12 @@ class BufferPool {
   std::string acquire();
   // Gives a buffer back; it is kept when there is room and its capacity is within bounds.
   void release(std::string&& buf) noexcept;
+  // Moves up to `n` pooled buffers (emptied) to the back of `out`; returns how many. For callers
+  // that keep their own per-thread cache; not counted in hits()/misses().
+  std::size_t take(std::vector<std::string>& out, std::size_t n);
+  // Gives back the last `n` buffers of `in` (kept while there is room and within bounds, freed
+  // otherwise) and removes them from `in`.
+  void give(std::vector<std::string>& in, std::size_t n) noexcept;
   // Frees every pooled buffer (memory pressure).
   void trim();
 

@@ -35,10 +35,34 @@ std::string build_event_json(std::string_view type, std::int64_t chat_id, std::i
   return out;
 }
 
+
+// The stream a thread last published to (see publisher_stream).
+struct LastStream {
+  std::uint64_t bus = 0;
+  std::int64_t chat = 0;
+  std::weak_ptr<void> stream;
+  std::uint32_t uses = 0;
+};
+thread_local LastStream t_last_stream;
+std::atomic<std::uint64_t> g_next_bus_id{1};
+
 }  // namespace
 
 InProcessBus::InProcessBus(SeqAllocator& seq, InProcessBusOptions opts)
-    : seq_(seq), opts_(opts) {}
+    : seq_(seq), opts_(opts), id_(g_next_bus_id.fetch_add(1, std::memory_order_relaxed)) {}
+
+std::shared_ptr<InProcessBus::Stream> InProcessBus::publisher_stream(std::int64_t chat_id) {
+  LastStream& last = t_last_stream;
+  if (last.bus == id_ && last.chat == chat_id && ++last.uses % kTouchEvery != 0) {
+    if (auto p = last.stream.lock()) return std::static_pointer_cast<Stream>(p);
+  }
+  auto s = stream(chat_id);
+  last.bus = id_;
+  last.chat = chat_id;
+  last.stream = s;
+  last.uses = 0;
+  return s;
+}
 
 InProcessBus::~InProcessBus() { close_all(); }
 
@@ -142,8 +166,15 @@ bool InProcessBus::ready(std::int64_t chat_id, std::int64_t headroom) {
 
 Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view type,
                                        std::string_view fields) {
-  auto s = stream(chat_id);
-  std::lock_guard lock(s->mu);
+  auto s = publisher_stream(chat_id);
+  std::unique_lock lock(s->mu);
+  if (s->forgotten) {
+    // Pruned since this thread last used it: publish to the chat's current stream.
+    lock.unlock();
+    s = stream(chat_id);
+    t_last_stream = LastStream{id_, chat_id, s, 0};
+    lock = std::unique_lock(s->mu);
+  }
   TROUPE_TRY_STATUS(ensure_range(*s, chat_id));
   auto ev = EventPool::instance().make();  // pooled block and JSON buffer
   ev->chat_id = chat_id;

@@ -54,6 +54,9 @@ class InProcessBus final : public EventBus {
   void publish_control(const std::string& topic, std::string payload) override;
   bool shared() const override { return false; }
 
+  // A run of publishes to one chat from one thread touches the chat's LRU position this often.
+  static constexpr std::uint32_t kTouchEvery = 32;
+
  private:
   struct Stream {
     explicit Stream(std::size_t replay) : ring(replay) {}
@@ -68,6 +71,10 @@ class InProcessBus final : public EventBus {
     std::list<std::int64_t>::iterator lru;  // guarded by the bus's mu_
   };
   std::shared_ptr<Stream> stream(std::int64_t chat_id);
+  // stream() for a publisher: a thread publishing to the same chat again (a generation streams
+  // tokens in runs) reuses the stream it used last without the bus mutex; every kTouchEvery-th
+  // publish still goes through stream() so the chat stays recently used.
+  std::shared_ptr<Stream> publisher_stream(std::int64_t chat_id);
   // Requires s.mu held.
   Status ensure_range(Stream& s, std::int64_t chat_id);
   // Requires mu_ held: forgets least recently used idle streams (at most a few per call) while
@@ -78,6 +85,7 @@ class InProcessBus final : public EventBus {
 
   SeqAllocator& seq_;
   InProcessBusOptions opts_;
+  const std::uint64_t id_;  // distinguishes buses in the publishers' thread-local caches
   mutable std::mutex mu_;
   std::unordered_map<std::int64_t, std::shared_ptr<Stream>> streams_;
   std::list<std::int64_t> lru_;  // guarded by mu_; front = most recently used

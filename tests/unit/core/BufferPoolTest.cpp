@@ -60,5 +60,27 @@ TEST(BufferPool, ConcurrentUseKeepsCountsConsistent) {
   EXPECT_LE(pool.size(), static_cast<std::size_t>(kThreads));
 }
 
+TEST(BufferPool, BatchesMoveBetweenACallersCacheAndThePoolWithinItsBounds) {
+  BufferPool pool(4, 1024);
+  std::vector<std::string> cache;
+  for (int i = 0; i < 6; ++i) cache.push_back(std::string(100, 'a' + i));
+  cache.push_back(std::string(2000, 'z'));  // too large to keep
+  pool.give(cache, 3);                      // the last three: 'z' is freed, two are kept
+  EXPECT_EQ(cache.size(), 4u);
+  EXPECT_EQ(pool.size(), 2u);
+  pool.give(cache, 10);  // more than it holds: all four offered, two fit
+  EXPECT_TRUE(cache.empty());
+  EXPECT_EQ(pool.size(), 4u);
+  EXPECT_EQ(pool.take(cache, 3), 3u);
+  ASSERT_EQ(cache.size(), 3u);
+  for (const auto& b : cache) {
+    EXPECT_TRUE(b.empty());
+    EXPECT_GE(b.capacity(), 100u);  // capacity kept
+  }
+  EXPECT_EQ(pool.take(cache, 3), 1u);
+  EXPECT_EQ(pool.size(), 0u);
+  EXPECT_EQ(pool.hits() + pool.misses(), 0u);  // batches are not acquires
+}
+
 }  // namespace
 }  // namespace troupe

@@ -372,6 +372,36 @@ TEST_F(InProcessBusTest, PruneDropsIdleStreamsButKeepsLiveOnes) {
   EXPECT_EQ(evs[0]->type, "resync");
 }
 
+TEST_F(InProcessBusTest, APublisherRunSurvivesItsStreamBeingDroppedMidway) {
+  InProcessBus bus(alloc_, small_options());
+  for (int i = 0; i < 3; ++i) publish_ok(bus, 1);  // a run: the thread reuses the stream
+  bus.drop_chat(1);
+  auto sub = subscribe_ok(bus, io_, 1, 0);
+  auto ev = publish_ok(bus, 1);  // the same run goes on: it must reach the new stream
+  ASSERT_NE(ev, nullptr);
+  auto got = drain(*sub);  // (a resync first: the dropped stream's events are gone)
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.back()->seq, ev->seq);
+  EXPECT_EQ(got.back()->type, "token");
+  EXPECT_EQ(bus.last_seq(1), ev->seq);
+  // Many publishes in a run still keep the chat recently used (a touch every kTouchEvery).
+  for (std::uint32_t i = 0; i < 3 * InProcessBus::kTouchEvery; ++i) publish_ok(bus, 1);
+  EXPECT_EQ(bus.last_seq(1), ev->seq + 3 * InProcessBus::kTouchEvery);
+}
+
+TEST_F(InProcessBusTest, ReadyOnlyWhenPreparedWithHeadroom) {
+  InProcessBus bus(alloc_, small_options());  // blocks of 100 numbers
+  EXPECT_FALSE(bus.ready(1, 1));
+  ASSERT_TRUE(bus.prepare(1).ok());
+  EXPECT_TRUE(bus.ready(1, 100));
+  EXPECT_FALSE(bus.ready(1, 101));
+  for (int i = 0; i < 60; ++i) publish_ok(bus, 1);
+  EXPECT_TRUE(bus.ready(1, 40));
+  EXPECT_FALSE(bus.ready(1, 41));
+  bus.drop_chat(1);
+  EXPECT_FALSE(bus.ready(1, 1));
+}
+
 TEST_F(InProcessBusTest, PruneForgetsTheLeastRecentlyUsedIdleStreams) {
   auto o = small_options();
   o.max_idle_streams = 8;
