@@ -19,16 +19,17 @@ asio::awaitable<Result<store::User>> AuthService::authenticate(std::string_view 
   if (token.empty() || token.size() > 200) {
     co_return make_error(Errc::unauthorized, "missing or malformed bearer token");
   }
-  std::string hash = sha256_hex(token);
   auto now = std::chrono::steady_clock::now();
   {
+    // Keyed by the token itself: a cached token costs no SHA-256 (only the store keeps hashes).
     std::lock_guard lock(mu_);
-    auto it = cache_.find(hash);
+    auto it = cache_.find(token);
     if (it != cache_.end() && it->second.expires > now) {
       if (revoked_.count(it->second.user.id)) co_return make_error(Errc::unauthorized, "unknown bearer token");
       co_return it->second.user;
     }
   }
+  std::string hash = sha256_hex(token);
   auto user = co_await offload(d_.db_pool, [&] { return d_.users.user_by_token_hash(hash); });
   if (!user.ok()) {
     if (user.error().code == Errc::not_found) {
@@ -39,7 +40,7 @@ asio::awaitable<Result<store::User>> AuthService::authenticate(std::string_view 
   std::lock_guard lock(mu_);
   if (revoked_.count(user->id)) co_return make_error(Errc::unauthorized, "unknown bearer token");
   if (cache_.size() >= kCacheMax) cache_.clear();
-  cache_[hash] = Cached{*user, now + kCacheTtl};
+  cache_[std::string(token)] = Cached{*user, now + kCacheTtl};
   co_return user;
 }
 

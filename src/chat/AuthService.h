@@ -1,14 +1,16 @@
 // AuthService: bearer tokens → users (tokens are stored as SHA-256 only), user creation and the
-// first-start admin bootstrap. Successful lookups are cached briefly to keep the store off the
-// hot path.
+// first-start admin bootstrap. Successful lookups are cached briefly (in memory, by token) to keep
+// the store and the hash off the hot path.
 // Thread-safety: all members are safe to call from any thread / coroutine.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -41,7 +43,12 @@ class AuthService {
   };
   Deps d_;
   std::mutex mu_;
-  std::unordered_map<std::string, Cached> cache_;  // by token hash
+  // By token (heterogeneous lookup: no copy of the request's token to look it up).
+  struct TokenHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view t) const noexcept { return std::hash<std::string_view>{}(t); }
+  };
+  std::unordered_map<std::string, Cached, TokenHash, std::equal_to<>> cache_;
   std::unordered_set<store::Id> revoked_;          // deleted users (at most kMaxRevoked)
 };
 

@@ -8,6 +8,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
+#include <charconv>
 #include <vector>
 
 namespace troupe::server {
@@ -85,13 +86,17 @@ asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* st
 }  // namespace
 
 void SseStream::frame(const sync::Event& ev, std::string& out) {
-  out += "id: ";
-  out += std::to_string(ev.seq);
-  out += "\nevent: ";
+  char seq[24];
+  const auto r = std::to_chars(seq, seq + sizeof seq, ev.seq);
+  const std::size_t digits = static_cast<std::size_t>(r.ptr - seq);
+  out.reserve(out.size() + 24 + digits + ev.type.size() + ev.json.size());  // one growth at most
+  out.append("id: ", 4);
+  out.append(seq, digits);
+  out.append("\nevent: ", 8);
   out += ev.type;
-  out += "\ndata: ";
+  out.append("\ndata: ", 7);
   out += ev.json;  // serialized JSON never contains a raw newline
-  out += "\n\n";
+  out.append("\n\n", 2);
 }
 
 asio::awaitable<void> SseStream::run(ServerState* state, std::shared_ptr<Task> task,
