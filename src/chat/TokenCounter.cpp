@@ -1,30 +1,42 @@
 #include "chat/TokenCounter.h"
 
+#include <array>
+
 namespace troupe::chat {
 
 namespace {
-bool is_word_byte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+// Byte classes: word bytes (ASCII letters and digits, every byte of a multi-byte UTF-8 sequence)
+// make runs; white space separates them; anything else is a token of its own.
+enum : unsigned char { kWord = 0, kSpace = 1, kOther = 2 };
+
+constexpr std::array<unsigned char, 256> make_classes() {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    t[c] = word ? kWord : (space ? kSpace : kOther);
+  }
+  return t;
 }
-bool is_space(unsigned char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
+constexpr std::array<unsigned char, 256> kClasses = make_classes();
 }  // namespace
 
 int EstimateTokenCounter::count(std::string_view text) const {
-  int tokens = 0;
+  // A run of n word bytes costs ceil(n / 4); every other non-space byte costs one. Summed without
+  // a branch per byte on its kind: a run's cost is paid when it ends.
+  std::size_t tokens = 0;
   std::size_t run = 0;
   for (unsigned char c : text) {
-    if (is_word_byte(c)) {
+    const unsigned char k = kClasses[c];
+    if (k == kWord) {
       ++run;
       continue;
     }
-    if (run) {
-      tokens += static_cast<int>((run + 3) / 4);
-      run = 0;
-    }
-    if (!is_space(c)) ++tokens;
+    tokens += (run + 3) / 4 + (k == kOther);
+    run = 0;
   }
-  if (run) tokens += static_cast<int>((run + 3) / 4);
-  return tokens;
+  tokens += (run + 3) / 4;
+  return static_cast<int>(tokens);
 }
 
 }  // namespace troupe::chat

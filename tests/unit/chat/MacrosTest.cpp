@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdint>
+#include <string>
+
 #include "chat/Macros.h"
 #include "chat/TokenCounter.h"
 
@@ -88,6 +92,44 @@ TEST(EstimateTokenCounter, LongWords) {
   EXPECT_EQ(c.count(std::string(16, 'x')), 4);
   EXPECT_EQ(c.count(std::string(17, 'x')), 5);
   EXPECT_EQ(c.count(std::string(4000, 'x')), 1000);
+}
+
+TEST(EstimateTokenCounter, AgreesWithTheRuleOnRandomText) {
+  // The rule written plainly: runs of word bytes cost ceil(length / 4), other non-space bytes 1.
+  auto reference = [](std::string_view text) {
+    int tokens = 0;
+    std::size_t i = 0;
+    while (i < text.size()) {
+      const unsigned char c = static_cast<unsigned char>(text[i]);
+      const bool word = std::isalnum(c) || c >= 0x80;
+      if (word) {
+        std::size_t j = i;
+        while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) ||
+                                   static_cast<unsigned char>(text[j]) >= 0x80)) {
+          ++j;
+        }
+        tokens += static_cast<int>((j - i + 3) / 4);
+        i = j;
+      } else {
+        if (c != ' ' && c != '\n' && c != '\t' && c != '\r') ++tokens;
+        ++i;
+      }
+    }
+    return tokens;
+  };
+  EstimateTokenCounter c;
+  std::uint32_t state = 12345;
+  const std::string alphabet = "abcXYZ019 \n\t\r.,!'_-*\xc3\xa9\xe6\x97\xa5";
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    const int len = static_cast<int>(state % 64);
+    for (int i = 0; i < len; ++i) {
+      state = state * 1664525u + 1013904223u;
+      text += alphabet[(state >> 16) % alphabet.size()];
+    }
+    state = state * 1664525u + 1013904223u;
+    ASSERT_EQ(c.count(text), reference(text)) << '"' << text << '"';
+  }
 }
 
 TEST(EstimateTokenCounter, Utf8BytesCountAsWordBytes) {
