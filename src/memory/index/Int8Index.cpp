@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "memory/index/Int8Batch.h"
+#include "memory/index/Int8Rerank.h"
 #include "memory/index/Kernels.h"
 #include "memory/index/TopK.h"
 
@@ -47,23 +48,10 @@ void Int8Index::search(std::span<const float> queries, std::size_t nq, std::size
     const std::size_t m = std::min(n - b, kBlock);
     kernels::batch_dot_i8(qc.data(), nq, codes_.data() + b * stride_, row_sums_.data() + b, m,
                           stride_, dots.data(), m);
-    for (std::size_t q = 0; q < nq; ++q) {
-      const std::int32_t* dq = dots.data() + q * m;
-      const float* sc = scales_.data() + b;
-      const float s = qs[q];
-      TopK& t = coarse[q];
-      for (std::size_t j = 0; j < m; ++j) {
-        const float approx = static_cast<float>(dq[j]) * sc[j] * s;
-        if (approx >= t.threshold()) t.push(b + j, approx);
-      }
-    }
+    for (std::size_t q = 0; q < nq; ++q) keep_approx(coarse[q], dots.data() + q * m, scales_.data(), qs[q], b, m);
   }
   for (std::size_t q = 0; q < nq; ++q) {
-    const float* qv = queries.data() + q * d;
-    TopK fine(kk);
-    for (const Hit& c : coarse[q].take_sorted())
-      fine.push(data_->id(c.id), kernels::dot_f32(qv, data_->row(c.id), d));
-    out[q] = fine.take_sorted();
+    out[q] = rerank(coarse[q], *data_, queries.data() + q * d, d, kk, [](VectorId row) { return row; });
   }
 }
 

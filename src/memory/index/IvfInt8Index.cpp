@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "memory/index/Int8Batch.h"
+#include "memory/index/Int8Rerank.h"
 #include "memory/index/Kernels.h"
 #include "memory/index/TopK.h"
 
@@ -190,27 +191,14 @@ void IvfInt8Index::search_with(std::span<const float> queries, std::size_t nq, s
                             s.dots.data(), m);
       for (std::size_t i = 0; i < mq; ++i) {
         const std::uint32_t q = s.bucket[qb + i];
-        const std::int32_t* dq = s.dots.data() + i * m;
-        const float* sc = scales_.data() + b;
-        const float qs = s.qscales[q];
-        TopK& t = s.coarse[q];
-        for (std::size_t j = 0; j < m; ++j) {
-          const float approx = static_cast<float>(dq[j]) * sc[j] * qs;
-          if (approx >= t.threshold()) t.push(b + j, approx);  // position as the id
-        }
+        keep_approx(s.coarse[q], s.dots.data() + i * m, scales_.data(), s.qscales[q], b, m);
       }
     }
   }
+  // Candidates are positions in list order; rows_ maps them to rows of the float data.
   for (std::size_t q = 0; q < nq; ++q) {
-    const float* qv = queries.data() + q * dims;
-    TopK fine(kk);
-    // Each candidate is a scattered float row (3 KB at 768-d): this loop is bandwidth-bound,
-    // which is why int8_rerank is worth keeping small.
-    for (const Hit& c : s.coarse[q].take_sorted()) {
-      const std::uint32_t r = rows_[c.id];
-      fine.push(data_->id(r), kernels::dot_f32(qv, data_->row(r), dims));
-    }
-    out[q] = fine.take_sorted();
+    out[q] = rerank(s.coarse[q], *data_, queries.data() + q * dims, dims, kk,
+                    [this](VectorId pos) { return static_cast<std::size_t>(rows_[pos]); });
   }
 }
 
