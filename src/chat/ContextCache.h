@@ -17,12 +17,11 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 
+#include "core/LruMap.h"
 #include "store/Records.h"
 
 namespace troupe::chat {
@@ -62,23 +61,16 @@ class ContextCache {
     store::Id user_id = 0;
     Ticket epoch = 0;
     std::shared_ptr<const ChatContext> ctx;
-    std::size_t bytes = 0;
-    std::list<store::Id>::iterator lru;  // position in lru_ (front = most recent)
   };
   static constexpr std::size_t kStripes = 256;
   static std::size_t stripe(store::Id user_id) { return static_cast<std::size_t>(user_id) % kStripes; }
   static std::size_t bytes_of(const ChatContext& ctx);
-  void erase_locked(std::unordered_map<store::Id, Entry>::iterator it);
 
-  const std::size_t max_chats_;
-  const std::size_t max_bytes_;
   mutable std::mutex mu_;
-  std::array<Ticket, kStripes> epochs_{};          // guarded by mu_
-  std::unordered_map<store::Id, Entry> entries_;  // guarded by mu_
-  std::list<store::Id> lru_;                      // guarded by mu_
-  std::size_t bytes_ = 0;                         // guarded by mu_
-  std::uint64_t hits_ = 0;                        // guarded by mu_
-  std::uint64_t misses_ = 0;                      // guarded by mu_
+  std::array<Ticket, kStripes> epochs_{};  // guarded by mu_
+  LruMap<store::Id, Entry> entries_;      // guarded by mu_: by chat id
+  std::uint64_t hits_ = 0;                // guarded by mu_
+  std::uint64_t misses_ = 0;              // guarded by mu_
 };
 
 }  // namespace troupe::chat

@@ -15,12 +15,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
+#include "core/LruMap.h"
 #include "store/Records.h"
 
 namespace troupe::chat {
@@ -51,23 +50,13 @@ class HistoryCache {
   Stats stats() const;
 
  private:
-  struct Entry {
-    std::vector<store::Message> path;
-    std::size_t bytes = 0;
-    std::list<store::Id>::iterator lru;  // position in lru_ (front = most recent)
-  };
   static std::size_t bytes_of(const std::vector<store::Message>& path);
-  void erase_locked(std::unordered_map<store::Id, Entry>::iterator it);
 
-  const std::size_t max_chats_;
-  const std::size_t max_bytes_;
   mutable std::mutex mu_;
-  std::unordered_map<store::Id, Entry> entries_;  // guarded by mu_
-  std::list<store::Id> lru_;                      // guarded by mu_
-  std::size_t bytes_ = 0;                         // guarded by mu_
-  Ticket forgets_ = 0;                            // guarded by mu_: bumped by forget()/clear()
-  std::uint64_t hits_ = 0;                        // guarded by mu_
-  std::uint64_t misses_ = 0;                      // guarded by mu_
+  LruMap<store::Id, std::vector<store::Message>> entries_;  // guarded by mu_: path per chat
+  Ticket forgets_ = 0;       // guarded by mu_: bumped by forget()/clear()
+  std::uint64_t hits_ = 0;   // guarded by mu_
+  std::uint64_t misses_ = 0; // guarded by mu_
 };
 
 }  // namespace troupe::chat

@@ -10,7 +10,6 @@ namespace {
 constexpr std::size_t kMaxBlocks = 8192;
 constexpr std::size_t kMaxBuffers = 8192;
 constexpr std::size_t kMaxBufferBytes = 4096;
-enum Count { kBlockHit, kBlockMiss, kBufferHit, kBufferMiss };
 }  // namespace
 
 // One thread's cache. Only its thread changes it; the counts are read by the metrics (relaxed).
@@ -20,7 +19,7 @@ struct EventPool::Local {
   std::atomic<std::uint64_t> counts[4] = {0, 0, 0, 0};
   bool registered = false;
 
-  void bump(Count c) { counts[c].store(counts[c].load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  void bump(int c) { counts[c].store(counts[c].load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
   ~Local();
 };
 
@@ -167,25 +166,11 @@ void EventPool::retire(Local& l) noexcept {
   depot_buffers_.give(l.buffers, l.buffers.size());
 }
 
-namespace {
-std::uint64_t sum(const std::vector<EventPool::Local*>& locals, const std::uint64_t* retired, int c);
-}
-
-std::uint64_t EventPool::block_hits() const {
+std::uint64_t EventPool::total(int count) const {
   std::lock_guard lock(mu_);
-  return sum(locals_, retired_, kBlockHit);
-}
-std::uint64_t EventPool::block_misses() const {
-  std::lock_guard lock(mu_);
-  return sum(locals_, retired_, kBlockMiss);
-}
-std::uint64_t EventPool::buffer_hits() const {
-  std::lock_guard lock(mu_);
-  return sum(locals_, retired_, kBufferHit);
-}
-std::uint64_t EventPool::buffer_misses() const {
-  std::lock_guard lock(mu_);
-  return sum(locals_, retired_, kBufferMiss);
+  std::uint64_t n = retired_[count];
+  for (const Local* l : locals_) n += l->counts[count].load(std::memory_order_relaxed);
+  return n;
 }
 
 std::size_t EventPool::free_blocks() const {
@@ -211,13 +196,5 @@ void EventPool::trim() {
   }
   for (void* p : drop) ::operator delete(p);
 }
-
-namespace {
-std::uint64_t sum(const std::vector<EventPool::Local*>& locals, const std::uint64_t* retired, int c) {
-  std::uint64_t n = retired[c];
-  for (const auto* l : locals) n += l->counts[c].load(std::memory_order_relaxed);
-  return n;
-}
-}  // namespace
 
 }  // namespace troupe::sync

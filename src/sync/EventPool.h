@@ -30,10 +30,10 @@ class EventPool {
   std::shared_ptr<Event> make();
 
   // Acquires served from a free list (hit) or the heap (miss), over all threads.
-  std::uint64_t block_hits() const;
-  std::uint64_t block_misses() const;
-  std::uint64_t buffer_hits() const;
-  std::uint64_t buffer_misses() const;
+  std::uint64_t block_hits() const { return total(kBlockHit); }
+  std::uint64_t block_misses() const { return total(kBlockMiss); }
+  std::uint64_t buffer_hits() const { return total(kBufferHit); }
+  std::uint64_t buffer_misses() const { return total(kBufferMiss); }
   // Items idle in the depot (each thread's cache holds at most kThreadCache more of each).
   std::size_t free_blocks() const;
   std::size_t free_buffers() const { return depot_buffers_.size(); }
@@ -50,8 +50,10 @@ class EventPool {
   static constexpr std::size_t kBatch = 32;         // moved between a cache and the depot at once
 
   struct Local;  // a thread's cache (EventPool.cpp)
+  enum Count { kBlockHit, kBlockMiss, kBufferHit, kBufferMiss };  // Local::counts, retired_
 
  private:
+  std::uint64_t total(int count) const;  // over live threads and exited ones
   EventPool(std::size_t max_blocks, std::size_t max_buffers, std::size_t max_buffer_bytes);
   Local& local();
   std::string take_buffer();

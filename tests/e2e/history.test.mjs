@@ -13,6 +13,32 @@ async function turn(chatId, content) {
   await until(async () => (await env.server.api('GET', `/api/chats/${chatId}`)).generation === null, { timeout: 10000, interval: 20, message: 'turn' });
 }
 
+// Routes the page's live stream (WebSocket, and SSE as the fallback) so a test can cut it and
+// keep the page away until open() is called.
+class StreamGate {
+  blocked = false;
+  current = null;
+  async install(ctx) {
+    await ctx.routeWebSocket(/\/ws\?/, (ws) => {
+      if (this.blocked) {
+        ws.close({ code: 1011, reason: 'blocked' });
+        return;
+      }
+      this.current = ws;
+      ws.connectToServer();
+    });
+    await ctx.route(/\/api\/chats\/\d+\/events/, (route) => (this.blocked ? route.abort() : route.continue()));
+  }
+  async cut(conn) {
+    this.blocked = true;
+    await this.current.close({ code: 1006, reason: 'test drop' });
+    await until(async () => (await conn.textContent()) === 'reconnecting…', { message: 'reconnecting' });
+  }
+  open() {
+    this.blocked = false;
+  }
+}
+
 test('history loads older pages while scrolling up and keeps the reading position', async () => {
   const chat = await env.server.api('POST', '/api/chats', { character_id: 1 });
   const TURNS = 45;
@@ -77,22 +103,13 @@ test('the live connection reconnects with backoff after a server restart and kee
 
 test('a reply that finishes while the history reloads is shown finished, not stuck streaming', async () => {
   const chat = await env.server.api('POST', '/api/chats', { character_id: 1 });
-  let block = false;
-  let current = null;
+  const gate = new StreamGate();
   let hold = null; // { snapshot, release }: the next page of messages waits for both
   let held = false;
   const { context, page, problems } = await openPage(env, {
     hash: `#/chats/${chat.id}`,
     setup: async (ctx) => {
-      await ctx.routeWebSocket(/\/ws\?/, (ws) => {
-        if (block) {
-          ws.close({ code: 1011, reason: 'blocked' });
-          return;
-        }
-        current = ws;
-        ws.connectToServer();
-      });
-      await ctx.route(/\/api\/chats\/\d+\/events/, (route) => (block ? route.abort() : route.continue()));
+      await gate.install(ctx);
       await ctx.route(new RegExp(`/api/chats/${chat.id}/messages\\?`), async (route) => {
         const h = hold;
         if (!h || route.request().method() !== 'GET') return route.continue();
@@ -108,9 +125,7 @@ test('a reply that finishes while the history reloads is shown finished, not stu
   try {
     const conn = page.locator('.conn');
     await until(async () => (await conn.textContent()) === 'live', { message: 'live' });
-    block = true;
-    await current.close({ code: 1006, reason: 'test drop' });
-    await until(async () => (await conn.textContent()) === 'reconnecting…', { message: 'reconnecting' });
+    await gate.cut(conn);
     await turn(chat.id, 'A turn while away (more events than the server keeps)');
 
     // The page comes back, resyncs and reloads its history: the chat is read before the next
@@ -118,7 +133,7 @@ test('a reply that finishes while the history reloads is shown finished, not stu
     // page has seen the reply finish over the live stream.
     let snapshot, release;
     hold = { snapshot: new Promise((r) => { snapshot = r; }), release: new Promise((r) => { release = r; }) };
-    block = false;
+    gate.open();
     await until(async () => (await conn.textContent()) === 'live', { timeout: 20000, message: 'live again' });
     await until(async () => held, { message: 'history reload under way' });
     await env.server.api('POST', `/api/chats/${chat.id}/messages`, { content: 'Take your time [sim:slow]' });
@@ -142,35 +157,24 @@ test('a reply that finishes while the history reloads is shown finished, not stu
 
 test('events missed beyond the replay buffer: resync reloads the history', async () => {
   const chat = await env.server.api('POST', '/api/chats', { character_id: 1 });
-  let block = false;
-  let current = null;
+  const gate = new StreamGate();
   const { context, page, problems } = await openPage(env, {
     hash: `#/chats/${chat.id}`,
     setup: async (ctx) => {
-      await ctx.routeWebSocket(/\/ws\?/, (ws) => {
-        if (block) {
-          ws.close({ code: 1011, reason: 'blocked' });
-          return;
-        }
-        current = ws;
-        ws.connectToServer();
-      });
-      await ctx.route(/\/api\/chats\/\d+\/events/, (route) => (block ? route.abort() : route.continue()));
+      await gate.install(ctx);
     },
   });
   try {
     const conn = page.locator('.conn');
     await until(async () => (await conn.textContent()) === 'live', { message: 'live' });
-    block = true;
-    await current.close({ code: 1006, reason: 'test drop' });
-    await until(async () => (await conn.textContent()) === 'reconnecting…', { message: 'reconnecting' });
+    await gate.cut(conn);
 
     // A whole turn happens while the page is away: far more events than the server keeps.
     await turn(chat.id, 'Did anything happen while I was gone?');
     const { messages } = await env.server.api('GET', `/api/chats/${chat.id}/messages`);
     assert.equal(messages.length, 3);
 
-    block = false;
+    gate.open();
     await until(async () => (await conn.textContent()) === 'live', { timeout: 20000, message: 'live again' });
     await page.locator('.msg-user', { hasText: 'Did anything happen while I was gone?' }).waitFor();
     const lastEl = page.locator('.message-list > .msg.last');

@@ -1,0 +1,49 @@
+#include "core/LruMap.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace troupe {
+namespace {
+
+TEST(LruMap, DropsTheLeastRecentlyUsedToStayWithinBothBounds) {
+  LruMap<int, std::string> m(3, 100);
+  EXPECT_TRUE(m.put(1, "a", 10));
+  EXPECT_TRUE(m.put(2, "b", 10));
+  EXPECT_TRUE(m.put(3, "c", 10));
+  ASSERT_NE(m.find(1, true), nullptr);  // 1 is now the most recently used
+  EXPECT_NE(m.find(2, false), nullptr); // a look without touching leaves 2 the oldest
+  EXPECT_TRUE(m.put(4, "d", 10));
+  EXPECT_EQ(m.find(2, false), nullptr);
+  EXPECT_EQ(m.size(), 3u);
+  EXPECT_EQ(m.bytes(), 30u);
+
+  EXPECT_TRUE(m.put(5, "e", 95));  // needs the room of all three others
+  EXPECT_EQ(m.size(), 1u);
+  EXPECT_EQ(m.bytes(), 95u);
+  EXPECT_FALSE(m.put(5, "too big", 101));  // alone over the bound: not stored, the old one gone
+  EXPECT_EQ(m.find(5, false), nullptr);
+  EXPECT_EQ(m.bytes(), 0u);
+}
+
+TEST(LruMap, ReplacingAnEntryRecountsItsBytes) {
+  LruMap<int, std::string> m(10, 100);
+  m.put(1, "a", 40);
+  m.put(1, "b", 30);
+  EXPECT_EQ(m.size(), 1u);
+  EXPECT_EQ(m.bytes(), 30u);
+  EXPECT_EQ(*m.find(1, false), "b");
+  m.erase(1);
+  m.erase(1);  // absent: nothing happens
+  EXPECT_EQ(m.bytes(), 0u);
+  m.put(2, "c", 5);
+  m.clear();
+  EXPECT_EQ(m.size(), 0u);
+  EXPECT_EQ(m.bytes(), 0u);
+  LruMap<int, int> none(0, 100);
+  EXPECT_FALSE(none.put(1, 1, 1));
+}
+
+}  // namespace
+}  // namespace troupe
