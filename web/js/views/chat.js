@@ -43,7 +43,6 @@ export async function mount(container, app, { id: chatId }) {
     views: new Map(), // message id -> MessageView
     nextBefore: null,
     historySeq: 0,
-    changeSeq: 0, // highest seq of a non-token event handled (see loadHistory)
     running: null, // { gen, messageId, text, exact, stored, live }
     busy: false,
     backend: null,
@@ -276,10 +275,6 @@ export async function mount(container, app, { id: chatId }) {
     const chat = await api.getChat(chatId);
     const page = await api.listMessages(chatId, { limit: PAGE });
     if (state.destroyed) return;
-    // A change that arrived while the two requests were out (seq above the snapshot's) was
-    // applied to what is about to be replaced, and the snapshot may predate it (a reply that has
-    // finished may still be "streaming" in it): load once more after installing it.
-    const stale = state.changeSeq > chat.last_seq;
     state.chat = chat;
     state.historySeq = Math.max(state.historySeq, chat.last_seq);
     state.path = page.messages;
@@ -302,7 +297,6 @@ export async function mount(container, app, { id: chatId }) {
     renderPath();
     if (state.running) scheduleRunningRender();
     if (stickNow) scrollToBottom();
-    if (stale) await loadHistory({ keepScroll: true });
   }
 
   async function loadOlder() {
@@ -403,7 +397,6 @@ export async function mount(container, app, { id: chatId }) {
 
   function onEvent(ev) {
     if (state.destroyed) return;
-    if (ev.type !== 'token') state.changeSeq = Math.max(state.changeSeq, ev.seq);
     const backfill = ev.seq <= state.historySeq;
     const r = state.running;
     switch (ev.type) {
