@@ -101,6 +101,60 @@ test('the live connection reconnects with backoff after a server restart and kee
   }
 });
 
+test('a reply that finishes while the history reloads is shown finished, not stuck streaming', async () => {
+  const chat = await env.server.api('POST', '/api/chats', { character_id: 1 });
+  const gate = new StreamGate();
+  let hold = null; // { snapshot, release }: the next page of messages waits for both
+  let held = false;
+  const { context, page, problems } = await openPage(env, {
+    hash: `#/chats/${chat.id}`,
+    setup: async (ctx) => {
+      await gate.install(ctx);
+      await ctx.route(new RegExp(`/api/chats/${chat.id}/messages\\?`), async (route) => {
+        const h = hold;
+        if (!h || route.request().method() !== 'GET') return route.continue();
+        hold = null;
+        held = true;
+        await h.snapshot;
+        const response = await route.fetch(); // taken while the reply streams
+        await h.release;
+        await route.fulfill({ response });
+      });
+    },
+  });
+  try {
+    const conn = page.locator('.conn');
+    await until(async () => (await conn.textContent()) === 'live', { message: 'live' });
+    await gate.cut(conn);
+    await turn(chat.id, 'A turn while away (more events than the server keeps)');
+
+    // The page comes back, resyncs and reloads its history: the chat is read before the next
+    // reply starts, its messages while that reply streams, and they are answered only after the
+    // page has seen the reply finish over the live stream.
+    let snapshot, release;
+    hold = { snapshot: new Promise((r) => { snapshot = r; }), release: new Promise((r) => { release = r; }) };
+    gate.open();
+    await until(async () => (await conn.textContent()) === 'live', { timeout: 20000, message: 'live again' });
+    await until(async () => held, { message: 'history reload under way' });
+    await env.server.api('POST', `/api/chats/${chat.id}/messages`, { content: 'Take your time [sim:slow]' });
+    await page.waitForTimeout(500);
+    snapshot();
+    await until(async () => (await env.server.api('GET', `/api/chats/${chat.id}`)).generation === null, { timeout: 15000, interval: 50, message: 'slow reply finished' });
+    await page.waitForTimeout(300); // its last events reach the page
+    release();
+
+    const { messages } = await env.server.api('GET', `/api/chats/${chat.id}/messages`);
+    const lastEl = page.locator('.message-list > .msg.last');
+    await until(async () => Number(await lastEl.getAttribute('data-message-id')) === messages.at(-1).id, { message: 'the slow reply is last' });
+    await until(async () => (await lastEl.getAttribute('data-status')) === 'completed', { timeout: 5000, message: 'the slow reply is shown completed' });
+    assert.equal(plain(await lastEl.locator('.msg-body').innerText()), plain(messages.at(-1).content));
+    problems.errors = problems.errors.filter((e) => !/WebSocket|ERR_FAILED|EventSource/i.test(e));
+    assertClean(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('events missed beyond the replay buffer: resync reloads the history', async () => {
   const chat = await env.server.api('POST', '/api/chats', { character_id: 1 });
   const gate = new StreamGate();

@@ -22,6 +22,10 @@ const SETTINGS = {
   // A small prompt window: the fact leaves it after a few turns and must be recalled.
   'llm.context_size': 640,
   'memory.cache_ttl_ms': 0,
+  // A loaded CI machine runs several browsers at once: a vector search that waits past the
+  // default 50 ms deadline would fall back to keywords. This test is about the vector path; the
+  // fallback has its own environment below.
+  'memory.search_timeout_ms': 5000,
   ...(gloveAvailable ? { 'memory.glove_path': GLOVE } : {}),
 };
 const env = useEnvironment('memory-inspector', { settings: SETTINGS });

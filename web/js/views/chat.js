@@ -43,6 +43,7 @@ export async function mount(container, app, { id: chatId }) {
     views: new Map(), // message id -> MessageView
     nextBefore: null,
     historySeq: 0,
+    finished: new Set(), // ids of generations whose end this page has seen (the latest few)
     running: null, // { gen, messageId, text, exact, stored, live }
     busy: false,
     backend: null,
@@ -271,7 +272,42 @@ export async function mount(container, app, { id: chatId }) {
   }
 
   // ---------------------------------------------------------------- loading
-  async function loadHistory({ keepScroll = false } = {}) {
+  // One history load at a time. Live events that arrive while one is out are held and applied
+  // after its snapshot is installed: applied before, the snapshot (read earlier) would overwrite
+  // them. A load asked for while one is out runs once more after it.
+  const load = { current: null, next: null, held: [], overflow: false };
+  const MAX_HELD = 5000;
+
+  function loadHistory(opts = {}) {
+    if (load.current) {
+      if (!load.next) {
+        const keepScroll = opts.keepScroll;
+        load.next = load.current.catch(() => {}).then(() => {
+          load.next = null;
+          return loadHistory({ keepScroll });
+        });
+      }
+      return load.next;
+    }
+    load.current = loadOnce(opts).finally(() => {
+      load.current = null;
+      const held = load.held;
+      const overflow = load.overflow;
+      load.held = [];
+      load.overflow = false;
+      if (state.destroyed) return;
+      for (const ev of held) onEvent(ev);
+      if (overflow && !load.next) loadHistory({ keepScroll: true }).catch(() => {});
+    });
+    return load.current;
+  }
+
+  function holdEvent(ev) {
+    if (load.held.length < MAX_HELD) load.held.push(ev);
+    else load.overflow = true;
+  }
+
+  async function loadOnce({ keepScroll = false } = {}) {
     const chat = await api.getChat(chatId);
     const page = await api.listMessages(chatId, { limit: PAGE });
     if (state.destroyed) return;
@@ -280,7 +316,9 @@ export async function mount(container, app, { id: chatId }) {
     state.path = page.messages;
     state.nextBefore = page.next_before;
     learnAll(page.messages);
-    const gen = chat.generation && chat.generation.status === 'running' ? chat.generation : null;
+    let gen = chat.generation && chat.generation.status === 'running' ? chat.generation : null;
+    // The snapshot may still call running a reply whose end this page has already seen.
+    if (gen && state.finished.has(gen.id)) gen = null;
     if (gen) {
       const msg = state.path.find((m) => m.id === gen.message_id);
       const stored = msg ? msg.content : '';
@@ -350,6 +388,8 @@ export async function mount(container, app, { id: chatId }) {
 
   function finishGeneration(gen, msg) {
     setBackend(gen.backend);
+    state.finished.add(gen.id);
+    if (state.finished.size > 64) state.finished.delete(state.finished.values().next().value);
     const r = state.running;
     if (r && r.gen.id === gen.id) state.running = null;
     if (msg) {
@@ -397,6 +437,10 @@ export async function mount(container, app, { id: chatId }) {
 
   function onEvent(ev) {
     if (state.destroyed) return;
+    if (load.current) {
+      holdEvent(ev);
+      return;
+    }
     const backfill = ev.seq <= state.historySeq;
     const r = state.running;
     switch (ev.type) {
