@@ -155,6 +155,47 @@ test('a reply that finishes while the history reloads is shown finished, not stu
   }
 });
 
+test('a reply that finishes before the answer to its send request arrives is shown finished', async () => {
+  const chat = await env.server.api('POST', '/api/chats', { character_id: 1 });
+  let finished = null; // resolves once the server has finished the reply
+  const { context, page, problems } = await openPage(env, {
+    hash: `#/chats/${chat.id}`,
+    setup: async (ctx) => {
+      await ctx.route(new RegExp(`/api/chats/${chat.id}/messages$`), async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        const response = await route.fetch();
+        await finished;
+        await route.fulfill({ response });
+      });
+    },
+  });
+  try {
+    const conn = page.locator('.conn');
+    await until(async () => (await conn.textContent()) === 'live', { message: 'live' });
+    finished = (async () => {
+      await until(async () => (await env.server.api('GET', `/api/chats/${chat.id}/messages`)).messages.length === 3 &&
+        (await env.server.api('GET', `/api/chats/${chat.id}`)).generation === null, { timeout: 15000, interval: 20, message: 'reply finished on the server' });
+      // Its finish event reaches the page before the answer to the send request.
+      await until(async () => (await page.locator('.message-list > .msg.last').getAttribute('data-status')) === 'completed', { message: 'finish event shown' });
+    })();
+    const input = page.getByLabel(/^Message to /);
+    const answered = page.waitForResponse((r) => r.url().endsWith(`/api/chats/${chat.id}/messages`) && r.request().method() === 'POST');
+    await input.fill('Quick, before the answer comes back');
+    await input.press('Enter');
+    await finished;
+    assert.equal((await answered).status(), 202);
+    await page.waitForTimeout(300); // the page handles the answer
+    const { messages } = await env.server.api('GET', `/api/chats/${chat.id}/messages`);
+    const lastEl = page.locator('.message-list > .msg.last');
+    assert.equal(Number(await lastEl.getAttribute('data-message-id')), messages.at(-1).id);
+    assert.equal(await lastEl.getAttribute('data-status'), 'completed', 'not streaming again after the late answer');
+    assert.ok(await page.locator('.composer-stop').isHidden(), 'no stop button');
+    assertClean(problems);
+  } finally {
+    await context.close();
+  }
+});
+
 test('events missed beyond the replay buffer: resync reloads the history', async () => {
   const chat = await env.server.api('POST', '/api/chats', { character_id: 1 });
   const gate = new StreamGate();

@@ -375,6 +375,8 @@ export async function mount(container, app, { id: chatId }) {
   function beginGeneration(gen, reply, base) {
     setBackend(gen.backend);
     if (state.running && state.running.gen.id === gen.id) return;
+    // The answer to the request that started it can arrive after its finish event.
+    if (state.finished.has(gen.id)) return;
     state.running = { gen, messageId: gen.message_id, text: base, stored: base, exact: true, live: true };
     if (reply) upsert(reply);
     const m = state.path.find((x) => x.id === gen.message_id);
