@@ -51,6 +51,31 @@ void CoalescingStream::on_written(const std::shared_ptr<State>& st, next_layer_t
                     [st, next](boost::system::error_code e, std::size_t) { on_written(st, next, e); });
 }
 
+boost::system::error_code CoalescingStream::write_text_frame(std::string_view payload) {
+  State& st = *state_;
+  if (st.error) return st.error;
+  char head[10];
+  std::size_t len = 2;
+  const std::uint64_t n = payload.size();
+  head[0] = static_cast<char>(0x81);  // FIN, text
+  if (n < 126) {
+    head[1] = static_cast<char>(n);
+  } else if (n <= 0xFFFF) {
+    head[1] = 126;
+    head[2] = static_cast<char>(n >> 8);
+    head[3] = static_cast<char>(n);
+    len = 4;
+  } else {
+    head[1] = 127;
+    for (int i = 0; i < 8; ++i) head[2 + i] = static_cast<char>(n >> (56 - 8 * i));
+    len = 10;
+  }
+  st.pending.append(head, len);
+  st.pending.append(payload);
+  if (!st.corked) start_write();
+  return {};
+}
+
 asio::awaitable<boost::system::error_code> CoalescingStream::drain() {
   auto st = state_;
   while (!st->error && (st->writing || !st->pending.empty())) {

@@ -19,8 +19,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace troupe::server {
@@ -62,6 +64,13 @@ class CoalescingStream {
         },
         token, buffers);
   }
+
+  // Appends one whole unmasked, unfragmented WebSocket text frame (RFC 6455 §5.2: FIN + opcode 1,
+  // the payload length in 7, 16 or 64 bits, no mask, as a server sends) for `payload`, which must
+  // be valid UTF-8. Only while corked, and only between the WebSocket layer's own writes: each of
+  // those (pong, ping, close) is appended whole by one async_write_some, so a frame appended here
+  // never lands inside one. Returns the stream's error, if it has failed.
+  boost::system::error_code write_text_frame(std::string_view payload);
 
   // Flushes what is pending synchronously, for the blocking teardown.
   void flush_blocking(boost::system::error_code& ec);

@@ -97,7 +97,9 @@ bool take(Connection& conn, OutItem& out) {
 }
 
 // Writes `first` and every data frame queued behind it (up to kMaxBurstBytes) as one socket
-// write. A command met in the queue is left in `next` for the caller.
+// write. A command met in the queue is left in `next` for the caller. The frames are framed here,
+// straight into the corked buffer (a server's text frames need no mask and no state), not one by
+// one through the WebSocket layer; its own control frames go through the same buffer whole.
 asio::awaitable<boost::system::error_code> write_burst(ServerState* state, Connection* conn, OutItem first,
                                                        std::optional<OutItem>* next) {
   CoalescingStream& out = conn->ws.next_layer();
@@ -106,13 +108,14 @@ asio::awaitable<boost::system::error_code> write_burst(ServerState* state, Conne
   conn->burst_live_us.clear();
   boost::system::error_code ec;
   for (;;) {
-    if (item.live_us) conn->burst_live_us.push_back(item.live_us);
-    conn->ws.text(true);
-    auto [wec, n] = co_await conn->ws.async_write(asio::buffer(*item.frame), asio::as_tuple(asio::use_awaitable));
-    if (wec) {
-      ec = wec;
+    if (!conn->ws.is_open()) {
+      // A close frame was sent or received: no data frame may follow it.
+      ec = websocket::error::closed;
       break;
     }
+    if (item.live_us) conn->burst_live_us.push_back(item.live_us);
+    ec = out.write_text_frame(*item.frame);
+    if (ec) break;
     if (out.pending_bytes() >= kMaxBurstBytes) break;
     OutItem more;
     if (!take(*conn, more)) break;

@@ -1,6 +1,8 @@
 // CoalescingStream over a real loopback TCP connection: corked writes leave in one piece and in
 // order, uncorked writes leave at once, a failed socket fails later writes, and a WebSocket stream
-// on top of it delivers a corked burst as separate messages and still answers pings by itself.
+// on top of it delivers a corked burst as separate messages and still answers pings by itself;
+// text frames framed by the stream itself arrive whole at every length form, between the WebSocket
+// layer's own pongs.
 #include "server/CoalescingStream.h"
 
 #include <gtest/gtest.h>
@@ -10,12 +12,14 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -185,6 +189,124 @@ TEST(CoalescingStream, WebSocketBurstArrivesAsSeparateMessagesAndPingsAreAnswere
   ASSERT_EQ(received.size(), 50u);
   for (int i = 0; i < 50; ++i) EXPECT_EQ(received[i], "{\"n\":" + std::to_string(i) + "}");
   EXPECT_TRUE(pong);
+}
+
+// A connected pair of WebSocket streams over loopback: a Beast client and a server on top of a
+// CoalescingStream, both handshaken.
+struct WsPair {
+  asio::io_context io{1};
+  std::unique_ptr<websocket::stream<beast::tcp_stream>> client;
+  std::unique_ptr<websocket::stream<CoalescingStream>> server;
+  WsPair() {
+    tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    client = std::make_unique<websocket::stream<beast::tcp_stream>>(io);
+    tcp::socket sock(io);
+    client->next_layer().connect(acc.local_endpoint());
+    acc.accept(sock);
+    server = std::make_unique<websocket::stream<CoalescingStream>>(beast::tcp_stream(std::move(sock)));
+    bool up = false;
+    auto hs = [&]() -> asio::awaitable<void> {
+      co_await client->async_handshake("127.0.0.1", "/", asio::use_awaitable);
+      up = true;
+    };
+    asio::co_spawn(io, hs(), asio::detached);
+    asio::co_spawn(io, server->async_accept(asio::use_awaitable), asio::detached);
+    io.run_for(std::chrono::seconds(5));
+    io.restart();
+    EXPECT_TRUE(up);
+  }
+};
+
+std::string payload_of(std::size_t n, int seed) {
+  std::string s(n, 'a');
+  for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + seed) % 26);
+  return s;
+}
+
+TEST(CoalescingStream, TextFramesOfEveryLengthFormArriveWhole) {
+  WsPair p;
+  // 7-bit, 16-bit and 64-bit length forms and their edges.
+  const std::vector<std::size_t> sizes = {0, 1, 125, 126, 127, 65535, 65536, 200000};
+  std::vector<std::string> received;
+  bool all_text = true;
+  auto server_side = [&]() -> asio::awaitable<void> {
+    auto& out = p.server->next_layer();
+    out.cork();
+    for (std::size_t i = 0; i < sizes.size(); ++i) EXPECT_FALSE(out.write_text_frame(payload_of(sizes[i], int(i))));
+    out.uncork();
+    EXPECT_FALSE(co_await out.drain());
+  };
+  auto client_side = [&]() -> asio::awaitable<void> {
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      beast::flat_buffer b;
+      co_await p.client->async_read(b, asio::use_awaitable);
+      all_text = all_text && p.client->got_text();
+      received.push_back(beast::buffers_to_string(b.data()));
+    }
+  };
+  asio::co_spawn(p.io, server_side(), asio::detached);
+  asio::co_spawn(p.io, client_side(), asio::detached);
+  p.io.run_for(std::chrono::seconds(10));
+  ASSERT_EQ(received.size(), sizes.size());
+  EXPECT_TRUE(all_text);
+  for (std::size_t i = 0; i < sizes.size(); ++i) EXPECT_EQ(received[i], payload_of(sizes[i], int(i))) << sizes[i];
+}
+
+TEST(CoalescingStream, TextFramesAndTheWebSocketLayersPongsInterleaveWhole) {
+  WsPair p;
+  constexpr int kBursts = 200, kPerBurst = 5, kPings = 40;
+  std::vector<std::string> received;
+  int pongs = 0;
+  bool server_closed = false;
+  bool pings_done = false;
+  // The server reads all the time (answering pings by itself) while bursts of frames go out.
+  auto server_reader = [&]() -> asio::awaitable<void> {
+    beast::flat_buffer b;
+    auto [ec, n] = co_await p.server->async_read(b, asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    server_closed = ec == websocket::error::closed;
+  };
+  auto server_writer = [&]() -> asio::awaitable<void> {
+    auto& out = p.server->next_layer();
+    for (int burst = 0; burst < kBursts; ++burst) {
+      out.cork();
+      for (int i = 0; i < kPerBurst; ++i) {
+        EXPECT_FALSE(out.write_text_frame("{\"n\":" + std::to_string(burst * kPerBurst + i) + "}"));
+      }
+      out.uncork();
+      EXPECT_FALSE(co_await out.drain());
+      co_await asio::post(p.io, asio::use_awaitable);  // let the reader answer pings in between
+    }
+  };
+  auto client_pinger = [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < kPings; ++i) {
+      co_await p.client->async_ping({}, asio::use_awaitable);
+      co_await asio::post(p.io, asio::use_awaitable);
+    }
+    pings_done = true;
+  };
+  auto client_reader = [&]() -> asio::awaitable<void> {
+    p.client->control_callback([&](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::pong) ++pongs;
+    });
+    for (int i = 0; i < kBursts * kPerBurst; ++i) {
+      beast::flat_buffer b;
+      co_await p.client->async_read(b, asio::use_awaitable);
+      received.push_back(beast::buffers_to_string(b.data()));
+    }
+    while (!pings_done) co_await asio::post(p.io, asio::use_awaitable);
+    // Pongs still on their way are read before the close completes.
+    co_await p.client->async_close(websocket::close_code::normal, asio::use_awaitable);
+  };
+  asio::co_spawn(p.io, server_reader(), asio::detached);
+  asio::co_spawn(p.io, server_writer(), asio::detached);
+  asio::co_spawn(p.io, client_pinger(), asio::detached);
+  asio::co_spawn(p.io, client_reader(), asio::detached);
+  p.io.run_for(std::chrono::seconds(20));
+  ASSERT_EQ(received.size(), std::size_t(kBursts * kPerBurst));
+  for (int i = 0; i < kBursts * kPerBurst; ++i) EXPECT_EQ(received[i], "{\"n\":" + std::to_string(i) + "}");
+  EXPECT_EQ(pongs, kPings);
+  EXPECT_TRUE(server_closed);
 }
 
 }  // namespace
