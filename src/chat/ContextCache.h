@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 
+#include "chat/CacheStats.h"
 #include "core/LruMap.h"
 #include "store/Records.h"
 
@@ -48,12 +49,7 @@ class ContextCache {
   void invalidate_user(store::Id user_id);
   void clear();  // memory budget trim hook
 
-  struct Stats {
-    std::uint64_t hits = 0;
-    std::uint64_t misses = 0;
-    std::size_t chats = 0;
-    std::size_t bytes = 0;
-  };
+  using Stats = CacheStats;
   Stats stats() const;
 
  private:

@@ -19,6 +19,7 @@
 #include <optional>
 #include <vector>
 
+#include "chat/CacheStats.h"
 #include "core/LruMap.h"
 #include "store/Records.h"
 
@@ -41,12 +42,7 @@ class HistoryCache {
   void forget(store::Id chat_id);
   void clear();  // memory budget trim hook
 
-  struct Stats {
-    std::uint64_t hits = 0;
-    std::uint64_t misses = 0;
-    std::size_t chats = 0;
-    std::size_t bytes = 0;
-  };
+  using Stats = CacheStats;
   Stats stats() const;
 
  private:

@@ -2,6 +2,7 @@
 #include <optional>
 #include <string>
 
+#include "store/TurnSteps.h"
 #include "store/postgres/PgChatStore.h"
 #include "store/postgres/PgDb.h"
 #include "store/postgres/PgMessageTree.h"
@@ -9,17 +10,6 @@
 
 namespace troupe::store::postgres {
 namespace {
-
-bool is_final_status(const std::string& s) {
-  return s == "completed" || s == "stopped" || s == "failed" || s == "interrupted";
-}
-
-Status no_running_generation(PgConnection& c, Id chat_id) {
-  auto running = running_generation(c, chat_id);
-  if (!running.ok()) return running.error();
-  if (*running != 0) return make_error(Errc::conflict, "a generation already runs in this chat");
-  return {};
-}
 
 Result<Generation> insert_generation(PgConnection& c, Generation g) {
   auto r = c.query(
@@ -39,8 +29,29 @@ Status set_generation_message(PgConnection& c, Id generation_id, Id message_id) 
   return {};
 }
 
-Error key_used() {
-  return make_error(Errc::conflict, "idempotency key already used (its messages were deleted)");
+// The store's side of TurnSteps (on the writer's connection, inside its transaction).
+struct Steps {
+  PgConnection& c;
+  PgMessageTree tree;
+  std::int64_t now;
+  Steps(PgConnection& conn, std::int64_t now_ms) : c(conn), tree(conn, now_ms), now(now_ms) {}
+  Result<Id> running_generation(Id chat_id) { return postgres::running_generation(c, chat_id); }
+  Result<Generation> insert_generation(Generation g) { return postgres::insert_generation(c, std::move(g)); }
+  Status set_generation_message(Id g, Id m) { return postgres::set_generation_message(c, g, m); }
+  Result<Message> load_message(Id id) { return load_message_any(c, id); }
+  Status fill_swipe(Message& m) { return postgres::fill_swipe(c, m); }
+  Status mark_streaming(Id message_id, Id generation_id) {
+    auto r = c.query(
+        "UPDATE messages SET status = 'streaming', generation_id = $2, updated_at = $3 WHERE id = $1",
+        {message_id, generation_id, now});
+    if (!r.ok()) return r.error();
+    return {};
+  }
+};
+
+// A missing row behind an idempotency key: the key was used, its messages are gone.
+Error orphaned_or(const Error& e) {
+  return e.code == Errc::not_found ? idempotency_key_orphaned() : e;
 }
 
 // The turn an idempotency key produced earlier (any chat of the user); nullopt when it is new.
@@ -57,25 +68,17 @@ Result<std::optional<Turn>> lookup_turn(PgConnection& c, Id user_id, const std::
   Turn t;
   t.replayed = true;
   auto gen = load_generation(c, generation_id);
-  if (!gen.ok()) return gen.error().code == Errc::not_found ? key_used() : gen.error();
+  if (!gen.ok()) return orphaned_or(gen.error());
   auto user = load_message_any(c, user_message_id);
-  if (!user.ok()) return user.error().code == Errc::not_found ? key_used() : user.error();
+  if (!user.ok()) return orphaned_or(user.error());
   t.generation = std::move(*gen);
   t.user_message = std::move(*user);
   auto reply = load_message_any(c, t.generation.message_id);
-  if (!reply.ok()) return reply.error().code == Errc::not_found ? key_used() : reply.error();
+  if (!reply.ok()) return orphaned_or(reply.error());
   t.reply = std::move(*reply);
   TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
   TROUPE_TRY_STATUS(fill_swipe(c, t.reply));
   return std::optional<Turn>(std::move(t));
-}
-
-// An earlier turn for `key` returned as the answer (or refused when it was for another chat).
-Result<Turn> replay(Turn earlier, Id chat_id) {
-  if (earlier.user_message.chat_id != chat_id) {
-    return make_error(Errc::conflict, "idempotency key already used for another chat");
-  }
-  return earlier;
 }
 
 }  // namespace
@@ -88,7 +91,7 @@ Result<Turn> PgChatStore::begin_turn(Id user_id, Id chat_id, const std::string& 
     if (!idempotency_key.empty()) {
       auto earlier = lookup_turn(c, user_id, idempotency_key, now);
       if (!earlier.ok()) return earlier.error();
-      if (*earlier) return replay(std::move(**earlier), chat_id);
+      if (*earlier) return replay_turn(std::move(**earlier), chat_id);
     }
     auto owned = load_chat(c, user_id, chat_id);
     if (!owned.ok()) return owned.error();
@@ -98,46 +101,11 @@ Result<Turn> PgChatStore::begin_turn(Id user_id, Id chat_id, const std::string& 
       // Look again under the lock: a concurrent request with the same key may have committed.
       auto earlier = lookup_turn(c, user_id, idempotency_key, now);
       if (!earlier.ok()) return earlier.error();
-      if (*earlier) return replay(std::move(**earlier), chat_id);
+      if (*earlier) return replay_turn(std::move(**earlier), chat_id);
     }
-    TROUPE_TRY_STATUS(no_running_generation(c, chat_id));
-    PgMessageTree tree(c, now);
-    Turn t;
-    Message um;
-    um.chat_id = chat_id;
-    um.parent_id = chat->leaf_id;
-    um.role = "user";
-    um.content = content;
-    auto user = tree.insert(std::move(um));
-    if (!user.ok()) return user.error();
-    t.user_message = std::move(*user);
-    TROUPE_TRY_STATUS(tree.set_active_child(chat_id, chat->leaf_id, t.user_message.id));
-
-    Generation g;
-    g.chat_id = chat_id;
-    g.user_id = user_id;
-    g.kind = "reply";
-    g.backend = backend;
-    g.started_at = now;
-    auto gen = insert_generation(c, std::move(g));
-    if (!gen.ok()) return gen.error();
-    t.generation = std::move(*gen);
-
-    Message rm;
-    rm.chat_id = chat_id;
-    rm.parent_id = t.user_message.id;
-    rm.role = "assistant";
-    rm.status = "streaming";
-    rm.generation_id = t.generation.id;
-    auto reply = tree.insert(std::move(rm));
-    if (!reply.ok()) return reply.error();
-    t.reply = std::move(*reply);
-    t.generation.message_id = t.reply.id;
-    TROUPE_TRY_STATUS(set_generation_message(c, t.generation.id, t.reply.id));
-    TROUPE_TRY_STATUS(tree.set_active_child(chat_id, t.user_message.id, t.reply.id));
-    t.user_message.active_child_id = t.reply.id;
-    TROUPE_TRY_STATUS(tree.set_leaf(chat_id, t.reply.id));
-    TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
+    Steps steps(c, now);
+    auto t = write_turn(steps, user_id, *chat, content, backend, now);
+    if (!t.ok()) return t;
 
     if (!idempotency_key.empty()) {
       auto expired = c.query("DELETE FROM idempotency WHERE user_id = $1 AND created_at <= $2",
@@ -147,7 +115,7 @@ Result<Turn> PgChatStore::begin_turn(Id user_id, Id chat_id, const std::string& 
       auto r = c.query(
           "INSERT INTO idempotency(user_id, key, chat_id, user_message_id, generation_id, "
           "created_at) VALUES($1, $2, $3, $4, $5, $6)",
-          {user_id, idempotency_key, chat_id, t.user_message.id, t.generation.id, now});
+          {user_id, idempotency_key, chat_id, t->user_message.id, t->generation.id, now});
       if (!r.ok()) return r.error();
     }
     return t;
@@ -171,56 +139,8 @@ Result<Turn> PgChatStore::begin_generation(Id user_id, Id chat_id, const std::st
     if (!owned.ok()) return owned.error();
     auto chat = lock_chat(c, chat_id);
     if (!chat.ok()) return chat.error();
-    auto target = load_message_any(c, target_id);
-    if (!target.ok()) return target.error();
-    if (target->chat_id != chat_id) return make_error(Errc::not_found, "message not found");
-    if (kind == "continue" && target->role != "assistant") {
-      return make_error(Errc::bad_request, "only an assistant message can be continued");
-    }
-    TROUPE_TRY_STATUS(no_running_generation(c, chat_id));
-    PgMessageTree tree(c, now);
-    Turn t;
-    Generation g;
-    g.chat_id = chat_id;
-    g.user_id = user_id;
-    g.kind = kind;
-    g.backend = backend;
-    g.started_at = now;
-    g.message_id = kind == "continue" ? target->id : 0;
-    auto gen = insert_generation(c, std::move(g));
-    if (!gen.ok()) return gen.error();
-    t.generation = std::move(*gen);
-
-    if (kind == "regenerate") {
-      Message rm;
-      rm.chat_id = chat_id;
-      rm.parent_id = target->role == "assistant" ? target->parent_id : target->id;
-      rm.role = "assistant";
-      rm.status = "streaming";
-      rm.generation_id = t.generation.id;
-      auto reply = tree.insert(std::move(rm));
-      if (!reply.ok()) return reply.error();
-      t.generation.message_id = reply->id;
-      TROUPE_TRY_STATUS(set_generation_message(c, t.generation.id, reply->id));
-    } else {
-      auto r = c.query(
-          "UPDATE messages SET status = 'streaming', generation_id = $2, updated_at = $3 "
-          "WHERE id = $1",
-          {target->id, t.generation.id, now});
-      if (!r.ok()) return r.error();
-    }
-    TROUPE_TRY_STATUS(tree.select(chat_id, t.generation.message_id));
-    auto reply = load_message_any(c, t.generation.message_id);
-    if (!reply.ok()) return reply.error();
-    t.reply = std::move(*reply);
-    TROUPE_TRY_STATUS(fill_swipe(c, t.reply));
-    if (t.reply.parent_id != 0) {
-      auto parent = load_message_any(c, t.reply.parent_id);
-      if (!parent.ok()) return parent.error();
-      t.user_message = std::move(*parent);
-      TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
-    }
-    return t;
+    Steps steps(c, now);
+    return write_generation(steps, user_id, chat_id, kind, target_id, backend, now);
   });
 }
 
@@ -240,7 +160,7 @@ Status PgChatStore::save_partial(Id message_id, const std::string& content) {
 
 Status PgChatStore::finish_generation(Id generation_id, const std::string& status,
                                       const std::string& content, const std::string& error) {
-  if (!is_final_status(status)) return make_error(Errc::bad_request, "bad generation status");
+  if (!is_final_generation_status(status)) return make_error(Errc::bad_request, "bad generation status");
   const std::int64_t now = clock_.now_ms();
   return db_.write([&](PgConnection& c) -> Status {
     auto first = load_generation(c, generation_id);

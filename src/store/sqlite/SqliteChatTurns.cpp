@@ -2,6 +2,7 @@
 #include <optional>
 #include <string>
 
+#include "store/TurnSteps.h"
 #include "store/sqlite/ChatRows.h"
 #include "store/sqlite/MessageTree.h"
 #include "store/sqlite/SqliteChatStore.h"
@@ -9,17 +10,6 @@
 
 namespace troupe::store::sqlite {
 namespace {
-
-bool is_final_status(const std::string& s) {
-  return s == "completed" || s == "stopped" || s == "failed" || s == "interrupted";
-}
-
-Status no_running_generation(Connection& c, Id chat_id) {
-  auto running = running_generation(c, chat_id);
-  if (!running.ok()) return running.error();
-  if (*running != 0) return make_error(Errc::conflict, "a generation already runs in this chat");
-  return {};
-}
 
 Result<Generation> insert_generation(Connection& c, Generation g) {
   auto st = c.prepare(
@@ -41,6 +31,26 @@ Status set_generation_message(Connection& c, Id generation_id, Id message_id) {
   return st->run();
 }
 
+// The store's side of TurnSteps (on the writer's connection, inside its transaction).
+struct Steps {
+  Connection& c;
+  MessageTree tree;
+  std::int64_t now;
+  Steps(Connection& conn, std::int64_t now_ms) : c(conn), tree(conn, now_ms), now(now_ms) {}
+  Result<Id> running_generation(Id chat_id) { return sqlite::running_generation(c, chat_id); }
+  Result<Generation> insert_generation(Generation g) { return sqlite::insert_generation(c, std::move(g)); }
+  Status set_generation_message(Id g, Id m) { return sqlite::set_generation_message(c, g, m); }
+  Result<Message> load_message(Id id) { return load_message_any(c, id); }
+  Status fill_swipe(Message& m) { return sqlite::fill_swipe(c, m); }
+  Status mark_streaming(Id message_id, Id generation_id) {
+    auto st = c.prepare(
+        "UPDATE messages SET status = 'streaming', generation_id = ?2, updated_at = ?3 WHERE id = ?1");
+    if (!st.ok()) return st.error();
+    st->bind_int(1, message_id).bind_int(2, generation_id).bind_int(3, now);
+    return st->run();
+  }
+};
+
 // The turn an idempotency key produced earlier (any chat of the user); nullopt when it is new.
 Result<std::optional<Turn>> lookup_turn(Connection& c, Id user_id, const std::string& key,
                                         std::int64_t now) {
@@ -58,15 +68,11 @@ Result<std::optional<Turn>> lookup_turn(Connection& c, Id user_id, const std::st
   t.replayed = true;
   auto gen = load_generation(c, generation_id);
   auto user = load_message_any(c, user_message_id);
-  if (!gen.ok() || !user.ok()) {
-    return make_error(Errc::conflict, "idempotency key already used (its messages were deleted)");
-  }
+  if (!gen.ok() || !user.ok()) return idempotency_key_orphaned();
   t.generation = std::move(*gen);
   t.user_message = std::move(*user);
   auto reply = load_message_any(c, t.generation.message_id);
-  if (!reply.ok()) {
-    return make_error(Errc::conflict, "idempotency key already used (its messages were deleted)");
-  }
+  if (!reply.ok()) return idempotency_key_orphaned();
   t.reply = std::move(*reply);
   TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
   TROUPE_TRY_STATUS(fill_swipe(c, t.reply));
@@ -80,53 +86,13 @@ Result<Turn> run_begin_turn(Connection& c, Id user_id, Id chat_id, const std::st
   if (!idempotency_key.empty()) {
     auto earlier = lookup_turn(c, user_id, idempotency_key, now);
     if (!earlier.ok()) return earlier.error();
-    if (*earlier) {
-      if ((*earlier)->user_message.chat_id != chat_id) {
-        return make_error(Errc::conflict, "idempotency key already used for another chat");
-      }
-      return std::move(**earlier);
-    }
+    if (*earlier) return replay_turn(std::move(**earlier), chat_id);
   }
   auto chat = load_chat(c, user_id, chat_id);
   if (!chat.ok()) return chat.error();
-  TROUPE_TRY_STATUS(no_running_generation(c, chat_id));
-  MessageTree tree(c, now);
-  Turn t;
-  Message um;
-  um.chat_id = chat_id;
-  um.parent_id = chat->leaf_id;
-  um.role = "user";
-  um.content = content;
-  auto user = tree.insert(std::move(um));
-  if (!user.ok()) return user.error();
-  t.user_message = std::move(*user);
-  TROUPE_TRY_STATUS(tree.set_active_child(chat_id, chat->leaf_id, t.user_message.id));
-
-  Generation g;
-  g.chat_id = chat_id;
-  g.user_id = user_id;
-  g.kind = "reply";
-  g.backend = backend;
-  g.started_at = now;
-  auto gen = insert_generation(c, std::move(g));
-  if (!gen.ok()) return gen.error();
-  t.generation = std::move(*gen);
-
-  Message rm;
-  rm.chat_id = chat_id;
-  rm.parent_id = t.user_message.id;
-  rm.role = "assistant";
-  rm.status = "streaming";
-  rm.generation_id = t.generation.id;
-  auto reply = tree.insert(std::move(rm));
-  if (!reply.ok()) return reply.error();
-  t.reply = std::move(*reply);
-  t.generation.message_id = t.reply.id;
-  TROUPE_TRY_STATUS(set_generation_message(c, t.generation.id, t.reply.id));
-  TROUPE_TRY_STATUS(tree.set_active_child(chat_id, t.user_message.id, t.reply.id));
-  t.user_message.active_child_id = t.reply.id;
-  TROUPE_TRY_STATUS(tree.set_leaf(chat_id, t.reply.id));
-  TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
+  Steps steps(c, now);
+  auto t = write_turn(steps, user_id, *chat, content, backend, now);
+  if (!t.ok()) return t;
 
   if (!idempotency_key.empty()) {
     auto expired = c.prepare("DELETE FROM idempotency WHERE user_id = ?1 AND created_at <= ?2");
@@ -138,7 +104,7 @@ Result<Turn> run_begin_turn(Connection& c, Id user_id, Id chat_id, const std::st
         "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
     if (!st.ok()) return st.error();
     st->bind_int(1, user_id).bind_text(2, idempotency_key).bind_int(3, chat_id);
-    st->bind_int(4, t.user_message.id).bind_int(5, t.generation.id).bind_int(6, now);
+    st->bind_int(4, t->user_message.id).bind_int(5, t->generation.id).bind_int(6, now);
     TROUPE_TRY_STATUS(st->run());
   }
   return t;
@@ -205,57 +171,8 @@ Result<Turn> SqliteChatStore::begin_generation(Id user_id, Id chat_id, const std
   return db_.write([&](Connection& c) -> Result<Turn> {
     auto chat = load_chat(c, user_id, chat_id);
     if (!chat.ok()) return chat.error();
-    auto target = load_message_any(c, target_id);
-    if (!target.ok()) return target.error();
-    if (target->chat_id != chat_id) return make_error(Errc::not_found, "message not found");
-    if (kind == "continue" && target->role != "assistant") {
-      return make_error(Errc::bad_request, "only an assistant message can be continued");
-    }
-    TROUPE_TRY_STATUS(no_running_generation(c, chat_id));
-    MessageTree tree(c, now);
-    Turn t;
-    Generation g;
-    g.chat_id = chat_id;
-    g.user_id = user_id;
-    g.kind = kind;
-    g.backend = backend;
-    g.started_at = now;
-    g.message_id = kind == "continue" ? target->id : 0;
-    auto gen = insert_generation(c, std::move(g));
-    if (!gen.ok()) return gen.error();
-    t.generation = std::move(*gen);
-
-    if (kind == "regenerate") {
-      Message rm;
-      rm.chat_id = chat_id;
-      rm.parent_id = target->role == "assistant" ? target->parent_id : target->id;
-      rm.role = "assistant";
-      rm.status = "streaming";
-      rm.generation_id = t.generation.id;
-      auto reply = tree.insert(std::move(rm));
-      if (!reply.ok()) return reply.error();
-      t.generation.message_id = reply->id;
-      TROUPE_TRY_STATUS(set_generation_message(c, t.generation.id, reply->id));
-    } else {
-      auto st = c.prepare(
-          "UPDATE messages SET status = 'streaming', generation_id = ?2, updated_at = ?3 "
-          "WHERE id = ?1");
-      if (!st.ok()) return st.error();
-      st->bind_int(1, target->id).bind_int(2, t.generation.id).bind_int(3, now);
-      TROUPE_TRY_STATUS(st->run());
-    }
-    TROUPE_TRY_STATUS(tree.select(chat_id, t.generation.message_id));
-    auto reply = load_message_any(c, t.generation.message_id);
-    if (!reply.ok()) return reply.error();
-    t.reply = std::move(*reply);
-    TROUPE_TRY_STATUS(fill_swipe(c, t.reply));
-    if (t.reply.parent_id != 0) {
-      auto parent = load_message_any(c, t.reply.parent_id);
-      if (!parent.ok()) return parent.error();
-      t.user_message = std::move(*parent);
-      TROUPE_TRY_STATUS(fill_swipe(c, t.user_message));
-    }
-    return t;
+    Steps steps(c, now);
+    return write_generation(steps, user_id, chat_id, kind, target_id, backend, now);
   });
 }
 
@@ -276,7 +193,7 @@ Status SqliteChatStore::save_partial(Id message_id, const std::string& content) 
 
 Status SqliteChatStore::finish_generation(Id generation_id, const std::string& status,
                                           const std::string& content, const std::string& error) {
-  if (!is_final_status(status)) return make_error(Errc::bad_request, "bad generation status");
+  if (!is_final_generation_status(status)) return make_error(Errc::bad_request, "bad generation status");
   const std::int64_t now = clock_.now_ms();
   return db_.write([&](Connection& c) {
     return run_finish_generation(c, generation_id, status, content, error, now);
@@ -286,7 +203,7 @@ Status SqliteChatStore::finish_generation(Id generation_id, const std::string& s
 void SqliteChatStore::finish_generation_async(Id generation_id, std::string status,
                                               std::string content, std::string error,
                                               std::function<void(Status)> done) {
-  if (!is_final_status(status)) {
+  if (!is_final_generation_status(status)) {
     done(make_error(Errc::bad_request, "bad generation status"));
     return;
   }
