@@ -116,6 +116,7 @@ asio::awaitable<Status> ChatService::remove(const store::User& user, store::Id c
     return r;
   });
   if (s.ok()) {
+    if (d_.contexts) d_.contexts->forget(chat_id);
     gm_.forget_history(chat_id);
     d_.bus.drop_chat(chat_id);
     if (!memories.empty()) co_await d_.memory->forget_listed(std::move(memories));

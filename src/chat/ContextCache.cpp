@@ -63,6 +63,11 @@ void ContextCache::invalidate_user(store::Id user_id) {
   ++epochs_[stripe(user_id)];
 }
 
+void ContextCache::forget(store::Id chat_id) {
+  std::lock_guard lock(mu_);
+  entries_.erase(chat_id);
+}
+
 void ContextCache::clear() {
   std::lock_guard lock(mu_);
   for (auto& e : epochs_) ++e;  // fills in flight were read before the clear: drop them too

@@ -47,6 +47,9 @@ class ContextCache {
   void put(store::Id user_id, const ChatContext& ctx, Ticket ticket);
   // After a change to the user's characters, personas or chats has been stored.
   void invalidate_user(store::Id user_id);
+  // After the chat was deleted: its entry goes at once (a stale one would hold its memory until
+  // the least recently used end reached it).
+  void forget(store::Id chat_id);
   void clear();  // memory budget trim hook
 
   using Stats = CacheStats;

@@ -144,8 +144,11 @@ TEST_F(CachedContextTest, EveryStoredChangeToCharacterPersonaOrChatIsSeenByTheNe
   // Another user never gets alice's cached chat.
   EXPECT_ERRC(say(bob_, chat, "mine?"), Errc::not_found);
 
-  // The chat is deleted: a turn in it is refused, nothing is stored.
+  // The chat is deleted: its entry goes at once; a turn in it is refused, nothing is stored.
+  const auto held = contexts_.stats();
   ASSERT_OK(await(chats_->remove(alice_, chat)));
+  EXPECT_EQ(contexts_.stats().chats, held.chats - 1);
+  EXPECT_LT(contexts_.stats().bytes, held.bytes);
   EXPECT_ERRC(say(alice_, chat, "gone?"), Errc::not_found);
 
   // So is a turn in a chat whose character was deleted.
