@@ -1,5 +1,7 @@
 #include "server/Server.h"
 
+#include <pthread.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -136,7 +138,9 @@ void Server::run() {
   for (auto& io : ios_) {
     asio::io_context* ctx = io.get();
     auto guard = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(ctx->get_executor());
-    threads_.emplace_back([ctx, guard] {
+    const std::string name = "troupe-io-" + std::to_string(threads_.size());
+    threads_.emplace_back([ctx, guard, name] {
+      pthread_setname_np(pthread_self(), name.c_str());  // for top -H, perf and the task dump
       for (;;) {
         try {
           ctx->run();

@@ -1,5 +1,7 @@
 #include "store/sqlite/WriteQueue.h"
 
+#include <pthread.h>
+
 #include <cassert>
 #include <exception>
 
@@ -72,6 +74,7 @@ void WriteQueue::submit_async(std::function<bool(Connection&)> job, std::functio
 
 void WriteQueue::loop() {
   t_is_writer = true;
+  pthread_setname_np(pthread_self(), "troupe-dbwrite");
   std::unique_lock lock(mu_);
   for (;;) {
     work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
