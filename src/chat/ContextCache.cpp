@@ -68,6 +68,12 @@ void ContextCache::forget(store::Id chat_id) {
   entries_.erase(chat_id);
 }
 
+void ContextCache::forget_user(store::Id user_id) {
+  std::lock_guard lock(mu_);
+  ++epochs_[stripe(user_id)];  // fills in flight for the user are not served either
+  entries_.erase_if([&](store::Id, const Entry& e) { return e.user_id == user_id; });
+}
+
 void ContextCache::clear() {
   std::lock_guard lock(mu_);
   for (auto& e : epochs_) ++e;  // fills in flight were read before the clear: drop them too

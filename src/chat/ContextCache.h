@@ -50,6 +50,8 @@ class ContextCache {
   // After the chat was deleted: its entry goes at once (a stale one would hold its memory until
   // the least recently used end reached it).
   void forget(store::Id chat_id);
+  // After the user was deleted: all of the user's entries go at once.
+  void forget_user(store::Id user_id);
   void clear();  // memory budget trim hook
 
   using Stats = CacheStats;

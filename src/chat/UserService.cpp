@@ -79,7 +79,7 @@ asio::awaitable<Status> UserService::remove(const store::User& caller, store::Id
   }
   auto s = co_await offload(d_.db_pool, [&] {
     auto r = d_.users.delete_user(user_id);
-    if (d_.contexts) d_.contexts->invalidate_user(user_id);
+    if (d_.contexts) d_.contexts->forget_user(user_id);
     return r;
   });
   if (!s.ok()) co_return s;

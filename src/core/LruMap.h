@@ -45,6 +45,22 @@ class LruMap {
     lru_.erase(it->second.lru);
     entries_.erase(it);
   }
+  // Drops every entry for which pred(key, value) holds; returns how many.
+  template <class Pred>
+  std::size_t erase_if(Pred pred) {
+    std::size_t n = 0;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (pred(it->first, it->second.value)) {
+        bytes_ -= it->second.bytes;
+        lru_.erase(it->second.lru);
+        it = entries_.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    return n;
+  }
   void clear() {
     entries_.clear();
     lru_.clear();

@@ -41,6 +41,19 @@ TEST(ContextCache, ServesOnlyItsOwnersCurrentEntries) {
   EXPECT_EQ(st.chats, 0u);  // the stale entry went at the lookup
 }
 
+TEST(ContextCache, ADeletedUsersEntriesGoAtOnce) {
+  ContextCache c(16, 1 << 20);
+  c.put(1, context(7, 1, "a"), c.ticket(1));
+  c.put(1, context(8, 1, "b"), c.ticket(1));
+  c.put(2, context(9, 2, "c"), c.ticket(2));
+  const auto t = c.ticket(1);  // a fill under way for user 1
+  c.forget_user(1);
+  EXPECT_EQ(c.stats().chats, 1u);
+  EXPECT_TRUE(c.get(2, 9));
+  c.put(1, context(7, 1, "late"), t);
+  EXPECT_FALSE(c.get(1, 7));
+}
+
 TEST(ContextCache, AFillReadBeforeAChangeIsNeverServed) {
   ContextCache c(16, 1 << 20);
   auto before = c.ticket(1);

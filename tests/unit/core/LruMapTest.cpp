@@ -45,5 +45,19 @@ TEST(LruMap, ReplacingAnEntryRecountsItsBytes) {
   EXPECT_FALSE(none.put(1, 1, 1));
 }
 
+TEST(LruMap, EraseIfDropsTheMatchingEntriesAndTheirBytes) {
+  LruMap<int, std::string> m(10, 1000);
+  for (int i = 1; i <= 6; ++i) m.put(i, i % 2 ? "odd" : "even", 10 * i);
+  EXPECT_EQ(m.erase_if([](int, const std::string& v) { return v == "odd"; }), 3u);
+  EXPECT_EQ(m.size(), 3u);
+  EXPECT_EQ(m.bytes(), 20u + 40u + 60u);
+  EXPECT_EQ(m.find(1, false), nullptr);
+  ASSERT_NE(m.find(2, false), nullptr);
+  // The order of what is left still works: filling up drops the least recently used (2) first.
+  for (int i = 7; i <= 14; ++i) m.put(i, "new", 1);  // the 8th put is one too many
+  EXPECT_EQ(m.find(2, false), nullptr);
+  EXPECT_NE(m.find(4, false), nullptr);
+}
+
 }  // namespace
 }  // namespace troupe
