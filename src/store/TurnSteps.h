@@ -9,7 +9,8 @@
 //   Status fill_swipe(Message& m)
 //   Status mark_streaming(Id message_id, Id generation_id)   (a continued reply)
 // Loading and locking the chat and idempotency keys stay with the stores (they differ).
-// Thread-safety: plain functions; called on the store's writer with its connection.
+// Thread-safety: plain functions; called inside a store's write transaction, on the thread that
+// runs it (SQLite: the writer thread; PostgreSQL: the DB-pool thread holding the connection).
 #pragma once
 
 #include <cstdint>
