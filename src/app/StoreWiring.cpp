@@ -40,6 +40,7 @@ Result<std::unique_ptr<StoreWiring>> StoreWiring::open(const Config& config, con
   store::sqlite::SqliteOptions opts;
   // Every DB thread can hold a reader connection, plus a few for the memory engine's threads.
   opts.max_connections = std::max(opts.max_connections, std::clamp(config.store.db_threads, 1, 64) + 4);
+  opts.coalesce_wal_writes = config.store.sqlite_coalesce_wal;
   auto s = store::sqlite::SqliteStore::open(db_path, clock, opts);
   if (!s.ok()) return s.error();
   w->sqlite_ = std::move(s).value();

@@ -72,6 +72,7 @@ const std::map<std::string, Setter>& setters() {
       STR("store.data_dir", store.data_dir),
       NUM("store.db_threads", store.db_threads),
       STR("store.url", store.url),
+      BOOL("store.sqlite_coalesce_wal", store.sqlite_coalesce_wal),
       STR("bus.url", bus.url),
       NUM("bus.lock_ttl_ms", bus.lock_ttl_ms),
       STR("llm.backend", llm.backend),

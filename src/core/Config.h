@@ -43,6 +43,8 @@ struct StoreConfig {
   // "postgresql://...") = the shared PostgreSQL store, with db_threads pooled connections.
   std::string url;
   int db_threads = 8;  // mostly waiting: a write waits for its group commit
+  // SQLite: the writer's WAL frames of one commit go to the file in one write call (WalWriteVfs).
+  bool sqlite_coalesce_wal = true;
 };
 
 // Event bus between the nodes: "" = in-process (single node); "redis://host:port" = Redis.

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "store/sqlite/SqliteError.h"
+#include "store/sqlite/WalWriteVfs.h"
 
 namespace troupe::store::sqlite {
 namespace {
@@ -18,12 +19,15 @@ void configure_library_once() {
 }  // namespace
 
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& path,
-                                                     int busy_timeout_ms) {
+                                                     int busy_timeout_ms,
+                                                     bool coalesce_wal_writes) {
   configure_library_once();
+  // nullptr (the default VFS) when the layer could not be registered.
+  const char* vfs = coalesce_wal_writes ? WalWriteVfs::ensure_registered() : nullptr;
   sqlite3* db = nullptr;
   // NOMUTEX: SqliteDb guarantees one thread per connection at a time.
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     Error e = sqlite_error(rc, db, "open " + path);
     sqlite3_close_v2(db);

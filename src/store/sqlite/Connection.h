@@ -19,7 +19,10 @@ namespace troupe::store::sqlite {
 
 class Connection {
  public:
-  static Result<std::unique_ptr<Connection>> open(const std::string& path, int busy_timeout_ms);
+  // `coalesce_wal_writes`: open through WalWriteVfs (one write call per commit's WAL frames);
+  // only for a connection that keeps synchronous=FULL and runs each transaction on one thread.
+  static Result<std::unique_ptr<Connection>> open(const std::string& path, int busy_timeout_ms,
+                                                  bool coalesce_wal_writes = false);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

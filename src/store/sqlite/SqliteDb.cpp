@@ -46,7 +46,8 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::open(const std::string& path, Sqlite
         }
         // The writer keeps a connection of its own, outside the pool: a commit never waits for
         // a reader to hand a connection back, and the write statements stay prepared on it.
-        auto wc = Connection::open(path, opts.busy_timeout_ms);
+        // Its WAL writes go through WalWriteVfs: it commits with synchronous=FULL, on one thread.
+        auto wc = Connection::open(path, opts.busy_timeout_ms, opts.coalesce_wal_writes);
         if (!wc.ok()) return wc.error();
         std::shared_ptr<Connection> writer_conn = std::move(*wc);
         db->writer_ = std::make_unique<WriteQueue>(

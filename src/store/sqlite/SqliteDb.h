@@ -29,6 +29,8 @@ struct SqliteOptions {
   // writer has one more of its own. ":memory:" uses one connection for everything.
   int max_connections = 12;
   int max_write_group = 64;    // write calls sharing one transaction and commit at most
+  // The writer's connection writes each commit's WAL frames in one call (WalWriteVfs).
+  bool coalesce_wal_writes = true;
 };
 
 class SqliteDb {

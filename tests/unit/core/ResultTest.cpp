@@ -46,6 +46,16 @@ TEST(Config, StoreAndBusUrlsFromTomlAndEnv) {
   EXPECT_EQ(c.bus.url, "redis://r:6380");
 }
 
+TEST(Config, SqliteWalCoalescingIsOnByDefaultAndCanBeSwitchedOff) {
+  Config c;
+  EXPECT_TRUE(c.store.sqlite_coalesce_wal);
+  ASSERT_TRUE(c.set("store.sqlite_coalesce_wal", "false").ok());
+  EXPECT_FALSE(c.store.sqlite_coalesce_wal);
+  ASSERT_TRUE(c.apply_toml_text("[store]\nsqlite_coalesce_wal = true\n", "t").ok());
+  EXPECT_TRUE(c.store.sqlite_coalesce_wal);
+  EXPECT_FALSE(c.set("store.sqlite_coalesce_wal", "sometimes").ok());
+}
+
 TEST(Config, RejectsUnknownKeysAndBadNumbers) {
   Config c;
   auto s = c.apply_toml_text("[server]\nnope = 1\n", "t");
