@@ -18,20 +18,22 @@ std::size_t HistoryCache::bytes_of(const std::vector<store::Message>& path) {
 
 std::optional<std::vector<store::Message>> HistoryCache::extend(const store::Message& next,
                                                                  Ticket& ticket) {
-  std::lock_guard lock(mu_);
-  ticket = forgets_;
-  const auto* path = entries_.find(next.chat_id, false);
-  if (!path || path->empty() || next.parent_id == 0 || path->back().id != next.parent_id) {
-    ++misses_;
-    return std::nullopt;
+  std::optional<std::vector<store::Message>> out;
+  {
+    std::lock_guard lock(mu_);
+    ticket = forgets_;
+    const auto* path = entries_.find(next.chat_id, false);
+    if (!path || path->empty() || next.parent_id == 0 || path->back().id != next.parent_id) {
+      ++misses_;
+      return std::nullopt;
+    }
+    ++hits_;
+    // Handed over, not copied: the generation this turn starts owns the path until it
+    // remembers the longer one (a chat runs one generation at a time).
+    out = entries_.take(next.chat_id);
   }
-  ++hits_;
-  entries_.find(next.chat_id, true);  // now the most recently used
-  std::vector<store::Message> out;
-  out.reserve(path->size() + 1);
-  out = *path;
-  out.back().active_child_id = next.id;  // as the store has it now
-  out.push_back(next);
+  out->back().active_child_id = next.id;  // as the store has it now
+  out->push_back(next);
   return out;
 }
 

@@ -35,6 +35,8 @@ class HistoryCache {
   Ticket ticket() const;
   // The cached path of `next.chat_id` followed by `next`, when `next` hangs off the cached leaf
   // (its parent is the path's last message); otherwise nothing. `ticket` is set for remember().
+  // A hit moves the path out of the cache: the caller remembers the extended path when its
+  // generation is stored, or the chat's next turn reads the store (a miss).
   std::optional<std::vector<store::Message>> extend(const store::Message& next, Ticket& ticket);
   // Caches `path` (oldest first, ending at the chat's new leaf) unless a chat was forgotten after
   // `ticket` was taken, or the path alone exceeds the byte bound.

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <list>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -37,6 +38,16 @@ class LruMap {
     entries_.emplace(key, Entry{std::move(value), bytes, lru_.begin()});
     bytes_ += bytes;
     return true;
+  }
+  // Removes the entry of `key` and hands its value over (no copy); nullopt when absent.
+  std::optional<Value> take(const Key& key) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return std::nullopt;
+    std::optional<Value> out(std::move(it->second.value));
+    bytes_ -= it->second.bytes;
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
+    return out;
   }
   void erase(const Key& key) {
     auto it = entries_.find(key);

@@ -39,7 +39,16 @@ TEST(HistoryCache, ExtendsOnlyAPathWhoseLeafIsTheNewMessagesParent) {
   auto st = c.stats();
   EXPECT_EQ(st.hits, 1u);
   EXPECT_EQ(st.misses, 3u);
-  EXPECT_EQ(st.chats, 1u);
+  // The hit handed the path over (its generation remembers the longer one): nothing is left
+  // to extend twice, and its bytes are no longer counted.
+  EXPECT_EQ(st.chats, 0u);
+  EXPECT_EQ(st.bytes, 0u);
+  EXPECT_FALSE(c.extend(msg(3, 2, "c"), t));
+  hit->push_back(msg(4, 3, "d"));
+  c.remember(7, std::move(*hit), t);
+  auto next = c.extend(msg(5, 4, "e"), t);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(texts(*next), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
 }
 
 TEST(HistoryCache, AFillReadBeforeAForgetIsDropped) {
@@ -51,8 +60,16 @@ TEST(HistoryCache, AFillReadBeforeAForgetIsDropped) {
   EXPECT_FALSE(c.extend(msg(3, 2, "c"), t));
   c.remember(7, {msg(1, 0, "a"), msg(2, 1, "b")}, c.ticket());
   EXPECT_TRUE(c.extend(msg(3, 2, "c"), t));
+  c.remember(7, {msg(1, 0, "a"), msg(2, 1, "b")}, c.ticket());
   c.forget(7);
   EXPECT_FALSE(c.extend(msg(3, 2, "c"), t));
+  EXPECT_EQ(c.stats().chats, 0u);
+  // A generation that started before a forget must not put its path back.
+  c.remember(7, {msg(1, 0, "a"), msg(2, 1, "b")}, c.ticket());
+  auto taken = c.extend(msg(3, 2, "c"), t);
+  ASSERT_TRUE(taken);
+  c.forget(7);  // e.g. the user edited a message while the reply streamed
+  c.remember(7, std::move(*taken), t);
   EXPECT_EQ(c.stats().chats, 0u);
 }
 
@@ -60,11 +77,12 @@ TEST(HistoryCache, StaysWithinItsChatAndByteBoundsLeastRecentlyUsedFirst) {
   HistoryCache c(3, 1 << 20);
   for (store::Id chat = 1; chat <= 3; ++chat) c.remember(chat, {msg(2, 1, "x", chat)}, c.ticket());
   HistoryCache::Ticket t = 0;
-  ASSERT_TRUE(c.extend(msg(3, 2, "y", 1), t));  // chat 1 is now the most recently used
+  c.remember(1, {msg(2, 1, "x", 1)}, c.ticket());  // chat 1 is now the most recently used
   c.remember(4, {msg(2, 1, "x", 4)}, c.ticket());
   EXPECT_EQ(c.stats().chats, 3u);
   EXPECT_FALSE(c.extend(msg(3, 2, "y", 2), t));  // chat 2 was the least recently used
   EXPECT_TRUE(c.extend(msg(3, 2, "y", 1), t));
+  EXPECT_TRUE(c.extend(msg(3, 2, "y", 3), t));
   EXPECT_TRUE(c.extend(msg(3, 2, "y", 4), t));
 
   HistoryCache small(100, 4096);

@@ -59,5 +59,23 @@ TEST(LruMap, EraseIfDropsTheMatchingEntriesAndTheirBytes) {
   EXPECT_NE(m.find(4, false), nullptr);
 }
 
+TEST(LruMap, TakeHandsTheValueOverAndForgetsIt) {
+  LruMap<int, std::string> m(2, 100);
+  m.put(1, std::string(50, 'x'), 50);
+  m.put(2, "b", 10);
+  auto v = m.take(1);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(*v, std::string(50, 'x'));
+  EXPECT_FALSE(m.take(1).has_value());
+  EXPECT_EQ(m.size(), 1u);
+  EXPECT_EQ(m.bytes(), 10u);
+  // The taken key left the recency order too: two more puts drop only 2.
+  m.put(3, "c", 10);
+  EXPECT_EQ(m.size(), 2u);
+  m.put(4, "d", 10);
+  EXPECT_EQ(m.find(2, false), nullptr);
+  EXPECT_NE(m.find(3, false), nullptr);
+}
+
 }  // namespace
 }  // namespace troupe
