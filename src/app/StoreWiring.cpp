@@ -1,12 +1,14 @@
 #include "app/StoreWiring.h"
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <vector>
 
 #include "store/postgres/PgStore.h"
 #include "store/sqlite/SqliteDb.h"
 #include "store/sqlite/SqliteStore.h"
+#include "store/sqlite/WalWriteVfs.h"
 
 namespace troupe::app {
 
@@ -85,6 +87,24 @@ void StoreWiring::register_metrics(MetricsRegistry& metrics) {
   metrics.collect("troupe_db_writes_committed", "Writes carried by those commits (failed ones rolled back to their savepoint included).", [db] {
     return std::vector<std::pair<MetricsRegistry::Labels, double>>{{{}, double(db->write_jobs())}};
   });
+  // The writer's WAL write layer (store.sqlite_coalesce_wal): SQLite's writes it buffered, and
+  // the buffers it wrote (about one per commit); their ratio is the system calls saved.
+  auto wal_counter = [&metrics](const char* name, const char* help,
+                                const std::atomic<std::uint64_t>& c) {
+    metrics.collect(name, help, [&c] {
+      return std::vector<std::pair<MetricsRegistry::Labels, double>>{
+          {{}, double(c.load(std::memory_order_relaxed))}};
+    });
+  };
+  auto& wal = store::sqlite::WalWriteVfs::counters();
+  wal_counter("troupe_db_wal_appends_buffered",
+              "WAL writes of the SQLite writer taken into its write buffer (two per page).",
+              wal.buffered_writes);
+  wal_counter("troupe_db_wal_buffer_writes",
+              "Write buffers handed to the WAL file (about one per commit).", wal.flushes);
+  wal_counter("troupe_db_wal_buffer_write_failures",
+              "Write buffers the WAL file refused (each fails the commit that needed it).",
+              wal.failed_flushes);
 }
 
 }  // namespace troupe::app

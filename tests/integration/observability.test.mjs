@@ -34,6 +34,11 @@ describe('metrics', () => {
     assert.ok(metricValue(text, 'process_resident_memory_bytes') > 0);
     assert.ok(metricValue(text, 'process_open_fds') > 0);
     assert.ok(text.includes('troupe_tasks_live{name="http.accept"} 1'));
+    // The turn's commits went through the WAL write layer: several appends per buffer written.
+    const buffers = metricValue(text, 'troupe_db_wal_buffer_writes');
+    assert.ok(buffers >= 1, 'WAL buffers written');
+    assert.ok(metricValue(text, 'troupe_db_wal_appends_buffered') >= 2 * buffers, 'appends per buffer');
+    assert.equal(metricValue(text, 'troupe_db_wal_buffer_write_failures'), 0);
     const promtool = spawnSync('promtool', ['--version']);
     if (promtool.error) {
       assert.fail('promtool is required for this test (apt package prometheus; scripts/install-deps installs it)');
