@@ -72,8 +72,7 @@ asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* st
       out = ": keep-alive\n\n";
     }
     task->set_state("sse: writing");
-    stream->expires_after(write_timeout);
-    auto [ec, n] = co_await asio::async_write(*stream, asio::buffer(out), asio::as_tuple(asio::use_awaitable));
+    auto ec = co_await SseStream::write_all(*stream, out, write_timeout);
     if (ec || (sub->closed() && out.rfind("event: error", 0) == 0)) break;
     if (!live_us.empty()) {
       const std::int64_t now = sync::wall_clock_us();
@@ -99,6 +98,25 @@ void SseStream::frame(const sync::Event& ev, std::string& out) {
   out.append("\n\n", 2);
 }
 
+// Most bursts fit the socket's send buffer: one non-blocking send, with no timer to arm and no
+// trip through the scheduler; only what does not fit (a slow reader) waits under the deadline.
+asio::awaitable<boost::system::error_code> SseStream::write_all(beast::tcp_stream& stream,
+                                                                std::string_view out,
+                                                                std::chrono::milliseconds timeout) {
+  boost::system::error_code ec;
+  std::size_t sent = stream.socket().write_some(asio::buffer(out), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    sent = 0;
+  }
+  if (ec || sent == out.size()) co_return ec;
+  stream.expires_after(timeout);
+  auto [aec, n] = co_await asio::async_write(stream, asio::buffer(out.substr(sent)),
+                                             asio::as_tuple(asio::use_awaitable));
+  stream.expires_never();
+  co_return aec;
+}
+
 asio::awaitable<void> SseStream::run(ServerState* state, std::shared_ptr<Task> task,
                                      beast::tcp_stream& stream, api::Reply reply) {
   auto sub = reply.sse;
@@ -122,6 +140,12 @@ asio::awaitable<void> SseStream::run(ServerState* state, std::shared_ptr<Task> t
     co_return;
   }
   stream.expires_never();
+  boost::system::error_code nb;
+  stream.socket().non_blocking(true, nb);  // write_all's first try must never block the thread
+  if (nb) {
+    sub->close();
+    co_return;
+  }
   state->sse_connections->add(1);
   co_await (pump(state, task.get(), &stream, sub) || watch_close(&stream));
   state->sse_connections->add(-1);

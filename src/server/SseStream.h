@@ -6,6 +6,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <chrono>
+#include <string_view>
 
 #include "api/Http.h"
 #include "server/Server.h"
@@ -18,6 +20,11 @@ class SseStream {
                                           boost::beast::tcp_stream& stream, api::Reply reply);
   // Appends one event in SSE framing to `out`.
   static void frame(const sync::Event& ev, std::string& out);
+  // Writes `out` whole: first one non-blocking send (the socket must be in non-blocking mode),
+  // then, for what the socket did not take, an asynchronous write that fails with a timeout
+  // after `timeout` (a client that stops reading is cut off).
+  static boost::asio::awaitable<boost::system::error_code> write_all(
+      boost::beast::tcp_stream& stream, std::string_view out, std::chrono::milliseconds timeout);
 };
 
 }  // namespace troupe::server
