@@ -11,10 +11,6 @@ namespace asio = boost::asio;
 CoalescingStream::CoalescingStream(boost::beast::tcp_stream s)
     : next_(std::move(s)), state_(std::make_shared<State>(next_.get_executor())) {
   state_->idle.expires_at(asio::steady_timer::time_point::max());
-  // start_write's first try must never block the thread (asynchronous operations do not care).
-  boost::system::error_code ec;
-  next_.socket().non_blocking(true, ec);
-  state_->try_send = !ec;
 }
 
 void CoalescingStream::uncork() {
@@ -25,24 +21,6 @@ void CoalescingStream::uncork() {
 void CoalescingStream::start_write() {
   State& st = *state_;
   if (st.writing || st.pending.empty() || st.error) return;
-  if (st.try_send) {
-    // Most bursts fit the socket's send buffer: one non-blocking send and done, with no
-    // asynchronous write and no completion through the scheduler. What does not fit (a slow
-    // reader) is written asynchronously below.
-    boost::system::error_code ec;
-    std::size_t n = next_.socket().write_some(asio::buffer(st.pending), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      ec = {};
-      n = 0;
-    }
-    if (ec || n == st.pending.size()) {
-      st.pending.clear();
-      if (ec) st.error = ec;
-      st.idle.cancel();  // wakes drain()
-      return;
-    }
-    st.pending.erase(0, n);
-  }
   st.writing = true;
   st.inflight.swap(st.pending);
   st.pending.clear();
@@ -118,8 +96,6 @@ void CoalescingStream::flush_blocking(boost::system::error_code& ec) {
   ec = st.error;
   if (ec || st.writing) return;  // a write in flight finishes on its own
   if (!st.pending.empty()) {
-    boost::system::error_code ignored;
-    next_.socket().non_blocking(false, ignored);  // this one may block: it is the blocking teardown
     asio::write(next_.socket(), asio::buffer(st.pending), ec);
     st.pending.clear();
     if (ec) st.error = ec;

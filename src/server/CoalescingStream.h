@@ -4,9 +4,7 @@
 // hands the whole burst to the socket in one write. Uncorked writes (handshake, pings, pongs the
 // WebSocket layer answers by itself, close frames) start their socket write at once, behind
 // whatever is already pending, so every byte leaves in the order it was written. At most one
-// socket write is in flight; a failed write fails every later one. A write first tries one
-// non-blocking send on the spot (the socket is put in non-blocking mode), and only what the
-// socket does not take at once goes through an asynchronous write. The pending buffer is bounded
+// socket write is in flight; a failed write fails every later one. The pending buffer is bounded
 // by the writer (see pending_bytes and drain): it never holds more than one burst.
 // Thread-safety: not thread-safe. Everything runs on the connection's strand (the WebSocket
 // layer's own writes included), and the completions of its own socket writes run on the socket's
@@ -84,7 +82,6 @@ class CoalescingStream {
     std::string inflight;  // the buffer of the write in flight
     bool writing = false;
     bool corked = false;
-    bool try_send = false;  // the socket is non-blocking: try a direct send before an async write
     boost::system::error_code error;
     boost::asio::steady_timer idle;  // cancelled when a write ends: wakes drain()
   };
