@@ -11,12 +11,14 @@
 //   - when a write is not contiguous with the buffer, or the buffer would pass kMaxBuffer.
 // A buffer is written in parts of at most kMaxWrite bytes (see there).
 // A crash loses only buffered frames that were never synced, which SQLite treats like frames never
-// written. A failed buffered write is reported by the call that flushes it (xSync, xRead, ...);
-// after one, every later call on that WAL file returns the same error until it is closed.
+// written. A failed buffered write is reported by the call that flushes it (xSync, xRead, ...),
+// and also by the next call on that WAL file if the flushing call was on another file or could
+// not return an error (xShmBarrier); once reported it is cleared, as a failed pwrite would be:
+// SQLite rolls the transaction back and writes its frames again.
 //
 // Valid only for a connection that keeps synchronous=FULL and runs each transaction on one thread
 // (the WriteQueue's connection does both); other connections use the default VFS.
-// Thread-safety: register() once from any thread (idempotent); files are used by SQLite on the
+// Thread-safety: ensure_registered() from any thread (once, idempotent); files are used by SQLite on the
 // connection's thread. counters() may be read from any thread (relaxed atomics).
 #pragma once
 
