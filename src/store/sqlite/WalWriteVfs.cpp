@@ -85,6 +85,15 @@ bool reserve(ShimFile* f, sqlite3_int64 need) {
   return true;
 }
 
+// Every method that only has to put the thread's pending bytes first: flush, then the default
+// VFS's method (the argument types come from the kMethods slot it fills).
+template <auto Method, class... Args>
+int forwarded(sqlite3_file* pf, Args... args) {
+  ShimFile* f = shim(pf);
+  if (int rc = before_op(f); rc != SQLITE_OK) return rc;
+  return (real_methods(f).*Method)(f->real, args...);
+}
+
 int x_close(sqlite3_file* pf) {
   ShimFile* f = shim(pf);
   int rc = before_op(f);
@@ -93,12 +102,6 @@ int x_close(sqlite3_file* pf) {
   f->buf = nullptr;
   f->cap = 0;
   return rc != SQLITE_OK ? rc : rc2;
-}
-
-int x_read(sqlite3_file* pf, void* p, int n, sqlite3_int64 off) {
-  ShimFile* f = shim(pf);
-  if (int rc = before_op(f); rc != SQLITE_OK) return rc;
-  return real_methods(f).xRead(f->real, p, n, off);
 }
 
 int x_write(sqlite3_file* pf, const void* p, int n, sqlite3_int64 off) {
@@ -127,12 +130,6 @@ int x_write(sqlite3_file* pf, const void* p, int n, sqlite3_int64 off) {
   return SQLITE_OK;
 }
 
-int x_truncate(sqlite3_file* pf, sqlite3_int64 size) {
-  ShimFile* f = shim(pf);
-  if (int rc = before_op(f); rc != SQLITE_OK) return rc;
-  return real_methods(f).xTruncate(f->real, size);
-}
-
 int x_sync(sqlite3_file* pf, int flags) {
   ShimFile* f = shim(pf);
   if (int rc = before_op(f); rc != SQLITE_OK) return rc;
@@ -142,36 +139,6 @@ int x_sync(sqlite3_file* pf, int flags) {
     if (f->len > 0) c.syncs_with_buffered_bytes.fetch_add(1, std::memory_order_relaxed);
   }
   return real_methods(f).xSync(f->real, flags);
-}
-
-int x_file_size(sqlite3_file* pf, sqlite3_int64* size) {
-  ShimFile* f = shim(pf);
-  if (int rc = before_op(f); rc != SQLITE_OK) return rc;
-  return real_methods(f).xFileSize(f->real, size);
-}
-
-int x_lock(sqlite3_file* pf, int level) {
-  ShimFile* f = shim(pf);
-  if (int rc = before_op(f); rc != SQLITE_OK) return rc;
-  return real_methods(f).xLock(f->real, level);
-}
-
-int x_unlock(sqlite3_file* pf, int level) {
-  ShimFile* f = shim(pf);
-  if (int rc = before_op(f); rc != SQLITE_OK) return rc;
-  return real_methods(f).xUnlock(f->real, level);
-}
-
-int x_check_reserved(sqlite3_file* pf, int* out) {
-  ShimFile* f = shim(pf);
-  if (int rc = before_op(f); rc != SQLITE_OK) return rc;
-  return real_methods(f).xCheckReservedLock(f->real, out);
-}
-
-int x_file_control(sqlite3_file* pf, int op, void* arg) {
-  ShimFile* f = shim(pf);
-  if (int rc = before_op(f); rc != SQLITE_OK) return rc;
-  return real_methods(f).xFileControl(f->real, op, arg);
 }
 
 // Pure queries: no I/O, nothing to order.
@@ -221,11 +188,27 @@ int x_unfetch(sqlite3_file* pf, sqlite3_int64 off, void* p) {
   return real_methods(f).xUnfetch(f->real, off, p);
 }
 
+using M = sqlite3_io_methods;
 const sqlite3_io_methods kMethods = {
-    3,           x_close,          x_read,         x_write,         x_truncate,    x_sync,
-    x_file_size, x_lock,           x_unlock,       x_check_reserved, x_file_control,
-    x_sector_size, x_device,       x_shm_map,      x_shm_lock,      x_shm_barrier, x_shm_unmap,
-    x_fetch,     x_unfetch,
+    3,
+    x_close,
+    forwarded<&M::xRead>,
+    x_write,
+    forwarded<&M::xTruncate>,
+    x_sync,
+    forwarded<&M::xFileSize>,
+    forwarded<&M::xLock>,
+    forwarded<&M::xUnlock>,
+    forwarded<&M::xCheckReservedLock>,
+    forwarded<&M::xFileControl>,
+    x_sector_size,
+    x_device,
+    x_shm_map,
+    x_shm_lock,
+    x_shm_barrier,
+    x_shm_unmap,
+    x_fetch,
+    x_unfetch,
 };
 
 int v_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* out, int flags, int* out_flags) {

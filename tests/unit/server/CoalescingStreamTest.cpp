@@ -5,6 +5,8 @@
 // layer's own pongs.
 #include "server/CoalescingStream.h"
 
+#include "Loopback.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -36,11 +38,7 @@ struct Pair {
   asio::io_context io{1};
   tcp::socket server{io};
   tcp::socket client{io};
-  Pair() {
-    tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    client.connect(acc.local_endpoint());
-    acc.accept(server);
-  }
+  Pair() { connect_loopback(io, client, server); }
   // Runs handlers until nothing is ready (and a little longer for the kernel to deliver bytes).
   void settle() {
     for (int i = 0; i < 5; ++i) {
@@ -133,11 +131,9 @@ TEST(CoalescingStream, AFailedSocketFailsLaterWrites) {
 
 TEST(CoalescingStream, WebSocketBurstArrivesAsSeparateMessagesAndPingsAreAnswered) {
   asio::io_context io{1};
-  tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   websocket::stream<beast::tcp_stream> client(io);
   tcp::socket server_sock(io);
-  client.next_layer().connect(acc.local_endpoint());
-  acc.accept(server_sock);
+  connect_loopback(io, client.next_layer().socket(), server_sock);
   websocket::stream<CoalescingStream> server(beast::tcp_stream(std::move(server_sock)));
 
   std::vector<std::string> received;
@@ -198,11 +194,9 @@ struct WsPair {
   std::unique_ptr<websocket::stream<beast::tcp_stream>> client;
   std::unique_ptr<websocket::stream<CoalescingStream>> server;
   WsPair() {
-    tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     client = std::make_unique<websocket::stream<beast::tcp_stream>>(io);
     tcp::socket sock(io);
-    client->next_layer().connect(acc.local_endpoint());
-    acc.accept(sock);
+    connect_loopback(io, client->next_layer().socket(), sock);
     server = std::make_unique<websocket::stream<CoalescingStream>>(beast::tcp_stream(std::move(sock)));
     bool up = false;
     auto hs = [&]() -> asio::awaitable<void> {

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "Loopback.h"
 #include "server/SseStream.h"
 
 namespace troupe::server {
@@ -27,9 +28,7 @@ struct Conn {
   tcp::socket client{io};
   beast::tcp_stream server{io};
   Conn() {
-    tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    client.connect(acc.local_endpoint());
-    acc.accept(server.socket());
+    connect_loopback(io, client, server.socket());
     server.socket().non_blocking(true);
   }
   boost::system::error_code write(const std::string& out, std::chrono::milliseconds timeout) {
