@@ -16,7 +16,7 @@ asio::awaitable<void> GenerationManager::store_and_announce(GenerationManager* s
                                                             const std::string& status,
                                                             const std::string& content,
                                                             const std::string& error,
-                                                            std::vector<store::Message>* cache_path,
+                                                            HistoryPath* cache_path,
                                                             HistoryCache::Ticket ticket) {
   const Deps& d = self->deps_;
   // Store, announce and release the chat back to back (on the DB thread, or on this thread as

@@ -296,18 +296,23 @@ Result<std::vector<store::Message>> GenerationManager::load_history(const store:
                                history_budget_reached());
 }
 
-std::optional<std::vector<store::Message>> GenerationManager::cached_history(
-    const store::Turn& turn, HistoryCache::Ticket& ticket) {
+std::optional<HistoryPath> GenerationManager::cached_history(const store::Turn& turn,
+                                                             HistoryCache::Ticket& ticket) {
   if (turn.generation.kind != "reply" || turn.user_message.id == 0) return std::nullopt;
   auto path = history_.extend(turn.user_message, ticket);
   if (!path) return std::nullopt;
+  // Only the new message is counted here (the rest were when they joined the path).
+  path->count_rest([this](std::string_view content) { return prompts_.message_cost(content); });
   // Keep what load_history would have read: newest first until the costs pass the budget.
-  auto reached = history_budget_reached();
-  std::size_t first = path->size();
-  while (first > 0 && path->size() - first < static_cast<std::size_t>(kMaxHistoryMessages)) {
-    if (reached((*path)[--first])) break;
+  const std::size_t n = path->messages.size();
+  const int budget = prompts_.history_budget();
+  int used = 0;
+  std::size_t first = n;
+  while (first > 0 && n - first < static_cast<std::size_t>(kMaxHistoryMessages)) {
+    used += path->costs[--first];
+    if (used > budget) break;
   }
-  path->erase(path->begin(), path->begin() + static_cast<std::ptrdiff_t>(first));
+  path->drop_front(first);
   return path;
 }
 
@@ -320,8 +325,10 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   const bool is_continue = gen.kind == "continue";
 
   std::vector<store::Message> history;
+  std::vector<int> costs;
   if (job.history) {
-    history = std::move(*job.history);
+    history = std::move(job.history->messages);
+    costs = std::move(job.history->costs);
   } else {
     task->set_state("loading history");
     job.history_ticket = self->history_.ticket();
@@ -331,6 +338,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
 
   PromptInput input{&job.character, job.persona ? &*job.persona : nullptr, job.user_name,
                     std::move(history), is_continue};
+  input.history_costs = std::move(costs);
   task->set_state("recalling");
   const bool recalled = d.memory && d.memory->enabled() && !input.history.empty();
   memory::RetrievalResult used = co_await recall_memories(d, self->prompts_, job, input, gen);
@@ -387,10 +395,11 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   }
   // The path this prompt saw plus the stored reply is the chat's new leaf path: the next turn's
   // prompt can start from it (a continued reply replaced the history's last message: not cached).
-  std::optional<std::vector<store::Message>> cache_path;
+  std::optional<HistoryPath> cache_path;
   if (status == "completed" && !is_continue) {
-    cache_path = std::move(input.history);
-    cache_path->push_back(reply);
+    cache_path = HistoryPath{std::move(input.history), std::move(input.history_costs)};
+    cache_path->messages.push_back(reply);
+    cache_path->count_rest([self](std::string_view text) { return self->prompts_.message_cost(text); });
   }
   co_await store_and_announce(self, gen, reply, status, content, error,
                               cache_path ? &*cache_path : nullptr, job.history_ticket);

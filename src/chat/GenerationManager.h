@@ -33,7 +33,7 @@ struct GenerationJob {
   std::string user_name;
   // The prompt's history when the caller already read it (on a DB thread, see load_history);
   // empty optional: the generation reads it itself.
-  std::optional<std::vector<store::Message>> history;
+  std::optional<HistoryPath> history;
   // HistoryCache ticket taken before `history` was read (see HistoryCache::remember).
   HistoryCache::Ticket history_ticket = 0;
 };
@@ -70,7 +70,7 @@ class GenerationManager {
   // A reply turn's history from the HistoryCache (the path its last generation left, plus the
   // new user message, cut to the prompt's budget as load_history would), or nothing: then read
   // it with load_history after taking history_ticket(). Any thread.
-  std::optional<std::vector<store::Message>> cached_history(const store::Turn& turn,
+  std::optional<HistoryPath> cached_history(const store::Turn& turn,
                                                             HistoryCache::Ticket& ticket);
   HistoryCache::Ticket history_ticket() const { return history_.ticket(); }
   // After any change to a chat's messages other than a generation's own (stored first).
@@ -120,7 +120,7 @@ class GenerationManager {
                                                          const std::string& status,
                                                          const std::string& content,
                                                          const std::string& error,
-                                                         std::vector<store::Message>* cache_path,
+                                                         HistoryPath* cache_path,
                                                          HistoryCache::Ticket ticket);
   void finished(store::Id chat_id);
   bool interrupted(store::Id chat_id) const;

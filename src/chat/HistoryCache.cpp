@@ -1,5 +1,7 @@
 #include "chat/HistoryCache.h"
 
+#include <algorithm>
+
 namespace troupe::chat {
 
 HistoryCache::HistoryCache(std::size_t max_chats, std::size_t max_bytes)
@@ -10,20 +12,20 @@ HistoryCache::Ticket HistoryCache::ticket() const {
   return forgets_;
 }
 
-std::size_t HistoryCache::bytes_of(const std::vector<store::Message>& path) {
-  std::size_t n = 0;
-  for (const auto& m : path) n += sizeof(store::Message) + m.content.size() + m.role.size() + m.status.size();
+std::size_t HistoryCache::bytes_of(const HistoryPath& path) {
+  std::size_t n = path.costs.size() * sizeof(int);
+  for (const auto& m : path.messages) n += sizeof(store::Message) + m.content.size() + m.role.size() + m.status.size();
   return n;
 }
 
-std::optional<std::vector<store::Message>> HistoryCache::extend(const store::Message& next,
-                                                                 Ticket& ticket) {
-  std::optional<std::vector<store::Message>> out;
+std::optional<HistoryPath> HistoryCache::extend(const store::Message& next, Ticket& ticket) {
+  std::optional<HistoryPath> out;
   {
     std::lock_guard lock(mu_);
     ticket = forgets_;
     const auto* path = entries_.find(next.chat_id, false);
-    if (!path || path->empty() || next.parent_id == 0 || path->back().id != next.parent_id) {
+    if (!path || path->messages.empty() || next.parent_id == 0 ||
+        path->messages.back().id != next.parent_id) {
       ++misses_;
       return std::nullopt;
     }
@@ -32,15 +34,16 @@ std::optional<std::vector<store::Message>> HistoryCache::extend(const store::Mes
     // remembers the longer one (a chat runs one generation at a time).
     out = entries_.take(next.chat_id);
   }
-  out->back().active_child_id = next.id;  // as the store has it now
-  out->push_back(next);
+  out->messages.back().active_child_id = next.id;  // as the store has it now
+  out->costs.resize(std::min(out->costs.size(), out->messages.size()));
+  out->messages.push_back(next);
   return out;
 }
 
-void HistoryCache::remember(store::Id chat_id, std::vector<store::Message> path, Ticket ticket) {
+void HistoryCache::remember(store::Id chat_id, HistoryPath path, Ticket ticket) {
   const std::size_t bytes = bytes_of(path);
   std::lock_guard lock(mu_);
-  if (ticket != forgets_ || path.empty()) {
+  if (ticket != forgets_ || path.messages.empty()) {
     entries_.erase(chat_id);
     return;
   }

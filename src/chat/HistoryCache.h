@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "chat/CacheStats.h"
+#include "chat/HistoryPath.h"
 #include "core/LruMap.h"
 #include "store/Records.h"
 
@@ -36,11 +37,15 @@ class HistoryCache {
   // The cached path of `next.chat_id` followed by `next`, when `next` hangs off the cached leaf
   // (its parent is the path's last message); otherwise nothing. `ticket` is set for remember().
   // A hit moves the path out of the cache: the caller remembers the extended path when its
-  // generation is stored, or the chat's next turn reads the store (a miss).
-  std::optional<std::vector<store::Message>> extend(const store::Message& next, Ticket& ticket);
+  // generation is stored, or the chat's next turn reads the store (a miss). The costs counted
+  // before come along; `next` is not counted.
+  std::optional<HistoryPath> extend(const store::Message& next, Ticket& ticket);
   // Caches `path` (oldest first, ending at the chat's new leaf) unless a chat was forgotten after
   // `ticket` was taken, or the path alone exceeds the byte bound.
-  void remember(store::Id chat_id, std::vector<store::Message> path, Ticket ticket);
+  void remember(store::Id chat_id, HistoryPath path, Ticket ticket);
+  void remember(store::Id chat_id, std::vector<store::Message> path, Ticket ticket) {
+    remember(chat_id, HistoryPath{std::move(path), {}}, ticket);
+  }
   void forget(store::Id chat_id);
   void clear();  // memory budget trim hook
 
@@ -48,10 +53,10 @@ class HistoryCache {
   Stats stats() const;
 
  private:
-  static std::size_t bytes_of(const std::vector<store::Message>& path);
+  static std::size_t bytes_of(const HistoryPath& path);
 
   mutable std::mutex mu_;
-  LruMap<store::Id, std::vector<store::Message>> entries_;  // guarded by mu_: path per chat
+  LruMap<store::Id, HistoryPath> entries_;  // guarded by mu_: path per chat
   Ticket forgets_ = 0;       // guarded by mu_: bumped by forget()/clear()
   std::uint64_t hits_ = 0;   // guarded by mu_
   std::uint64_t misses_ = 0; // guarded by mu_

@@ -96,9 +96,12 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
   // The newest message always goes in; then the example dialogues (in order, as many as fit);
   // then older history, newest first, while it fits. So the budget drops the oldest history
   // first and example dialogues only after that.
+  auto history_cost = [&](std::size_t i) {
+    return i < in.history_costs.size() ? in.history_costs[i] : message_cost(in.history[i].content);
+  };
   std::vector<const store::Message*> kept;
   if (!in.history.empty()) {
-    used += message_cost(in.history.back().content);
+    used += history_cost(in.history.size() - 1);
     kept.push_back(&in.history.back());
   }
 
@@ -116,7 +119,7 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
 
   for (std::size_t i = in.history.size(); i-- > 1;) {
     const store::Message& m = in.history[i - 1];
-    int cost = message_cost(m.content);
+    const int cost = history_cost(i - 1);
     if (used + cost > budget) break;
     used += cost;
     kept.push_back(&m);

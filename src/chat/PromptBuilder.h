@@ -43,6 +43,9 @@ struct PromptInput {
   // the recalled memories, best first (as many as fit the reserve go in).
   int memory_reserve = 0;
   std::vector<RecalledMemory> memories;
+  // message_cost of history[i] for i < history_costs.size() (HistoryPath::costs); the rest
+  // are counted by build().
+  std::vector<int> history_costs;
 };
 
 struct PromptReport {

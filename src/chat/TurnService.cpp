@@ -83,7 +83,7 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
     gm_.unlock(chat_id);
     co_return leased.error();
   }
-  std::optional<std::vector<store::Message>> history;
+  std::optional<HistoryPath> history;
   HistoryCache::Ticket ticket = 0;
   std::optional<Result<store::Turn>> stored;
   if (d_.chats.async_writes()) {
@@ -152,7 +152,7 @@ asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::
     gm_.unlock(chat_id);
     co_return leased.error();
   }
-  std::optional<std::vector<store::Message>> history;
+  std::optional<HistoryPath> history;
   HistoryCache::Ticket ticket = 0;
   auto turn = co_await offload(d_.db_pool, [&] {
     auto t = d_.chats.begin_generation(user.id, chat_id, kind, message_id, std::string(d_.llm.name()));
@@ -201,15 +201,15 @@ asio::awaitable<Result<TurnService::Context>> TurnService::load_context(const st
   });
 }
 
-std::optional<std::vector<store::Message>> TurnService::history_or_none(const store::Turn& turn) const {
+std::optional<HistoryPath> TurnService::history_or_none(const store::Turn& turn) const {
   auto h = gm_.load_history(turn);
   if (!h.ok()) return std::nullopt;  // the generation tries again (and reports) itself
-  return std::move(h).value();
+  return HistoryPath{std::move(h).value(), {}};
 }
 
 asio::awaitable<Status> TurnService::launch(const store::User& user, Context ctx,
                                             store::Turn& turn,
-                                            std::optional<std::vector<store::Message>> history,
+                                            std::optional<HistoryPath> history,
                                             HistoryCache::Ticket ticket) {
   const store::Id chat_id = ctx.chat.id;
   if (turn.user_message.id && turn.generation.kind == "reply") {

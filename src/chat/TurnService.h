@@ -47,10 +47,10 @@ class TurnService {
                                                        bool cached);
   // Announces the stored turn and hands the generation to the manager; the chat is locked.
   boost::asio::awaitable<Status> launch(const store::User& user, Context ctx, store::Turn& turn,
-                                        std::optional<std::vector<store::Message>> history,
+                                        std::optional<HistoryPath> history,
                                         HistoryCache::Ticket ticket);
   // GenerationManager::load_history, or nothing when it failed. Blocking: DB pool only.
-  std::optional<std::vector<store::Message>> history_or_none(const store::Turn& turn) const;
+  std::optional<HistoryPath> history_or_none(const store::Turn& turn) const;
 
   Deps d_;
   GenerationManager& gm_;

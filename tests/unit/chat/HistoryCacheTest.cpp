@@ -31,8 +31,8 @@ TEST(HistoryCache, ExtendsOnlyAPathWhoseLeafIsTheNewMessagesParent) {
   c.remember(7, {msg(1, 0, "a"), msg(2, 1, "b")}, t);
   auto hit = c.extend(msg(3, 2, "c"), t);
   ASSERT_TRUE(hit);
-  EXPECT_EQ(texts(*hit), (std::vector<std::string>{"a", "b", "c"}));
-  EXPECT_EQ((*hit)[1].active_child_id, 3);  // the old leaf now points at the new message
+  EXPECT_EQ(texts(hit->messages), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(hit->messages[1].active_child_id, 3);  // the old leaf now points at the new message
   EXPECT_FALSE(c.extend(msg(5, 1, "swipe"), t));        // hangs off an older message
   EXPECT_FALSE(c.extend(msg(3, 2, "c", /*chat=*/8), t));  // another chat
   EXPECT_FALSE(c.extend(msg(9, 0, "root"), t));
@@ -44,11 +44,35 @@ TEST(HistoryCache, ExtendsOnlyAPathWhoseLeafIsTheNewMessagesParent) {
   EXPECT_EQ(st.chats, 0u);
   EXPECT_EQ(st.bytes, 0u);
   EXPECT_FALSE(c.extend(msg(3, 2, "c"), t));
-  hit->push_back(msg(4, 3, "d"));
+  hit->messages.push_back(msg(4, 3, "d"));
   c.remember(7, std::move(*hit), t);
   auto next = c.extend(msg(5, 4, "e"), t);
   ASSERT_TRUE(next);
-  EXPECT_EQ(texts(*next), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(texts(next->messages), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+}
+
+TEST(HistoryCache, CountedCostsTravelWithThePath) {
+  HistoryCache c(16, 1 << 20);
+  HistoryCache::Ticket t = c.ticket();
+  c.remember(7, HistoryPath{{msg(1, 0, "a"), msg(2, 1, "bb")}, {11, 12}}, t);
+  auto hit = c.extend(msg(3, 2, "ccc"), t);
+  ASSERT_TRUE(hit);
+  // The path's costs come back as remembered; the new message is not counted yet.
+  EXPECT_EQ(hit->costs, (std::vector<int>{11, 12}));
+  int counted = 0;
+  hit->count_rest([&](std::string_view text) {
+    ++counted;
+    return static_cast<int>(text.size());
+  });
+  EXPECT_EQ(counted, 1);
+  EXPECT_EQ(hit->costs, (std::vector<int>{11, 12, 3}));
+  hit->drop_front(2);
+  EXPECT_EQ(texts(hit->messages), (std::vector<std::string>{"ccc"}));
+  EXPECT_EQ(hit->costs, (std::vector<int>{3}));
+  // A path read from the store has no costs: every message is counted once.
+  HistoryPath read{{msg(1, 0, "a"), msg(2, 1, "bb")}, {}};
+  read.count_rest([](std::string_view text) { return static_cast<int>(text.size()) * 2; });
+  EXPECT_EQ(read.costs, (std::vector<int>{2, 4}));
 }
 
 TEST(HistoryCache, AFillReadBeforeAForgetIsDropped) {

@@ -250,6 +250,30 @@ TEST(PromptBuilder, BudgetDropsOldestHistoryFirst) {
   }
 }
 
+TEST(PromptBuilder, CostsCountedBeforeAreUsedAndTheRestAreCounted) {
+  ByteCounter counter;
+  PromptBuilder b(settings(356, 100), counter);  // budget 256, system 30
+  auto ch = character();
+  std::vector<store::Message> h;
+  for (int i = 0; i < 10; ++i) {
+    h.push_back(msg(i % 2 ? "assistant" : "user", std::string(36, static_cast<char>('a' + i))));
+  }
+  auto in = input(ch, h);
+  // Counted before for the oldest eight (as a cached path carries them): message 7 claims 150,
+  // so after the newest three (40 each, counted now) it no longer fits and the cut comes there.
+  in.history_costs = {40, 40, 40, 40, 40, 40, 40, 150};
+  PromptReport rep;
+  auto req = b.build(in, &rep);
+  EXPECT_EQ(rep.history_used, 2);
+  EXPECT_EQ(rep.prompt_tokens, 30 + 40 + 40);
+  ASSERT_EQ(req.messages.size(), 3u);
+  EXPECT_EQ(req.messages[1].content, std::string(36, 'i'));
+  // Without them every message is counted: the newest five fit, as above.
+  in.history_costs.clear();
+  b.build(in, &rep);
+  EXPECT_EQ(rep.history_used, 5);
+}
+
 TEST(PromptBuilder, BudgetDropsExamplesOnlyAfterOlderHistory) {
   ByteCounter counter;
   PromptBuilder b(settings(356, 100), counter);  // budget 256
