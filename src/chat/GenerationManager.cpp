@@ -194,8 +194,9 @@ void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob jo
   }
   TaskSpec spec{"generation", "chat:" + std::to_string(chat_id),
                 std::chrono::milliseconds(deps_.config.generation.max_duration_ms)};
-  auto task = scope_->spawn(ex, std::move(spec), [this, job = std::move(job)](std::shared_ptr<Task> t) {
-    return run(this, std::move(t), job);
+  // The body runs once: the job (with its history) moves on into the coroutine, not copied.
+  auto task = scope_->spawn(ex, std::move(spec), [this, job = std::move(job)](std::shared_ptr<Task> t) mutable {
+    return run(this, std::move(t), std::move(job));
   });
   std::lock_guard lock(mu_);
   auto it = by_chat_.find(chat_id);

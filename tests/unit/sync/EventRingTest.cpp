@@ -46,6 +46,30 @@ TEST(EventRing, EvictedEventsAreReleased) {
   EXPECT_TRUE(watch.expired()) << "the oldest slot was overwritten";
 }
 
+TEST(EventRing, SpansBlocksAndWrapsAcrossThem) {
+  // Capacity not a multiple of the block: the last block is partly used, and the wrap crosses
+  // from it back to the first.
+  const std::size_t cap = EventRing::kBlock * 2 + 7;
+  EventRing r(cap);
+  std::vector<std::weak_ptr<const Event>> watch;
+  for (std::size_t i = 1; i <= cap; ++i) {
+    auto e = ev(static_cast<std::int64_t>(i));
+    watch.push_back(e);
+    r.push(std::move(e));
+  }
+  ASSERT_EQ(r.size(), cap);
+  EXPECT_EQ(r.oldest()->seq, 1);
+  const std::size_t more = EventRing::kBlock + 3;
+  for (std::size_t i = cap + 1; i <= cap + more; ++i) r.push(ev(static_cast<std::int64_t>(i)));
+  EXPECT_EQ(r.size(), cap);
+  EXPECT_EQ(r.oldest()->seq, static_cast<std::int64_t>(more + 1));
+  auto got = seqs(r);
+  ASSERT_EQ(got.size(), cap);
+  for (std::size_t i = 0; i < cap; ++i) EXPECT_EQ(got[i], static_cast<std::int64_t>(more + 1 + i)) << i;
+  // Exactly the overwritten events were released.
+  for (std::size_t i = 0; i < cap; ++i) EXPECT_EQ(watch[i].expired(), i < more) << i;
+}
+
 TEST(EventRing, ZeroCapacityHoldsNothing) {
   EventRing r(0);
   r.push(ev(1));
