@@ -228,7 +228,10 @@ asio::awaitable<Status> TurnService::launch(const store::User& user, Context ctx
   job.user_name = job.persona ? job.persona->name : user.name;
   job.history = std::move(history);
   job.history_ticket = ticket;
-  auto ex = co_await asio::this_coro::executor;
+  // On the thread of a client that follows the chat, if one does: the generation's events then
+  // reach it without a cross-thread wake-up per burst (the request's own thread otherwise).
+  asio::any_io_executor ex = co_await asio::this_coro::executor;
+  if (auto near = d_.bus.subscriber_executor(chat_id)) ex = std::move(*near);
   gm_.launch(ex, std::move(job));
   co_return Status{};
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,12 @@ class EventBus {
   // Closes every subscription (shutdown).
   virtual void close_all() = 0;
   virtual std::size_t subscriber_count() const = 0;
+  // The executor of one of this node's live subscribers of the chat, or nothing. Work that mostly
+  // publishes to the chat (a generation) can run there, so that its events reach that subscriber
+  // without waking another thread. Never blocks.
+  virtual std::optional<boost::asio::any_io_executor> subscriber_executor(std::int64_t /*chat_id*/) {
+    return std::nullopt;
+  }
 
   // Control messages between nodes (e.g. "stop generation 7", "memory space 3 changed"): a message
   // published on `topic` reaches every node's handlers for that topic, this node's included. At

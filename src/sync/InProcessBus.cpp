@@ -224,6 +224,22 @@ Result<std::shared_ptr<Subscription>> InProcessBus::subscribe(boost::asio::any_i
   return sub;
 }
 
+std::optional<boost::asio::any_io_executor> InProcessBus::subscriber_executor(std::int64_t chat_id) {
+  std::shared_ptr<Stream> s;
+  {
+    std::lock_guard lock(mu_);
+    auto it = streams_.find(chat_id);
+    if (it == streams_.end()) return std::nullopt;
+    s = it->second;
+  }
+  std::lock_guard lock(s->mu);
+  for (const auto& w : s->subs) {
+    auto sub = w.lock();
+    if (sub && !sub->closed()) return sub->executor();
+  }
+  return std::nullopt;
+}
+
 std::int64_t InProcessBus::last_seq(std::int64_t chat_id) {
   std::shared_ptr<Stream> s;
   {

@@ -45,6 +45,7 @@ class InProcessBus final : public EventBus {
   void drop_chat(std::int64_t chat_id) override;
   void close_all() override;
   std::size_t subscriber_count() const override;
+  std::optional<boost::asio::any_io_executor> subscriber_executor(std::int64_t chat_id) override;
   // Events held by the replay rings of all streams (for metrics and tests).
   std::size_t retained_events() const { return retained_.load(std::memory_order_relaxed); }
   std::size_t stream_count() const;

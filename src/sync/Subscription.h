@@ -28,6 +28,8 @@ class Subscription {
   ~Subscription();
 
   std::int64_t chat_id() const { return chat_id_; }
+  // Where the subscriber awaits its events (the executor given at construction).
+  const boost::asio::any_io_executor& executor() const { return ex_; }
   // Next event, or nullptr when the subscription is closed (by close(), overflow or shutdown) or
   // the awaiting coroutine was cancelled.
   boost::asio::awaitable<EventPtr> next();
