@@ -14,6 +14,7 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include "server/EagerHttp.h"
 #include "server/SseStream.h"
 #include "server/WsSession.h"
 
@@ -98,19 +99,23 @@ asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task>
     http::request_parser<http::string_body> parser;
     parser.header_limit(cfg.max_header_bytes);
     parser.body_limit(cfg.max_body_bytes);
-    // Our own timer rather than the stream's expiry: an expired tcp_stream closes the socket, and
-    // a slow client must still receive its 408.
     stream.expires_never();
-    asio::steady_timer deadline(co_await asio::this_coro::executor, request_timeout);
-    auto raced = co_await (http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable)) ||
-                           deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-    boost::system::error_code ec;
-    if (raced.index() == 0) {
-      ec = std::get<0>(std::get<0>(raced));
-    } else if (!std::get<0>(std::get<1>(raced))) {
-      ec = beast::error::timeout;
-    } else {
-      ec = asio::error::operation_aborted;
+    // A request already buffered whole (the usual case after the idle read) is parsed at once;
+    // only the rest of an incomplete one is read under the request deadline.
+    boost::system::error_code ec = EagerHttp::parse_buffered(parser, buffer);
+    if (ec == http::error::need_more) {
+      // Our own timer rather than the stream's expiry: an expired tcp_stream closes the socket,
+      // and a slow client must still receive its 408.
+      asio::steady_timer deadline(co_await asio::this_coro::executor, request_timeout);
+      auto raced = co_await (http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable)) ||
+                             deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+      if (raced.index() == 0) {
+        ec = std::get<0>(std::get<0>(raced));
+      } else if (!std::get<0>(std::get<1>(raced))) {
+        ec = beast::error::timeout;
+      } else {
+        ec = asio::error::operation_aborted;
+      }
     }
     if (ec) {
       if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) break;
@@ -165,10 +170,17 @@ asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task>
       break;
     }
     task->set_state("writing response");
-    stream.expires_after(request_timeout);
     bool keep = reply.res.keep_alive() && !state->shutting_down;
     reply.res.keep_alive(keep);
-    auto [wec, wn] = co_await http::async_write(stream, reply.res, asio::as_tuple(asio::use_awaitable));
+    // What the socket takes at once goes now; only the rest waits under the deadline.
+    EagerHttp::ResponseSerializer sr(reply.res);
+    auto wec = EagerHttp::write_now(stream.socket(), sr);
+    if (wec == asio::error::would_block) {
+      stream.expires_after(request_timeout);
+      auto [aec, wn] = co_await http::async_write(stream, sr, asio::as_tuple(asio::use_awaitable));
+      stream.expires_never();
+      wec = aec;
+    }
     if (wec || !keep) break;
   }
   // Half-close and drain briefly so an error reply is not lost to a reset from unread input.
