@@ -70,8 +70,7 @@ class GenerationManager {
   // A reply turn's history from the HistoryCache (the path its last generation left, plus the
   // new user message, cut to the prompt's budget as load_history would), or nothing: then read
   // it with load_history after taking history_ticket(). Any thread.
-  std::optional<HistoryPath> cached_history(const store::Turn& turn,
-                                                            HistoryCache::Ticket& ticket);
+  std::optional<HistoryPath> cached_history(const store::Turn& turn, HistoryCache::Ticket& ticket);
   HistoryCache::Ticket history_ticket() const { return history_.ticket(); }
   // After any change to a chat's messages other than a generation's own (stored first).
   void forget_history(store::Id chat_id) { history_.forget(chat_id); }

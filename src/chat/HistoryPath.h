@@ -7,6 +7,8 @@
 // message's content drops its cost. Thread-safety: a plain value.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <vector>
 
 #include "store/Records.h"

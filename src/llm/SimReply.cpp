@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 
 namespace troupe::llm {
 
@@ -28,11 +29,19 @@ constexpr std::array<std::string_view, 14> kStopWords = {
     "about", "after", "their",  "there", "these", "those", "which",
     "while", "would", "should", "could", "write", "reply", "between"};
 
-std::uint64_t fnv1a(std::uint64_t h, std::string_view s) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
+// Folds `s` into the prompt's fingerprint (the reply's seed): eight bytes per step with a
+// multiply and a shift, the tail byte by byte. It only has to spread, not to resist anyone, and
+// it runs over the whole prompt every turn.
+std::uint64_t fold(std::uint64_t h, std::string_view s) {
+  constexpr std::uint64_t kMul = 0x9e3779b97f4a7c15ull;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * kMul;
+    h ^= h >> 29;
   }
+  for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 1099511628211ull;
   return h;
 }
 
@@ -124,12 +133,12 @@ SimReply::SimReply(const Request& request) {
   const ChatMessage* last_user = nullptr;
   std::string_view scenario;
   for (const auto& m : request.messages) {
-    h = fnv1a(fnv1a(fnv1a(h, m.role), "\x1f"), m.content);
-    h = fnv1a(h, "\x1e");
+    h = fold(fold(fold(h, m.role), "\x1f"), m.content);
+    h = fold(h, "\x1e");
     if (m.role == "user") last_user = &m;
     if (m.role == "system" && scenario.empty()) scenario = m.content;
   }
-  h = fnv1a(fnv1a(fnv1a(h, request.char_name), "\x1f"), request.continue_from);
+  h = fold(fold(fold(h, request.char_name), "\x1f"), request.continue_from);
   rng_ = h | 1;
   char_name_ = first_word(request.char_name, "I");
   user_name_ = first_word(request.user_name, "friend");
