@@ -1,7 +1,5 @@
 #include "chat/HistoryCache.h"
 
-#include <algorithm>
-
 namespace troupe::chat {
 
 HistoryCache::HistoryCache(std::size_t max_chats, std::size_t max_bytes)
@@ -35,7 +33,6 @@ std::optional<HistoryPath> HistoryCache::extend(const store::Message& next, Tick
     out = entries_.take(next.chat_id);
   }
   out->messages.back().active_child_id = next.id;  // as the store has it now
-  out->costs.resize(std::min(out->costs.size(), out->messages.size()));
   out->messages.push_back(next);
   return out;
 }

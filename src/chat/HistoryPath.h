@@ -2,8 +2,9 @@
 // of each message (PromptBuilder::message_cost) once it has been counted, so a path that lives on
 // from turn to turn in the HistoryCache is counted once per message, not once per turn.
 //
-// costs[i] belongs to messages[i] for i < costs.size(); a shorter `costs` means the messages
-// after it are not counted yet (a path read from the store starts with none). Whoever changes a
+// costs[i] belongs to messages[i] for i < costs.size() (never longer than `messages`); a shorter
+// `costs` means the messages after it are not counted yet (a path read from the store starts
+// with none). Whoever changes a
 // message's content drops its cost. Thread-safety: a plain value.
 #pragma once
 
