@@ -241,6 +241,8 @@ Finished parse_finished(std::string_view data) {
 // ---------------------------------------------------------------------------------------------
 // A keep-alive HTTP/1.1 client connection.
 
+constexpr std::size_t kReadBuffer = 64 * 1024;  // bytes a stream's read buffer keeps reserved
+
 class HttpConn {
  public:
   HttpConn(asio::any_io_executor ex, const Options& o) : stream_(ex), opts_(o) {}
@@ -363,6 +365,9 @@ class SseSubscriber final : public Subscriber {
     if (wec) co_return "transport";
     parser_.emplace();
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    // Beast reads at most the buffer's free capacity per call (512 bytes minimum): room for a
+    // whole reply keeps one turn's events to a read or two instead of one per half kilobyte.
+    buf_.reserve(kReadBuffer);
     auto [hec, hn] = co_await http::async_read_header(*stream_, buf_, *parser_, kAsTuple);
     if (hec) co_return "transport";
     if (parser_->get().result_int() != 200) {
