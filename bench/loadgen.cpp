@@ -26,6 +26,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
@@ -37,6 +38,7 @@
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <chrono>
 #include <cmath>
@@ -479,6 +481,11 @@ class SseSubscriber final : public Subscriber {
   std::size_t block_start_ = 0;
 };
 
+// After the handshake (Beast) and the subscribe message, frames are read straight from the socket
+// into a 64 KiB buffer: Beast's WebSocket stream reads at most 1,536 bytes per call and completes
+// every message through the scheduler, which made the client cost more than the server's side
+// of a turn. Server frames are unmasked; text (possibly fragmented), ping (answered with a masked
+// pong), pong and close are handled; anything else is a protocol error.
 class WsSubscriber final : public Subscriber {
  public:
   WsSubscriber(asio::any_io_executor ex, const Options& o) : ex_(ex), opts_(o) {}
@@ -501,20 +508,20 @@ class WsSubscriber final : public Subscriber {
                       R"(,"after_seq":)" + std::to_string(after_seq) + "}";
     auto [wec, wn] = co_await ws_->async_write(asio::buffer(sub), kAsTuple);
     if (wec) co_return "transport";
-    buf_.clear();
-    auto [rec, rn] = co_await ws_->async_read(buf_, kAsTuple);
-    if (rec) co_return "transport";
-    std::string_view first(static_cast<const char*>(buf_.data().data()), buf_.size());
+    // The server sends nothing before it answers the subscription, so Beast holds no frame yet.
+    rbuf_.resize(kReadBuffer);
+    rbegin_ = rend_ = 0;
+    std::string_view first;
+    if (auto err = co_await next_text(first); !err.empty()) co_return err;
     if (first.find("\"subscribed\"") == std::string_view::npos) co_return "ws_subscribe_refused";
     co_return std::string();
   }
 
   awaitable<std::string> next(RawEvent& ev) override {
-    buf_.clear();
-    auto [ec, n] = co_await ws_->async_read(buf_, kAsTuple);
-    if (ec) co_return ec == asio::error::operation_aborted ? "aborted" : "stream_closed";
+    std::string_view text;
+    if (auto err = co_await next_text(text); !err.empty()) co_return err;
     ev = RawEvent{};
-    ev.data = std::string_view(static_cast<const char*>(buf_.data().data()), buf_.size());
+    ev.data = text;
     co_return std::string();
   }
 
@@ -527,10 +534,105 @@ class WsSubscriber final : public Subscriber {
   }
 
  private:
+  static constexpr std::size_t kMaxMessage = 16 << 20;
+
+  tcp::socket& socket() { return beast::get_lowest_layer(*ws_).socket(); }
+
+  // The next complete text message; `text` stays valid until the next call.
+  awaitable<std::string> next_text(std::string_view& text) {
+    message_.clear();
+    for (;;) {
+      const auto* p = reinterpret_cast<const unsigned char*>(rbuf_.data() + rbegin_);
+      const std::size_t have = rend_ - rbegin_;
+      std::size_t header = 2;
+      std::uint64_t len = 0;
+      bool complete = false;
+      if (have >= 2) {
+        len = p[1] & 0x7f;
+        if (len == 126) header = 4;
+        if (len == 127) header = 10;
+        if (have >= header) {
+          if (header == 4) len = (std::uint64_t{p[2]} << 8) | p[3];
+          if (header == 10) {
+            len = 0;
+            for (int i = 2; i < 10; ++i) len = (len << 8) | p[i];
+          }
+          if ((p[1] & 0x80) || (p[0] & 0x70) || len > kMaxMessage) co_return "ws_protocol";
+          complete = have >= header + len;
+        }
+      }
+      if (!complete) {
+        if (auto err = co_await fill(header + len); !err.empty()) co_return err;
+        continue;
+      }
+      const bool fin = p[0] & 0x80;
+      const int opcode = p[0] & 0x0f;
+      std::string_view payload(rbuf_.data() + rbegin_ + header, len);
+      rbegin_ += header + len;
+      switch (opcode) {
+        case 0x1:  // text
+        case 0x0:  // continuation
+          if (opcode == 0x1 && !message_.empty()) co_return "ws_protocol";
+          if (fin && message_.empty()) {
+            text = payload;  // the common case: one frame, read in place
+            co_return std::string();
+          }
+          message_.append(payload);
+          if (message_.size() > kMaxMessage) co_return "ws_protocol";
+          if (fin) {
+            text = message_;
+            co_return std::string();
+          }
+          break;
+        case 0x8:
+          co_return "stream_closed";
+        case 0x9:
+          if (auto err = co_await pong(payload); !err.empty()) co_return err;
+          break;
+        case 0xa:
+          break;
+        default:
+          co_return "ws_protocol";
+      }
+    }
+  }
+
+  // Reads more bytes; `need` is the size of the frame being assembled (when known).
+  awaitable<std::string> fill(std::size_t need) {
+    if (rbegin_ > 0) {  // keep the unread tail at the front
+      std::memmove(rbuf_.data(), rbuf_.data() + rbegin_, rend_ - rbegin_);
+      rend_ -= rbegin_;
+      rbegin_ = 0;
+    }
+    if (need > rbuf_.size()) rbuf_.resize(need);
+    auto [ec, n] = co_await socket().async_read_some(asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
+                                                     kAsTuple);
+    if (ec) co_return ec == asio::error::operation_aborted ? "aborted" : "stream_closed";
+    rend_ += n;
+    co_return std::string();
+  }
+
+  // A masked pong carrying the ping's payload (at most 125 bytes by the protocol).
+  awaitable<std::string> pong(std::string_view payload) {
+    if (payload.size() > 125) co_return "ws_protocol";
+    const unsigned char key[4] = {0x5a, 0xc3, 0x96, 0x21};
+    std::string frame;
+    frame.push_back(static_cast<char>(0x8a));
+    frame.push_back(static_cast<char>(0x80 | payload.size()));
+    frame.append(reinterpret_cast<const char*>(key), 4);
+    for (std::size_t i = 0; i < payload.size(); ++i) frame.push_back(static_cast<char>(payload[i] ^ key[i % 4]));
+    auto [ec, n] = co_await asio::async_write(socket(), asio::buffer(frame), kAsTuple);
+    if (ec) co_return "transport";
+    co_return std::string();
+  }
+
   asio::any_io_executor ex_;
   const Options& opts_;
   std::optional<websocket::stream<beast::tcp_stream>> ws_;
-  beast::flat_buffer buf_;
+  std::vector<char> rbuf_;
+  std::size_t rbegin_ = 0;  // unread bytes are [rbegin_, rend_)
+  std::size_t rend_ = 0;
+  std::string message_;  // a fragmented message being assembled
 };
 
 // ---------------------------------------------------------------------------------------------
