@@ -1,11 +1,14 @@
 #include "server/HttpSession.h"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -13,6 +16,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
+#include <variant>
 
 #include "server/EagerHttp.h"
 #include "server/SseStream.h"
@@ -51,6 +55,47 @@ asio::awaitable<void> write_error(beast::tcp_stream& stream, http::status status
   co_await http::async_write(stream, r.res, asio::as_tuple(asio::use_awaitable));
 }
 
+using RequestParser = http::request_parser<http::string_body>;
+
+// Pipelined requests served in a row before the session lets other work on its thread run.
+constexpr int kFairnessBurst = 16;
+
+// Reads (the rest of) a request's header, or of the whole request, until `deadline_at`. Our own
+// timer rather than the stream's expiry: an expired tcp_stream closes the socket, and a slow
+// client must still receive its 408 (beast::error::timeout here).
+asio::awaitable<boost::system::error_code> read_until(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                      RequestParser& parser, bool header_only,
+                                                      std::chrono::steady_clock::time_point deadline_at) {
+  asio::steady_timer deadline(co_await asio::this_coro::executor, deadline_at);
+  auto timer = deadline.async_wait(asio::as_tuple(asio::use_awaitable));
+  std::variant<std::tuple<boost::system::error_code, std::size_t>, std::tuple<boost::system::error_code>> raced;
+  if (header_only) {
+    raced = co_await (http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable)) ||
+                      std::move(timer));
+  } else {
+    raced = co_await (http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable)) ||
+                      std::move(timer));
+  }
+  if (raced.index() == 0) co_return std::get<0>(std::get<0>(raced));
+  if (!std::get<0>(std::get<1>(raced))) co_return beast::error::timeout;
+  co_return asio::error::operation_aborted;
+}
+
+// A client that sent `Expect: 100-continue` holds its body back until told to go on (curl waits
+// a second for large uploads); the header is known to be acceptable at this point.
+bool expects_continue(const RequestParser& parser) {
+  auto v = parser.get()[http::field::expect];
+  return beast::iequals(v, "100-continue");
+}
+
+// A response to HEAD carries the headers of the response to GET, without the body.
+void strip_body_for_head(const api::HttpRequest& req, api::HttpResponse& res) {
+  if (req.method() != http::verb::head || res.body().empty()) return;
+  const auto n = res.body().size();
+  res.body().clear();
+  res.content_length(n);
+}
+
 bool is_ws_path(const api::HttpRequest& req) {
   auto u = boost::urls::parse_origin_form(req.target());
   return u && u->path() == "/ws";
@@ -84,6 +129,7 @@ asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task>
   beast::flat_buffer buffer;
   buffer.max_size(cfg.max_header_bytes + cfg.max_body_bytes + 4096);
   bool first = true;
+  int eager_streak = 0;  // pipelined requests served in a row without yielding
 
   for (;;) {
     // Between requests: wait up to the idle timeout for the next one to start.
@@ -104,18 +150,18 @@ asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task>
     // only the rest of an incomplete one is read under the request deadline.
     boost::system::error_code ec = EagerHttp::parse_buffered(parser, buffer);
     if (ec == http::error::need_more) {
-      // Our own timer rather than the stream's expiry: an expired tcp_stream closes the socket,
-      // and a slow client must still receive its 408.
-      asio::steady_timer deadline(co_await asio::this_coro::executor, request_timeout);
-      auto raced = co_await (http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable)) ||
-                             deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-      if (raced.index() == 0) {
-        ec = std::get<0>(std::get<0>(raced));
-      } else if (!std::get<0>(std::get<1>(raced))) {
-        ec = beast::error::timeout;
-      } else {
-        ec = asio::error::operation_aborted;
+      const auto deadline_at = std::chrono::steady_clock::now() + request_timeout;
+      ec = {};
+      if (!parser.is_header_done()) ec = co_await read_until(stream, buffer, parser, true, deadline_at);
+      if (!ec && !parser.is_done() && expects_continue(parser)) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        stream.expires_after(request_timeout);
+        auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                                                    asio::as_tuple(asio::use_awaitable));
+        stream.expires_never();
+        ec = cec;
       }
+      if (!ec && !parser.is_done()) ec = co_await read_until(stream, buffer, parser, false, deadline_at);
     }
     if (ec) {
       if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) break;
@@ -170,7 +216,8 @@ asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task>
       break;
     }
     task->set_state("writing response");
-    bool keep = reply.res.keep_alive() && !state->shutting_down;
+    strip_body_for_head(req, reply.res);
+    bool keep = reply.res.keep_alive() && !reply.res.need_eof() && !state->shutting_down;
     reply.res.keep_alive(keep);
     // What the socket takes at once goes now; only the rest waits under the deadline.
     EagerHttp::ResponseSerializer sr(reply.res);
@@ -182,6 +229,14 @@ asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task>
       wec = aec;
     }
     if (wec || !keep) break;
+    // Requests pipelined into the buffer are served without waiting on the socket; every
+    // kFairnessBurst of them in a row, the other connections on this thread get their turn.
+    if (buffer.size() > 0 && ++eager_streak >= kFairnessBurst) {
+      eager_streak = 0;
+      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    } else if (buffer.size() == 0) {
+      eager_streak = 0;
+    }
   }
   // Half-close and drain briefly so an error reply is not lost to a reset from unread input.
   boost::system::error_code ec;

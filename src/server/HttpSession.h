@@ -1,6 +1,9 @@
 // HttpSession: one HTTP/1.1 connection: keep-alive request loop with header/body limits and
 // request/idle timeouts, handing each request to the Api, upgrading /ws to a WsSession and
-// streaming SSE replies. Every limit answers with a JSON error before closing.
+// streaming SSE replies. Every limit answers with a JSON error before closing. `Expect:
+// 100-continue` is answered once the header is read; a response to HEAD keeps its headers
+// (Content-Length included) and drops its body; requests pipelined into the read buffer are
+// served in bursts of at most 16 before the session yields its thread.
 // Thread-safety: each session runs on its own strand; static entry points only.
 #pragma once
 

@@ -5,6 +5,58 @@ import assert from 'node:assert/strict';
 import { Api, expectError, rawHttp, openSse, openWs } from './lib/client.mjs';
 import { useServer, sampleCharacter } from './lib/fixtures.mjs';
 import { pollUntil } from './lib/util.mjs';
+import net from 'node:net';
+
+// Writes `parts` (strings, or numbers = pause ms) on one connection and collects what comes back
+// until `done(text)` holds, the peer closes, or `timeoutMs` passes. Resolves with {text, closed,
+// timedOut, socket}; the socket stays open for further writes when `keepOpen`.
+function exchange(port, parts, done, { timeoutMs = 5000, keepOpen = false } = {}) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    let text = '';
+    let settled = false;
+    const finish = (extra) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!keepOpen) sock.destroy();
+      resolve({ text, socket: sock, ...extra });
+    };
+    const timer = setTimeout(() => finish({ timedOut: true }), timeoutMs);
+    sock.on('data', (d) => {
+      text += d.toString('latin1');
+      if (done(text)) finish({ closed: false });
+    });
+    sock.on('close', () => finish({ closed: true }));
+    sock.on('error', () => finish({ closed: true }));
+    sock.on('connect', async () => {
+      for (const p of parts) {
+        if (settled || sock.destroyed) return;
+        if (typeof p === 'number') await new Promise((r) => setTimeout(r, p));
+        else sock.write(p);
+      }
+    });
+  });
+}
+
+// Splits a byte stream (latin1 text) of Content-Length-framed responses; `headOnly` marks the
+// responses (by index) that answer HEAD and so carry no body whatever their Content-Length says.
+function splitResponses(text, headOnly = new Set()) {
+  const out = [];
+  let off = 0;
+  while (off < text.length) {
+    const end = text.indexOf('\r\n\r\n', off);
+    if (end < 0) break;
+    const head = text.slice(off, end);
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+    const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    const bodyLen = headOnly.has(out.length) ? 0 : len;
+    if (text.length < end + 4 + bodyLen) break;
+    out.push({ status, head, contentLength: len, body: text.slice(end + 4, end + 4 + bodyLen) });
+    off = end + 4 + bodyLen;
+  }
+  return { responses: out, rest: text.slice(off) };
+}
 
 const T = { timeout: 30000 };
 
@@ -124,6 +176,77 @@ describe('health, auth and routing', () => {
     assert.ok([431, 400].includes(res.status), `expected 431/400, got ${res.rawResponse.slice(0, 200)}`);
     assert.equal(typeof res.json?.error?.code, 'string', `JSON error body expected: ${res.body}`);
     assert.equal(typeof res.json?.error?.message, 'string');
+  });
+
+  test('HEAD answers headers only, and the connection stays usable', T, async () => {
+    // /healthz has no HEAD route (405 with a JSON error), the UI's index is a static file (200):
+    // both keep their Content-Length and send no body, so the GET after each parses cleanly.
+    const req = (m, path) => `${m} ${path} HTTP/1.1\r\nHost: t\r\n\r\n`;
+    const parts = [req('HEAD', '/healthz'), req('GET', '/healthz'), req('HEAD', '/'), req('GET', '/healthz')];
+    const heads = new Set([0, 2]);
+    const got = await exchange(ctx.server.port, [parts.join('')], (t) => splitResponses(t, heads).responses.length >= 4);
+    assert.ok(!got.timedOut && !got.closed, `four responses expected, got: ${got.text.slice(0, 600)}`);
+    const { responses, rest } = splitResponses(got.text, heads);
+    assert.equal(rest, '', 'nothing after the fourth response');
+    assert.equal(responses[0].status, 405);
+    assert.ok(responses[0].contentLength > 0, 'HEAD keeps the Content-Length of the body it omits');
+    assert.equal(responses[1].status, 200);
+    assert.deepEqual(JSON.parse(responses[1].body), { status: 'ok' });
+    assert.equal(responses[2].status, 200);
+    assert.ok(responses[2].contentLength > 0);
+    assert.equal(responses[3].status, 200);
+    assert.deepEqual(JSON.parse(responses[3].body), { status: 'ok' });
+  });
+
+  test('Expect: 100-continue is answered before the body is sent', T, async () => {
+    const body = JSON.stringify({ name: 'continued', description: 'sent after 100 Continue' });
+    const head = `POST /api/characters HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ${ctx.server.adminToken}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`;
+    const interim = await exchange(ctx.server.port, [head], (t) => t.includes('\r\n\r\n'), { timeoutMs: 2000, keepOpen: true });
+    try {
+      assert.ok(!interim.timedOut, 'no 100 Continue within 2 s');
+      assert.match(interim.text, /^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+      const final = await new Promise((resolve, reject) => {
+        let text = '';
+        const t = setTimeout(() => reject(new Error(`no final response: ${text}`)), 5000);
+        interim.socket.on('data', (d) => {
+          text += d.toString('latin1');
+          const { responses } = splitResponses(text);
+          if (responses.length) {
+            clearTimeout(t);
+            resolve(responses[0]);
+          }
+        });
+        interim.socket.write(body);
+      });
+      assert.equal(final.status, 201, final.head);
+      assert.equal(JSON.parse(final.body).name, 'continued');
+    } finally {
+      interim.socket.destroy();
+    }
+    // An oversized body is refused at once, without a 100 Continue.
+    const big = `POST /api/characters HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ${ctx.server.adminToken}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n`;
+    const refused = await exchange(ctx.server.port, [big], (t) => splitResponses(t).responses.length >= 1, { timeoutMs: 2000 });
+    const first = splitResponses(refused.text).responses[0];
+    assert.equal(first?.status, 413, refused.text.slice(0, 300));
+  });
+
+  test('pipelined requests are all answered, in order', T, async () => {
+    // More than a burst of pipelined requests (the session yields its thread between bursts);
+    // the answers alternate like the requests do.
+    const n = 101;
+    const path = (i) => (i % 2 === 0 ? '/healthz' : '/readyz');
+    let batch = '';
+    for (let i = 0; i < n; i++) batch += `GET ${path(i)} HTTP/1.1\r\nHost: t\r\n\r\n`;
+    const got = await exchange(ctx.server.port, [batch], (t) => splitResponses(t).responses.length >= n, { timeoutMs: 10000 });
+    const { responses, rest } = splitResponses(got.text);
+    assert.equal(responses.length, n, `answered ${responses.length} of ${n}`);
+    assert.equal(rest, '');
+    responses.forEach((r, i) => {
+      assert.equal(r.status, 200);
+      assert.equal(JSON.parse(r.body).status, i % 2 === 0 ? 'ok' : 'ready', `response ${i} out of order`);
+    });
   });
 
   test('request not received in time → 408 with a JSON error, then close', T, async () => {
