@@ -198,7 +198,7 @@ void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob jo
   auto task = scope_->spawn(ex, std::move(spec), [this, job = std::move(job)](std::shared_ptr<Task> t) mutable {
     return run(this, std::move(t), std::move(job));
   });
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto it = by_chat_.find(chat_id);
   if (!task) {
     // Scope closed (shutdown): record the generation as interrupted right away, then give the
@@ -217,7 +217,13 @@ void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob jo
   }
   // The task may already have ended (and freed the chat) on another thread: never re-create the
   // entry, or the chat would stay locked.
-  if (it != by_chat_.end() && it->second.generation_id == gen_id) it->second.task_id = task->id();
+  bool stop_now = false;
+  if (it != by_chat_.end() && it->second.generation_id == gen_id) {
+    it->second.task_id = task->id();
+    stop_now = it->second.stop_requested;
+  }
+  lock.unlock();
+  if (stop_now) scope_->cancel_task(task->id());
 }
 
 bool GenerationManager::stop(store::Id generation_id) {
@@ -227,7 +233,12 @@ bool GenerationManager::stop(store::Id generation_id) {
     auto it = chat_of_generation_.find(generation_id);
     if (it == chat_of_generation_.end()) return false;
     auto r = by_chat_.find(it->second);
-    if (r == by_chat_.end() || !r->second.task_id) return false;
+    if (r == by_chat_.end() || r->second.generation_id != generation_id) return false;
+    if (!r->second.task_id) {
+      // Launched, its task id not recorded yet: launch() cancels it once it is.
+      r->second.stop_requested = true;
+      return true;
+    }
     task_id = r->second.task_id;
   }
   return scope_->cancel_task(task_id);

@@ -97,6 +97,9 @@ class GenerationManager {
     bool finishing = false;
     std::shared_ptr<sync::ChatLease> lease;
     bool lease_lost = false;  // someone else may own the chat now: stop as "interrupted"
+    // A stop that came after launch() but before the task's id was recorded (the task may start
+    // on another thread first): launch() cancels the task as soon as it knows its id.
+    bool stop_requested = false;
   };
   // Lets callbacks from other threads (lease loss, control messages) reach the manager only
   // while it exists.

@@ -142,6 +142,9 @@ Status InProcessBus::ensure_range(Stream& s, std::int64_t chat_id) {
     s.last = s.start_seq;
     s.prepared = true;
   }
+  // Blocks are disjoint and increasing; if another holder reserved in between, the numbers
+  // continue from this block's start, never from inside someone else's.
+  s.last = std::max(s.last, *high - opts_.seq_block);
   s.high = *high;
   return {};
 }
@@ -168,8 +171,9 @@ Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view ty
                                        std::string_view fields) {
   auto s = publisher_stream(chat_id);
   std::unique_lock lock(s->mu);
-  if (s->forgotten) {
-    // Pruned since this thread last used it: publish to the chat's current stream.
+  while (s->forgotten) {
+    // Pruned since this thread last used it (or while this call waited for its lock): publish
+    // to the chat's current stream.
     lock.unlock();
     s = stream(chat_id);
     t_last_stream = LastStream{id_, chat_id, s, 0};
@@ -202,7 +206,14 @@ Result<std::shared_ptr<Subscription>> InProcessBus::subscribe(boost::asio::any_i
                                                               std::int64_t chat_id,
                                                               std::int64_t after_seq) {
   auto s = stream(chat_id);
-  std::lock_guard lock(s->mu);
+  std::unique_lock lock(s->mu);
+  while (s->forgotten) {
+    // Pruned between stream() and the lock (it had no subscriber yet): a subscriber left on a
+    // forgotten stream would never see another event, so join the chat's current one.
+    lock.unlock();
+    s = stream(chat_id);
+    lock = std::unique_lock(s->mu);
+  }
   TROUPE_TRY_STATUS(ensure_range(*s, chat_id));
   auto sub = std::make_shared<Subscription>(std::move(ex), chat_id,
                                             opts_.subscriber_queue + opts_.replay_events + 1);

@@ -149,6 +149,21 @@ TEST_F(InProcessBusTest, ReservesAnotherBlockWhenExhausted) {
   EXPECT_EQ(alloc_.high(3), 12);
 }
 
+TEST_F(InProcessBusTest, ANextBlockNotAdjacentToTheLastContinuesFromItsOwnStart) {
+  // Someone else (another stream of the chat, another process) reserved numbers in between: the
+  // stream must not hand out numbers from inside their block.
+  auto o = small_options();
+  o.seq_block = 4;
+  InProcessBus bus(alloc_, o);
+  std::vector<std::int64_t> got;
+  for (int i = 0; i < 4; ++i) got.push_back(publish_ok(bus, 5)->seq);
+  alloc_.set_high(5, 96);  // numbers 5..96 now belong to someone else
+  for (int i = 0; i < 3; ++i) got.push_back(publish_ok(bus, 5)->seq);
+  std::vector<std::int64_t> want{1, 2, 3, 4, 97, 98, 99};
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(alloc_.high(5), 100);
+}
+
 TEST_F(InProcessBusTest, AllocatorFailureIsReturned) {
   alloc_.set_fail(true);
   InProcessBus bus(alloc_, small_options());
