@@ -110,8 +110,10 @@ void InProcessBus::prune_idle(const Stream* keep, std::vector<std::shared_ptr<St
   for (int looked = 0; looked < kLook && dropped.size() < kDrop && !lru_.empty() && over(); ++looked) {
     auto found = streams_.find(lru_.back());
     Stream& s = *found->second;
-    if (&s != keep) {
-      std::lock_guard slock(s.mu);
+    // A stream whose lock is held is in use (a publish, a subscribe, or a first reservation
+    // writing to the store): never wait for it here, with the bus mutex held.
+    std::unique_lock slock(s.mu, std::try_to_lock);
+    if (&s != keep && slock.owns_lock()) {
       bool live = std::any_of(s.subs.begin(), s.subs.end(), [](const auto& w) {
         auto sub = w.lock();
         return sub && !sub->closed();
@@ -243,7 +245,10 @@ std::optional<boost::asio::any_io_executor> InProcessBus::subscriber_executor(st
     if (it == streams_.end()) return std::nullopt;
     s = it->second;
   }
-  std::lock_guard lock(s->mu);
+  // Never waits: a stream busy with a first reservation (a store write) answers "none", and the
+  // caller runs the work where it is.
+  std::unique_lock lock(s->mu, std::try_to_lock);
+  if (!lock.owns_lock()) return std::nullopt;
   for (const auto& w : s->subs) {
     auto sub = w.lock();
     if (sub && !sub->closed()) return sub->executor();

@@ -121,7 +121,9 @@ describe('troupe tasks (the dump analyser)', () => {
 });
 
 describe('profiles', () => {
-  test('CPU profile is readable by google-pprof; admin only; one at a time; heap report', T, async () => {
+  // google-pprof symbolizes with nm over the whole binary: minutes for a sanitizer build on a
+  // busy two-core machine, so this test gets a longer bound than the others.
+  test('CPU profile is readable by google-pprof; admin only; one at a time; heap report', { timeout: 240000 }, async () => {
     const token = await ctx.server.addUser('profile-user');
     assert.equal((await ctx.api.get('/debug/pprof/profile?seconds=1', { token })).status, 403);
     assert.equal((await ctx.api.get('/debug/pprof/profile?seconds=0')).status, 400);
@@ -139,7 +141,7 @@ describe('profiles', () => {
     try {
       const file = path.join(dir, 'cpu.prof');
       fs.writeFileSync(file, prof.buf);
-      const out = spawnSync('google-pprof', ['--text', TROUPE_BIN, file], { encoding: 'utf8', timeout: 60000 });
+      const out = spawnSync('google-pprof', ['--text', TROUPE_BIN, file], { encoding: 'utf8', timeout: 180000 });
       assert.equal(out.status, 0, `google-pprof (apt package google-perftools): ${out.error ?? ''} ${out.stderr}`);
       assert.match(out.stdout, /Total: \d+ samples/);
     } finally {
