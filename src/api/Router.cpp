@@ -43,6 +43,22 @@ void Router::add(http::verb method, std::string pattern, RouteHandler handler, b
   routes_.push_back(std::move(r));
 }
 
+namespace {
+
+// Appends `method` to a comma-separated Allow list unless it is there already.
+void add_allowed(std::string& allow, std::string_view method) {
+  std::string_view rest = allow;
+  while (!rest.empty()) {
+    auto comma = rest.find(", ");
+    if (rest.substr(0, comma) == method) return;
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
+  }
+  if (!allow.empty()) allow += ", ";
+  allow += method;
+}
+
+}  // namespace
+
 Router::Match Router::match(http::verb method, std::string_view path) const {
   Match m;
   auto segs = split_path(path);
@@ -62,9 +78,11 @@ Router::Match Router::match(http::verb method, std::string_view path) const {
     }
     if (!ok) continue;
     m.path_known = true;
-    if (!m.allow.empty()) m.allow += ", ";
-    m.allow += std::string(http::to_string(r.method));
-    if (r.method == method && !m.handler) {
+    add_allowed(m.allow, http::to_string(r.method));
+    if (r.method == http::verb::get) add_allowed(m.allow, "HEAD");
+    // HEAD runs the GET handler; the server sends the headers without the body.
+    const bool serves = r.method == method || (method == http::verb::head && r.method == http::verb::get);
+    if (serves && !m.handler) {
       m.handler = &r.handler;
       m.auth = r.auth;
       m.index = ri;

@@ -1,5 +1,6 @@
 // Router: method + path-pattern table. Patterns are literal segments and "{id}" (a positive
 // integer). Distinguishes unknown paths (404) from known paths with another method (405 + Allow).
+// A HEAD request matches the path's GET route (the server drops the body it would send).
 // Thread-safety: build with add() before serving; match() is then read-only and thread-safe.
 #pragma once
 

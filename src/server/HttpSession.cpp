@@ -210,7 +210,8 @@ asio::awaitable<void> HttpSession::run(ServerState* state, std::shared_ptr<Task>
     }
     task->set_state("handling");
     api::Reply reply = co_await state->api.handle(req);
-    if (reply.sse) {
+    // HEAD of an event stream: its headers, then close (the subscription is dropped unused).
+    if (reply.sse && req.method() != http::verb::head) {
       task->set_state("sse");
       co_await SseStream::run(state, task, stream, std::move(reply));
       break;

@@ -179,8 +179,8 @@ describe('health, auth and routing', () => {
   });
 
   test('HEAD answers headers only, and the connection stays usable', T, async () => {
-    // /healthz has no HEAD route (405 with a JSON error), the UI's index is a static file (200):
-    // both keep their Content-Length and send no body, so the GET after each parses cleanly.
+    // HEAD runs the GET route (/healthz) or serves the static file (the UI's index): both keep
+    // their Content-Length and send no body, so the GET after each parses cleanly.
     const req = (m, path) => `${m} ${path} HTTP/1.1\r\nHost: t\r\n\r\n`;
     const parts = [req('HEAD', '/healthz'), req('GET', '/healthz'), req('HEAD', '/'), req('GET', '/healthz')];
     const heads = new Set([0, 2]);
@@ -188,14 +188,38 @@ describe('health, auth and routing', () => {
     assert.ok(!got.timedOut && !got.closed, `four responses expected, got: ${got.text.slice(0, 600)}`);
     const { responses, rest } = splitResponses(got.text, heads);
     assert.equal(rest, '', 'nothing after the fourth response');
-    assert.equal(responses[0].status, 405);
-    assert.ok(responses[0].contentLength > 0, 'HEAD keeps the Content-Length of the body it omits');
+    assert.equal(responses[0].status, 200);
     assert.equal(responses[1].status, 200);
+    assert.equal(responses[0].contentLength, responses[1].body.length, 'HEAD keeps the Content-Length of the body it omits');
     assert.deepEqual(JSON.parse(responses[1].body), { status: 'ok' });
     assert.equal(responses[2].status, 200);
     assert.ok(responses[2].contentLength > 0);
     assert.equal(responses[3].status, 200);
     assert.deepEqual(JSON.parse(responses[3].body), { status: 'ok' });
+  });
+
+  test('HEAD of an event stream: its headers, then close; HEAD of a POST-only path: 405', T, async () => {
+    const c = await ctx.api.createCharacter(sampleCharacter());
+    const chat = await ctx.api.createChat(c.id);
+    const got = await exchange(
+      ctx.server.port,
+      [`HEAD /api/chats/${chat.id}/events HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ${ctx.server.adminToken}\r\n\r\n`],
+      () => false,
+      { timeoutMs: 3000 },
+    );
+    assert.ok(got.closed && !got.timedOut, `the server closes after the headers: ${got.text.slice(0, 300)}`);
+    assert.match(got.text, /^HTTP\/1\.1 200 /);
+    assert.match(got.text, /\r\ncontent-type: text\/event-stream/i);
+    assert.ok(got.text.endsWith('\r\n\r\n'), `no body after the headers: ${JSON.stringify(got.text.slice(-80))}`);
+    const post = await exchange(
+      ctx.server.port,
+      [`HEAD /api/characters/import HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ${ctx.server.adminToken}\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n`],
+      (t) => splitResponses(t, new Set([0])).responses.length >= 2,
+    );
+    const [r405, r200] = splitResponses(post.text, new Set([0])).responses;
+    assert.equal(r405?.status, 405, post.text.slice(0, 300));
+    assert.match(r405.head, /\r\nallow: POST/i);
+    assert.equal(r200?.status, 200);
   });
 
   test('Expect: 100-continue is answered before the body is sent', T, async () => {

@@ -54,13 +54,13 @@ TEST_F(ApiTest, WrongMethodIs405WithAllow) {
   auto r = call(http::verb::patch, "/api/chats/5");
   EXPECT_EQ(r.res.result(), http::status::method_not_allowed);
   EXPECT_EQ(error_code(r), "method_not_allowed");
-  EXPECT_EQ(r.res[http::field::allow], "GET, DELETE");
+  EXPECT_EQ(r.res[http::field::allow], "GET, HEAD, DELETE");
   auto m = call(http::verb::get, "/api/messages/3");
   EXPECT_EQ(m.res.result(), http::status::method_not_allowed);
   EXPECT_EQ(m.res[http::field::allow], "PUT, DELETE");
   auto h = call(http::verb::post, "/healthz", "", "");
   EXPECT_EQ(h.res.result(), http::status::method_not_allowed);
-  EXPECT_EQ(h.res[http::field::allow], "GET");
+  EXPECT_EQ(h.res[http::field::allow], "GET, HEAD");
   auto imp = call(http::verb::get, "/api/characters/import");
   EXPECT_EQ(imp.res.result(), http::status::method_not_allowed);
   EXPECT_EQ(imp.res[http::field::allow], "POST");

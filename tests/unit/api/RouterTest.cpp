@@ -105,14 +105,25 @@ TEST_F(RouterTest, MethodNotAllowedListsTheAllowedMethods) {
   auto m = r_.match(http::verb::patch, "/api/characters/5");
   EXPECT_FALSE(m.handler);
   EXPECT_TRUE(m.path_known);
-  EXPECT_EQ(m.allow, "GET, PUT, DELETE");
+  EXPECT_EQ(m.allow, "GET, HEAD, PUT, DELETE");
   auto c = r_.match(http::verb::delete_, "/api/characters");
   EXPECT_FALSE(c.handler);
-  EXPECT_EQ(c.allow, "GET, POST");
+  EXPECT_EQ(c.allow, "GET, HEAD, POST");
   // A matched route still reports the allow list of its path.
   auto ok = r_.match(http::verb::put, "/api/characters/5");
   EXPECT_EQ(invoke(ok), "put");
-  EXPECT_EQ(ok.allow, "GET, PUT, DELETE");
+  EXPECT_EQ(ok.allow, "GET, HEAD, PUT, DELETE");
+}
+
+TEST_F(RouterTest, HeadRunsTheGetRouteOfItsPath) {
+  auto h = r_.match(http::verb::head, "/api/characters/5");
+  ASSERT_TRUE(h.handler);
+  EXPECT_EQ(invoke(h), "get");
+  EXPECT_EQ(h.ids, std::vector<std::int64_t>{5});
+  // A path without GET has no HEAD either.
+  auto none = r_.match(http::verb::head, "/api/characters/import");
+  EXPECT_FALSE(none.handler);
+  EXPECT_TRUE(none.path_known);
 }
 
 TEST_F(RouterTest, UnknownPaths) {
@@ -138,7 +149,7 @@ TEST_F(RouterTest, FirstAddedRouteWins) {
   auto m = r.match(http::verb::get, "/x/1");
   EXPECT_EQ(invoke(m), "first");
   EXPECT_TRUE(m.auth);
-  EXPECT_EQ(m.allow, "GET, GET");
+  EXPECT_EQ(m.allow, "GET, HEAD");  // each method once
 }
 
 TEST(RouteContext, QueryAndIds) {
