@@ -112,8 +112,8 @@ void InProcessBus::prune_idle(const Stream* keep, std::vector<std::shared_ptr<St
     Stream& s = *found->second;
     // A stream whose lock is held is in use (a publish, a subscribe, or a first reservation
     // writing to the store): never wait for it here, with the bus mutex held.
-    std::unique_lock slock(s.mu, std::try_to_lock);
-    if (&s != keep && slock.owns_lock()) {
+    std::unique_lock slock(s.mu, std::defer_lock);
+    if (&s != keep && slock.try_lock()) {
       bool live = std::any_of(s.subs.begin(), s.subs.end(), [](const auto& w) {
         auto sub = w.lock();
         return sub && !sub->closed();
@@ -133,6 +133,16 @@ void InProcessBus::forget_locked(Stream& s) {
   s.forgotten = true;
   retained_.fetch_sub(s.ring.size(), std::memory_order_relaxed);
   lru_.erase(s.lru);
+}
+
+std::unique_lock<std::mutex> InProcessBus::lock_current(std::int64_t chat_id, std::shared_ptr<Stream>& s) {
+  std::unique_lock lock(s->mu);
+  while (s->forgotten) {
+    lock.unlock();
+    s = stream(chat_id);
+    lock = std::unique_lock(s->mu);
+  }
+  return lock;
 }
 
 Status InProcessBus::ensure_range(Stream& s, std::int64_t chat_id) {
@@ -172,15 +182,9 @@ bool InProcessBus::ready(std::int64_t chat_id, std::int64_t headroom) {
 Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view type,
                                        std::string_view fields) {
   auto s = publisher_stream(chat_id);
-  std::unique_lock lock(s->mu);
-  while (s->forgotten) {
-    // Pruned since this thread last used it (or while this call waited for its lock): publish
-    // to the chat's current stream.
-    lock.unlock();
-    s = stream(chat_id);
-    t_last_stream = LastStream{id_, chat_id, s, 0};
-    lock = std::unique_lock(s->mu);
-  }
+  const Stream* cached = s.get();
+  auto lock = lock_current(chat_id, s);
+  if (s.get() != cached) t_last_stream = LastStream{id_, chat_id, s, 0};  // pruned since last use
   TROUPE_TRY_STATUS(ensure_range(*s, chat_id));
   auto ev = EventPool::instance().make();  // pooled block and JSON buffer
   ev->chat_id = chat_id;
@@ -208,14 +212,7 @@ Result<std::shared_ptr<Subscription>> InProcessBus::subscribe(boost::asio::any_i
                                                               std::int64_t chat_id,
                                                               std::int64_t after_seq) {
   auto s = stream(chat_id);
-  std::unique_lock lock(s->mu);
-  while (s->forgotten) {
-    // Pruned between stream() and the lock (it had no subscriber yet): a subscriber left on a
-    // forgotten stream would never see another event, so join the chat's current one.
-    lock.unlock();
-    s = stream(chat_id);
-    lock = std::unique_lock(s->mu);
-  }
+  auto lock = lock_current(chat_id, s);
   TROUPE_TRY_STATUS(ensure_range(*s, chat_id));
   auto sub = std::make_shared<Subscription>(std::move(ex), chat_id,
                                             opts_.subscriber_queue + opts_.replay_events + 1);

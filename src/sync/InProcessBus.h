@@ -76,6 +76,9 @@ class InProcessBus final : public EventBus {
   // tokens in runs) reuses the stream it used last without the bus mutex; every kTouchEvery-th
   // publish still goes through stream() so the chat stays recently used.
   std::shared_ptr<Stream> publisher_stream(std::int64_t chat_id);
+  // Locks `s`; while it is forgotten (pruned between its lookup and the lock) moves on to the
+  // chat's current stream, so nobody publishes into or subscribes to a stream nobody reads.
+  std::unique_lock<std::mutex> lock_current(std::int64_t chat_id, std::shared_ptr<Stream>& s);
   // Requires s.mu held.
   Status ensure_range(Stream& s, std::int64_t chat_id);
   // Requires mu_ held: forgets least recently used idle streams (at most a few per call) while
