@@ -10,6 +10,8 @@
 #   --rate R          offered turns/s (default 2000)
 #   --transport T     sse | ws (default sse)
 #   --duration S      measured seconds after a 2 s warm-up (default 12)
+#   --aligned-rotation every user moves to a new chat at the same moment (a burst of 200 new
+#                     chats and subscriptions every 20 turns); default: the moves are staggered
 #   --split-cores     the server on CPU 0 only and the load generator on CPU 1 only (taskset):
 #                     the server's figures without the load generator on its core
 #   --set KEY=VALUE   extra server setting for both sides (repeatable)
@@ -21,6 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 ROUNDS=2 RATE=2000 TRANSPORT=sse DURATION=12 SPLIT=0
+LG_EXTRA=()
 SETS=()
 BINS=()
 while [[ $# -gt 0 ]]; do
@@ -30,8 +33,9 @@ while [[ $# -gt 0 ]]; do
     --transport) TRANSPORT=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --split-cores) SPLIT=1; shift ;;
+    --aligned-rotation) LG_EXTRA+=(--aligned-rotation); shift ;;
     --set) SETS+=(--set "$2"); shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     -*) echo "unknown option: $1" >&2; exit 2 ;;
     *) BINS+=("$1"); shift ;;
   esac
@@ -72,7 +76,7 @@ run_one() {
   fi
   "${LOADGEN_PIN[@]}" "$LOADGEN" --url "$url" --token "$token" --users 200 --warmup 2 \
     --server-pid "$SERVER_PID" --label "$1" --transport "$TRANSPORT" --duration "$DURATION" \
-    --rate "$RATE" --spaces per-user --turns-per-chat 20 >"$dir/lg.txt" 2>&1 || true
+    --rate "$RATE" --spaces per-user --turns-per-chat 20 "${LG_EXTRA[@]}" >"$dir/lg.txt" 2>&1 || true
   kill -TERM "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
@@ -92,7 +96,7 @@ figures() {
 
 echo "A = ${BINS[0]}"
 echo "B = ${BINS[1]}"
-echo "$RATE turns/s offered, $TRANSPORT, ${DURATION} s per run, $ROUNDS ABBA round(s)$([[ $SPLIT == 1 ]] && echo ', split cores'); results in $OUT"
+echo "$RATE turns/s offered, $TRANSPORT, ${DURATION} s per run, $ROUNDS ABBA round(s)$([[ $SPLIT == 1 ]] && echo ', split cores')$([[ ${#LG_EXTRA[@]} -gt 0 ]] && echo ', aligned chat moves'); results in $OUT"
 printf '%-8s %9s %11s %8s %8s %10s %11s\n' run turns/s "CPU ms/turn" "p50 ms" "p99 ms" "lag p99.9" "loadgen ms"
 : >"$OUT/figures.txt"
 for r in $(seq "$ROUNDS"); do

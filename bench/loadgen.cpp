@@ -85,6 +85,10 @@ struct Options {
   int expect_tokens = 64;
   int turn_timeout_ms = 10'000;
   int turns_per_chat = 0;  // 0 = one chat per user for the whole run
+  // With turns_per_chat: user i's first chat is shortened by i % turns_per_chat turns, so the
+  // users move to new chats evenly over time. aligned_rotation keeps every first chat whole:
+  // all users then open a new chat within the same pacing interval (a burst of new chats).
+  bool aligned_rotation = false;
   double rate = 0;         // paced mode: offered turns/s over all users (0 = closed loop)
   int server_pid = 0;
   std::string label;
@@ -692,6 +696,7 @@ class ChatUser {
       : ex_(ex), opts_(o), plan_(plan), character_id_(character_id), chat_id_(chat_id),
         last_seq_(after_seq), post_(ex, o),
         wake_(ex), out_(out), error_{out, plan} {
+    if (o.turns_per_chat > 0 && !o.aligned_rotation) chat_turns_left_ = o.turns_per_chat - index % o.turns_per_chat;
     if (o.rate > 0) {
       // Paced mode: this user starts a turn every users/rate seconds; users are spread evenly
       // over one interval so the offered load is smooth.
@@ -767,7 +772,10 @@ class ChatUser {
   awaitable<bool> turn_loop() {
     long n = 0;
     for (;;) {
-      if (opts_.turns_per_chat > 0 && n >= opts_.turns_per_chat) co_return true;
+      if (opts_.turns_per_chat > 0 && n >= (chat_turns_left_ > 0 ? chat_turns_left_ : opts_.turns_per_chat)) {
+        chat_turns_left_ = 0;  // only the first chat is shortened
+        co_return true;
+      }
       if (interval_.count() > 0) {
         // Latency counts from the scheduled start, so a server that falls behind the offered rate
         // shows it in the percentiles instead of silently slowing the load down.
@@ -931,6 +939,7 @@ class ChatUser {
   bool stopping_ = false;
   bool reader_running_ = false;
   Clock::duration interval_{0};  // paced mode only
+  long chat_turns_left_ = 0;       // the first chat's own turn limit (0: --turns-per-chat)
   Clock::time_point next_start_;
   UserResult& out_;
   ErrorSink error_;
@@ -1360,6 +1369,9 @@ int run(Options& o) {
     std::printf("  first token ms:   p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", dt.p50, dt.p90, dt.p99, dt.max);
     std::printf("  events received:  %ld (%ld tokens) over the whole run; %.0f turns per user\n",
                 events, tokens, turns_per_user);
+    if (o.turns_per_chat > 0)
+      std::printf("  chats:            a new chat every %d turns, moves %s\n", o.turns_per_chat,
+                  o.aligned_rotation ? "aligned (all users at once)" : "staggered over the users");
   }
   if (o.rate > 0) {
     std::printf("  paced:            offered %.1f turns/s; %ld of %zu turns started > 1 ms late (lag p99 %.2f ms, max %.2f)\n",
@@ -1416,6 +1428,7 @@ int run(Options& o) {
     out["events"] = events;
     out["tokens"] = tokens;
     out["turns_per_chat_limit"] = o.turns_per_chat;
+    out["rotation"] = o.turns_per_chat == 0 ? "none" : o.aligned_rotation ? "aligned" : "staggered";
     out["turns_per_user"] = std::round(turns_per_user * 10.0) / 10.0;
   }
   if (o.rate > 0) {
@@ -1496,6 +1509,10 @@ int main(int argc, char** argv) {
                  "Move each user to a new chat after this many turns (0 = never): bounds history length")
       ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
+  cli.add_flag("--aligned-rotation", o.aligned_rotation,
+               "With --turns-per-chat: every user's first chat runs the full count, so all users move "
+               "to new chats at the same moment (a burst). Default: first chats are shortened by "
+               "user index modulo the count, spreading the moves evenly over time");
   cli.add_option("--rate", o.rate,
                  "Offered load in turns/s over all users (paced; latency counted from the scheduled "
                  "start). 0 = closed loop: each user starts its next turn at once")

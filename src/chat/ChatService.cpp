@@ -67,9 +67,12 @@ asio::awaitable<Result<ChatView>> ChatService::create(const store::User& user,
     c.character_id = character_id;
     c.persona_id = persona_id;
     c.title = title.empty() ? "Chat with " + ch->name : title;
+    c.seq_reserved = d_.bus.creation_block();
     return d_.chats.create_chat(c, greetings);
   });
   if (!chat.ok()) co_return chat.error();
+  // Its stream starts prepared: subscribing to the new chat or a first turn writes no seq block.
+  d_.bus.adopt_new_chat(chat->id, chat->seq_reserved);
   co_return view(std::move(chat).value());
 }
 

@@ -45,7 +45,9 @@ class ChatStore {
  public:
   virtual ~ChatStore() = default;
 
-  // Creates a chat whose root-level messages are the greetings (first is selected).
+  // Creates a chat whose root-level messages are the greetings (first is selected). The chat's
+  // seq_reserved mark starts at c.seq_reserved (a first block of event numbers reserved with the
+  // chat, see sync::EventBus::creation_block), 0 when none.
   virtual Result<Chat> create_chat(const Chat& c, const std::vector<std::string>& greetings) = 0;
   virtual Result<Chat> get_chat(Id user_id, Id id) = 0;
   virtual Result<std::vector<Chat>> list_chats(Id user_id, Id character_id, Id after_id,

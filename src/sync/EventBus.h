@@ -62,6 +62,13 @@ class EventBus {
   virtual std::optional<boost::asio::any_io_executor> subscriber_executor(std::int64_t /*chat_id*/) {
     return std::nullopt;
   }
+  // A new chat can be stored with its first block of sequence numbers already reserved (its
+  // seq_reserved mark set in the same write as the chat), so that its stream needs no store write
+  // of its own: creation_block() is that block's size (0: this bus reserves on prepare() as
+  // usual), and adopt_new_chat() hands the stored mark to the bus once the chat is committed.
+  // adopt_new_chat() never blocks and does nothing for a stream the bus already prepared.
+  virtual std::int64_t creation_block() const { return 0; }
+  virtual void adopt_new_chat(std::int64_t /*chat_id*/, std::int64_t /*seq_reserved*/) {}
 
   // Control messages between nodes (e.g. "stop generation 7", "memory space 3 changed"): a message
   // published on `topic` reaches every node's handlers for that topic, this node's included. At

@@ -161,6 +161,18 @@ Status InProcessBus::ensure_range(Stream& s, std::int64_t chat_id) {
   return {};
 }
 
+void InProcessBus::adopt_new_chat(std::int64_t chat_id, std::int64_t seq_reserved) {
+  if (seq_reserved <= 0) return;
+  auto s = stream(chat_id);
+  auto lock = lock_current(chat_id, s);
+  if (s->prepared) return;
+  // The chat was stored with (0, seq_reserved] reserved for it and has published nothing yet.
+  s->start_seq = 0;
+  s->last = 0;
+  s->high = seq_reserved;
+  s->prepared = true;
+}
+
 Status InProcessBus::prepare(std::int64_t chat_id) {
   auto s = stream(chat_id);
   std::lock_guard lock(s->mu);

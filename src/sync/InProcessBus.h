@@ -46,6 +46,8 @@ class InProcessBus final : public EventBus {
   void close_all() override;
   std::size_t subscriber_count() const override;
   std::optional<boost::asio::any_io_executor> subscriber_executor(std::int64_t chat_id) override;
+  std::int64_t creation_block() const override { return opts_.seq_block; }
+  void adopt_new_chat(std::int64_t chat_id, std::int64_t seq_reserved) override;
   // Events held by the replay rings of all streams (for metrics and tests).
   std::size_t retained_events() const { return retained_.load(std::memory_order_relaxed); }
   std::size_t stream_count() const;

@@ -40,10 +40,11 @@ Result<Chat> PgChatStore::create_chat(const Chat& in, const std::vector<std::str
                               in.user_id, in.persona_id, "persona not found"));
     }
     auto r = c.query(
-        "INSERT INTO chats(user_id, character_id, persona_id, title, created_at, updated_at) "
-        "VALUES($1, $2, $3, $4, $5, $5) RETURNING id",
+        "INSERT INTO chats(user_id, character_id, persona_id, title, created_at, updated_at, seq_reserved) "
+        "VALUES($1, $2, $3, $4, $5, $5, $6) RETURNING id",
         {in.user_id, in.character_id,
-         in.persona_id != 0 ? PgParam(in.persona_id) : PgParam::null(), in.title, now});
+         in.persona_id != 0 ? PgParam(in.persona_id) : PgParam::null(), in.title, now,
+         std::max<std::int64_t>(in.seq_reserved, 0)});
     if (!r.ok()) return r.error();
     const Id chat_id = r->col_int(0, 0);
     PgMessageTree tree(c, now);

@@ -44,8 +44,8 @@ Result<Chat> SqliteChatStore::create_chat(const Chat& in, const std::vector<std:
                               in.user_id, in.persona_id, "persona not found"));
     }
     auto st = c.prepare(
-        "INSERT INTO chats(user_id, character_id, persona_id, title, created_at, updated_at) "
-        "VALUES(?1, ?2, ?3, ?4, ?5, ?5)");
+        "INSERT INTO chats(user_id, character_id, persona_id, title, created_at, updated_at, seq_reserved) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6)");
     if (!st.ok()) return st.error();
     st->bind_int(1, in.user_id).bind_int(2, in.character_id);
     if (in.persona_id != 0) {
@@ -53,7 +53,7 @@ Result<Chat> SqliteChatStore::create_chat(const Chat& in, const std::vector<std:
     } else {
       st->bind_null(3);
     }
-    st->bind_text(4, in.title).bind_int(5, now);
+    st->bind_text(4, in.title).bind_int(5, now).bind_int(6, std::max<std::int64_t>(in.seq_reserved, 0));
     TROUPE_TRY_STATUS(st->run());
     const Id chat_id = c.last_insert_id();
     MessageTree tree(c, now);

@@ -115,6 +115,24 @@ TEST_F(ChatServiceTest, LastSeqIsAResumeCursor) {
   EXPECT_TRUE(drain(*subscribe(alice_, v.chat.id, after->last_seq)).empty());
 }
 
+TEST_F(ChatServiceTest, ANewChatIsStoredWithItsFirstSeqBlockSoItsStreamWritesNoOther) {
+  auto v = new_chat(alice_, aria_.id);
+  EXPECT_EQ(v.chat.seq_reserved, bus_->creation_block());
+  EXPECT_EQ(v.last_seq, 0);
+  ASSERT_TRUE(bus_->ready(v.chat.id, bus_->creation_block()));  // prepared before any subscriber
+  auto sub = subscribe(alice_, v.chat.id, v.last_seq);
+  finished_turn(v.chat.id, "hi");
+  auto evs = drain(*sub);
+  ASSERT_FALSE(evs.empty());
+  EXPECT_EQ(evs.front().seq, 1);
+  EXPECT_EQ(evs.back().type, "generation.finished");
+  // The mark stored with the chat still covers every event: no reservation of its own.
+  auto stored = store_->chats().get_chat(alice_.id, v.chat.id);
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->seq_reserved, bus_->creation_block());
+  EXPECT_GE(stored->seq_reserved, evs.back().seq);
+}
+
 TEST_F(ChatServiceTest, LastSeqAfterRestartIsTheReservedMark) {
   auto v = new_chat(alice_, aria_.id);
   finished_turn(v.chat.id, "hi");

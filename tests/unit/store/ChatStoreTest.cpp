@@ -400,6 +400,28 @@ TEST_P(ChatStoreTest, ReserveSeqIsMonotonicAcrossReopen) {
   EXPECT_ERRC(chats().reserve_seq(c.id, -1), Errc::bad_request);
 }
 
+TEST_P(ChatStoreTest, ACreatedChatKeepsTheSeqBlockReservedWithIt) {
+  Chat in;
+  in.user_id = alice_.id;
+  in.character_id = aria_.id;
+  in.title = "reserved";
+  in.seq_reserved = 4096;
+  auto made = chats().create_chat(in, {"Hi!"});
+  ASSERT_OK(made);
+  EXPECT_EQ(made->seq_reserved, 4096);
+  reopen();
+  EXPECT_EQ(chat(alice_.id, made->id).seq_reserved, 4096);
+  // Later reservations continue above it.
+  auto next = chats().reserve_seq(made->id, 10);
+  ASSERT_OK(next);
+  EXPECT_EQ(*next, 4106);
+  // A negative mark is stored as none.
+  in.seq_reserved = -5;
+  auto none = chats().create_chat(in, {});
+  ASSERT_OK(none);
+  EXPECT_EQ(none->seq_reserved, 0);
+}
+
 TEST_P(ChatStoreTest, DataSurvivesReopen) {
   Chat c = make_chat(alice_.id, aria_.id, {"greet"}, "durable");
   Turn t = finished_turn(alice_.id, c.id, "remember me");

@@ -131,6 +131,56 @@ TEST_F(InProcessBusTest, PrepareIsCheapOnceDone) {
   EXPECT_EQ(alloc_.calls(4), 1u);
 }
 
+TEST_F(InProcessBusTest, ANewChatsStreamAdoptsTheBlockStoredWithTheChat) {
+  InProcessBus bus(alloc_, small_options());
+  EXPECT_EQ(bus.creation_block(), 100);
+  // The store created chat 6 with seq_reserved = 100 in the chat's own write.
+  alloc_.set_high(6, 100);
+  bus.adopt_new_chat(6, 100);
+  EXPECT_TRUE(bus.ready(6, 100));
+  EXPECT_EQ(bus.last_seq(6), 0);  // resume cursor of a chat with no event yet
+  ASSERT_TRUE(bus.prepare(6).ok());
+  auto sub = subscribe_ok(bus, io_, 6, 0);
+  std::vector<std::int64_t> got;
+  for (int i = 0; i < 100; ++i) {
+    publish_ok(bus, 6);
+    for (auto q : seqs(drain(*sub))) got.push_back(q);
+  }
+  EXPECT_EQ(alloc_.calls(6), 0u);  // no store write of its own for the whole first block
+  auto next = publish_ok(bus, 6);  // the 101st reserves the next block as usual
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seq, 101);
+  EXPECT_EQ(alloc_.calls(6), 1u);
+  EXPECT_EQ(alloc_.high(6), 200);
+  for (auto q : seqs(drain(*sub))) got.push_back(q);
+  ASSERT_EQ(got.size(), 101u);
+  EXPECT_EQ(got.front(), 1);
+  EXPECT_EQ(got.back(), 101);
+}
+
+TEST_F(InProcessBusTest, AdoptingLeavesAPreparedStreamAlone) {
+  InProcessBus bus(alloc_, small_options());
+  publish_ok(bus, 8);
+  publish_ok(bus, 8);
+  bus.adopt_new_chat(8, 100);  // a late or repeated adoption must not rewind the numbering
+  EXPECT_EQ(publish_ok(bus, 8)->seq, 3);
+  bus.adopt_new_chat(9, 0);  // nothing reserved with the chat: the stream stays unprepared
+  EXPECT_FALSE(bus.ready(9, 1));
+  EXPECT_EQ(bus.last_seq(9), -1);
+}
+
+TEST_F(InProcessBusTest, AnAdoptedStreamForgottenBeforeUseRestartsAboveTheStoredMark) {
+  auto o = small_options();
+  o.max_idle_streams = 2;
+  InProcessBus bus(alloc_, o);
+  alloc_.set_high(1, 100);
+  bus.adopt_new_chat(1, 100);
+  for (int chat = 2; chat <= 20; ++chat) publish_ok(bus, chat);  // chat 1 is pruned unused
+  EXPECT_EQ(bus.last_seq(1), -1);
+  // Its cursor is now the stored mark (100); numbering continues above it, never reusing 1..100.
+  EXPECT_EQ(publish_ok(bus, 1)->seq, 101);
+}
+
 TEST_F(InProcessBusTest, ReservesAnotherBlockWhenExhausted) {
   auto o = small_options();
   o.seq_block = 4;
