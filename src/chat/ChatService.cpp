@@ -3,6 +3,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
+#include "chat/ContextCache.h"
 #include "chat/Macros.h"
 #include "chat/MemoryRecall.h"
 #include "core/Offload.h"
@@ -45,17 +46,26 @@ asio::awaitable<Result<ChatView>> ChatService::create(const store::User& user,
                                                       store::Id character_id,
                                                       store::Id persona_id, std::string title) {
   if (title.size() > kMaxTitleBytes) co_return make_error(Errc::too_large, "title is longer than 500 bytes");
+  // The records read to create the chat are its first turn's context: cached, the new chat's
+  // subscription and first turn need no store read (the ticket is taken before they are read).
+  const ContextCache::Ticket ticket = d_.contexts ? d_.contexts->ticket(user.id) : 0;
+  std::optional<ChatContext> ctx;
   auto chat = co_await offload(d_.db_pool, [&]() -> Result<store::Chat> {
     auto ch = d_.characters.get_character(user.id, character_id);
     if (!ch.ok()) return ch.error();
     std::string user_name = user.name;
+    std::optional<store::Persona> persona;
+    bool definite = true;  // the persona in effect is known (one, or none at all)
     if (persona_id) {
       auto p = d_.characters.get_persona(user.id, persona_id);
       if (!p.ok()) return p.error();
-      user_name = p->name;
+      persona = std::move(p).value();
     } else if (auto p = d_.characters.default_persona(user.id); p.ok()) {
-      user_name = p->name;
+      persona = std::move(p).value();
+    } else {
+      definite = p.error().code == Errc::not_found;
     }
+    if (persona) user_name = persona->name;
     MacroValues mv{ch->name, user_name, ""};
     std::vector<std::string> greetings;
     if (!ch->first_mes.empty()) greetings.push_back(expand_macros(ch->first_mes, mv));
@@ -68,11 +78,14 @@ asio::awaitable<Result<ChatView>> ChatService::create(const store::User& user,
     c.persona_id = persona_id;
     c.title = title.empty() ? "Chat with " + ch->name : title;
     c.seq_reserved = d_.bus.creation_block();
-    return d_.chats.create_chat(c, greetings);
+    auto made = d_.chats.create_chat(c, greetings);
+    if (made.ok() && definite) ctx = ChatContext{*made, std::move(ch).value(), std::move(persona)};
+    return made;
   });
   if (!chat.ok()) co_return chat.error();
   // Its stream starts prepared: subscribing to the new chat or a first turn writes no seq block.
   d_.bus.adopt_new_chat(chat->id, chat->seq_reserved);
+  if (d_.contexts && ctx) d_.contexts->put(user.id, *ctx, ticket);
   co_return view(std::move(chat).value());
 }
 
@@ -222,6 +235,12 @@ asio::awaitable<Result<ChatView>> ChatService::branch(const store::User& user, s
 
 asio::awaitable<Result<std::shared_ptr<sync::Subscription>>> ChatService::subscribe(
     const store::User& user, store::Id chat_id, std::int64_t after_seq) {
+  // A chat whose context is cached for this user exists and is theirs; with its stream prepared,
+  // subscribing needs no DB thread.
+  if (d_.contexts && d_.bus.ready(chat_id, 1) && d_.contexts->get(user.id, chat_id)) {
+    auto ex = co_await asio::this_coro::executor;
+    co_return d_.bus.subscribe(ex, chat_id, after_seq);
+  }
   auto ok = co_await offload(d_.db_pool, [&]() -> Status {
     auto chat = d_.chats.get_chat(user.id, chat_id);
     if (!chat.ok()) return chat.error();

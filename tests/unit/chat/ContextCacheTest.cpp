@@ -172,6 +172,43 @@ TEST_F(CachedContextTest, EveryStoredChangeToCharacterPersonaOrChatIsSeenByTheNe
   EXPECT_ERRC(say(alice_, other, "still there?"), Errc::not_found);
 }
 
+TEST_F(CachedContextTest, ANewChatsSubscriptionAndFirstTurnReadNothingMore) {
+  const auto before = contexts_.stats();
+  auto chat = new_chat(alice_, aria_.id).chat.id;
+  EXPECT_EQ(contexts_.stats().chats, before.chats + 1);  // filled from the creation's own reads
+  auto sub = subscribe(alice_, chat);
+  ASSERT_TRUE(sub);
+  EXPECT_EQ(contexts_.stats().hits, before.hits + 1);
+  ASSERT_OK(say(alice_, chat, "one"));
+  EXPECT_EQ(contexts_.stats().hits, before.hits + 2);
+  EXPECT_EQ(contexts_.stats().misses, before.misses);
+  EXPECT_NE(last_system().find("Aria keeps the lighthouse."), std::string::npos) << last_system();
+  auto evs = collect_until(*sub, "generation.finished");
+  ASSERT_FALSE(evs.empty());
+  EXPECT_EQ(evs.front().seq, 1);
+  // Someone else never subscribes through alice's entry.
+  EXPECT_ERRC(await(chats_->subscribe(bob_, chat, 0)), Errc::not_found);
+}
+
+TEST_F(CachedContextTest, ANewChatUsesThePersonaInEffectWhenItWasCreated) {
+  auto cs = characters();
+  store::Persona p;
+  p.name = "Alice";
+  p.description = "a cartographer";
+  p.is_default = true;
+  auto made = await(cs.create_persona(alice_, p));
+  ASSERT_OK(made);
+  auto chat = new_chat(alice_, aria_.id).chat.id;
+  ASSERT_OK(say(alice_, chat, "one"));
+  EXPECT_NE(last_system().find("a cartographer"), std::string::npos) << last_system();
+  // A persona changed after the chat was made (its cached context) is seen by the next turn.
+  p = *made;
+  p.description = "a retired cartographer";
+  ASSERT_OK(await(cs.update_persona(alice_, p)));
+  ASSERT_OK(say(alice_, chat, "two"));
+  EXPECT_NE(last_system().find("a retired cartographer"), std::string::npos) << last_system();
+}
+
 TEST_F(CachedContextTest, AStreamThatIsNoLongerPreparedIsPreparedOnTheStoreHop) {
   auto chat = new_chat(alice_, aria_.id).chat.id;
   ASSERT_OK(say(alice_, chat, "one"));
