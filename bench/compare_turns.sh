@@ -83,7 +83,8 @@ run_one() {
   rm -rf "$data"
 }
 
-# figures DIR: "turns/s cpu p50 p99 lag999 lgcpu" from a load generator report.
+# figures DIR: "turns/s cpu p50 p99 lag999 lgcpu commit50" from a load generator report (commit50:
+# the store writer's group commit p50, which shows the disk's phase during the run).
 figures() {
   awk '
     /completed turns:/ { gsub(/[()]/, ""); tps = $4 }
@@ -91,13 +92,16 @@ figures() {
     /server CPU:/ { cpu = $3 }
     /event-loop lag:/ { for (i = 1; i <= NF; i++) if ($i == "p99.9") lag = $(i + 1) }
     /loadgen CPU:/ { lg = $3 }
-    END { printf "%s %s %s %s %s %s\n", tps, cpu, p50, p99, (lag == "" ? "-" : lag), lg }' "$1/lg.txt"
+    /db group commit:/ { for (i = 1; i <= NF; i++) if ($i == "p50") commit = $(i + 1) }
+    END {
+      printf "%s %s %s %s %s %s %s\n", tps, cpu, p50, p99, (lag == "" ? "-" : lag), lg, (commit == "" ? "-" : commit)
+    }' "$1/lg.txt"
 }
 
 echo "A = ${BINS[0]}"
 echo "B = ${BINS[1]}"
 echo "$RATE turns/s offered, $TRANSPORT, ${DURATION} s per run, $ROUNDS ABBA round(s)$([[ $SPLIT == 1 ]] && echo ', split cores')$([[ ${#LG_EXTRA[@]} -gt 0 ]] && echo ', aligned chat moves'); results in $OUT"
-printf '%-8s %9s %11s %8s %8s %10s %11s\n' run turns/s "CPU ms/turn" "p50 ms" "p99 ms" "lag p99.9" "loadgen ms"
+printf '%-8s %9s %11s %8s %8s %10s %11s %11s\n' run turns/s "CPU ms/turn" "p50 ms" "p99 ms" "lag p99.9" "loadgen ms" "commit p50"
 : >"$OUT/figures.txt"
 for r in $(seq "$ROUNDS"); do
   for side in A B B A; do
@@ -108,15 +112,15 @@ for r in $(seq "$ROUNDS"); do
     f=$(figures "$dir")
     echo "$side $f" >>"$OUT/figures.txt"
     # shellcheck disable=SC2086
-    printf '%-8s %9s %11s %8s %8s %10s %11s\n' "$side r$r" $f
+    printf '%-8s %9s %11s %8s %8s %10s %11s %11s\n' "$side r$r" $f
   done
 done
 awk '
-  { n[$1]++; for (i = 2; i <= 7; i++) s[$1, i] += $i }
+  { n[$1]++; for (i = 2; i <= 8; i++) s[$1, i] += $i }
   END {
-    split("turns/s cpu_ms_per_turn p50_ms p99_ms lag_p99.9_ms loadgen_ms_per_turn", name, " ")
+    split("turns/s cpu_ms_per_turn p50_ms p99_ms lag_p99.9_ms loadgen_ms_per_turn commit_p50_ms", name, " ")
     printf "\nmeans (%d runs per side)\n", n["A"]
-    for (i = 2; i <= 7; i++) {
+    for (i = 2; i <= 8; i++) {
       a = s["A", i] / n["A"]; b = s["B", i] / n["B"]
       printf "  %-22s A %9.3f   B %9.3f   B/A %.3f\n", name[i - 1], a, b, (a > 0 ? b / a : 0)
     }
