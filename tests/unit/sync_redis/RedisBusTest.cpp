@@ -195,7 +195,19 @@ TEST_F(RedisBusTest, RedisLossKeepsLocalDeliveryAndRecovers) {
   publish_n(*b_, 7, 2);
   for (auto* s : {local.get(), remote.get()}) {
     auto evs = collect(*s, 5);
-    ASSERT_EQ(evs.size(), 5u);
+    // Node B may re-sync its subscriber after the counter was seeded again: the counter then
+    // stands above the subscriber's cursor with nothing in the stream between, so it is told to
+    // reload first (a resync at most once, before the new events).
+    if (s == remote.get() && !evs.empty() && evs.front()->type == "resync") {
+      evs.erase(evs.begin());
+      if (evs.size() < 5u) {
+        auto more = collect(*s, 5 - evs.size());
+        evs.insert(evs.end(), more.begin(), more.end());
+      }
+    }
+    std::string seen;
+    for (auto& e : evs) seen += e->type + ":" + std::to_string(e->seq) + " ";
+    ASSERT_EQ(evs.size(), 5u) << (s == local.get() ? "local: " : "remote: ") << seen;
     auto seqs = seqs_of(evs);
     EXPECT_TRUE(strictly_increasing(seqs));
     EXPECT_GT(seqs.front(), 5);  // above everything handed out before or during the outage
