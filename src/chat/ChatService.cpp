@@ -46,10 +46,12 @@ asio::awaitable<Result<ChatView>> ChatService::create(const store::User& user,
                                                       store::Id character_id,
                                                       store::Id persona_id, std::string title) {
   if (title.size() > kMaxTitleBytes) co_return make_error(Errc::too_large, "title is longer than 500 bytes");
-  // The records read to create the chat are its first turn's context: cached, the new chat's
-  // subscription and first turn need no store read (the ticket is taken before they are read).
+  // The records read to create the chat are its first turn's context and history: cached, the
+  // new chat's subscription and first turn need no store read (tickets taken before the reads).
   const ContextCache::Ticket ticket = d_.contexts ? d_.contexts->ticket(user.id) : 0;
+  const HistoryCache::Ticket history_ticket = gm_.history_ticket();
   std::optional<ChatContext> ctx;
+  std::optional<store::Message> greeting;  // the selected greeting: the first turn's history
   auto chat = co_await offload(d_.db_pool, [&]() -> Result<store::Chat> {
     auto ch = d_.characters.get_character(user.id, character_id);
     if (!ch.ok()) return ch.error();
@@ -79,13 +81,18 @@ asio::awaitable<Result<ChatView>> ChatService::create(const store::User& user,
     c.title = title.empty() ? "Chat with " + ch->name : title;
     c.seq_reserved = d_.bus.creation_block();
     auto made = d_.chats.create_chat(c, greetings);
-    if (made.ok() && definite) ctx = ChatContext{*made, std::move(ch).value(), std::move(persona)};
+    if (!made.ok()) return made;
+    if (definite) ctx = ChatContext{*made, std::move(ch).value(), std::move(persona)};
+    if (made->leaf_id != 0) {
+      if (auto g = d_.chats.get_message(user.id, made->leaf_id); g.ok()) greeting = std::move(g).value();
+    }
     return made;
   });
   if (!chat.ok()) co_return chat.error();
   // Its stream starts prepared: subscribing to the new chat or a first turn writes no seq block.
   d_.bus.adopt_new_chat(chat->id, chat->seq_reserved);
   if (d_.contexts && ctx) d_.contexts->put(user.id, *ctx, ticket);
+  if (greeting) gm_.history_cache().remember(chat->id, std::vector<store::Message>{std::move(*greeting)}, history_ticket);
   co_return view(std::move(chat).value());
 }
 

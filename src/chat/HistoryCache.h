@@ -2,8 +2,8 @@
 // it, plus that generation's reply, so the next turn's prompt is built without reading the chat
 // back from the store (on a long chat that read is one lookup per message, every turn).
 //
-// Filled when a generation's final state is stored; used when a turn's new message hangs off the
-// cached leaf. Every other change to a chat's messages (edit, delete, select, regenerate,
+// Filled when a generation's final state is stored, and when a chat is created (its selected
+// greeting); used when a turn's new message hangs off the cached leaf. Every other change to a chat's messages (edit, delete, select, regenerate,
 // continue, delete chat) must forget() the chat after the change is stored. A fill carries the
 // ticket taken before its history was read: if any chat was forgotten since, the fill is dropped
 // (it may hold text read before an edit). Only for a single node: with a shared bus another node

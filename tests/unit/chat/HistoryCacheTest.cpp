@@ -143,7 +143,7 @@ class PromptHistoryTest : public ChatFixture {
   std::vector<std::string> stored_path(store::Id chat) { return texts(path(chat)); }
 };
 
-TEST_F(PromptHistoryTest, TurnsAfterTheFirstTakeTheirHistoryFromTheCache) {
+TEST_F(PromptHistoryTest, EveryTurnTakesItsHistoryFromTheCacheFromTheGreetingOn) {
   auto chat = new_chat(alice_, aria_.id).chat.id;
   std::vector<std::string> expected{"Welcome, alice."};
   for (int i = 1; i <= 5; ++i) {
@@ -155,8 +155,40 @@ TEST_F(PromptHistoryTest, TurnsAfterTheFirstTakeTheirHistoryFromTheCache) {
     EXPECT_EQ(stored_path(chat), expected);
   }
   auto st = gm_->history_cache().stats();
-  EXPECT_EQ(st.hits, 4u);  // the first turn read the store
+  EXPECT_EQ(st.hits, 5u);  // the first turn too: the chat's creation cached its greeting
+  EXPECT_EQ(st.misses, 0u);
   EXPECT_EQ(st.chats, 1u);
+}
+
+TEST_F(PromptHistoryTest, AChatWithoutAGreetingReadsItsFirstHistoryFromTheStore) {
+  store::Character mute = make_character(alice_.id, "Mute");
+  mute.first_mes.clear();
+  mute.alternate_greetings.clear();
+  ASSERT_OK(store_->characters().update_character(mute));
+  auto chat = new_chat(alice_, mute.id).chat.id;
+  say(chat, "u1", "r1");
+  EXPECT_EQ(last_prompt(), (std::vector<std::string>{"u1"}));
+  say(chat, "u2", "r2");
+  EXPECT_EQ(last_prompt(), (std::vector<std::string>{"u1", "r1", "u2"}));
+  auto st = gm_->history_cache().stats();
+  EXPECT_EQ(st.misses, 1u);
+  EXPECT_EQ(st.hits, 1u);
+}
+
+TEST_F(PromptHistoryTest, AGreetingSwipedBeforeTheFirstTurnIsTheOneInItsPrompt) {
+  store::Character two = make_character(alice_.id, "Two");
+  two.first_mes = "First hello.";
+  two.alternate_greetings = {"Second hello."};
+  ASSERT_OK(store_->characters().update_character(two));
+  auto v = new_chat(alice_, two.id);
+  auto p = path(v.chat.id);
+  ASSERT_EQ(p.size(), 1u);
+  auto swipes = await(chats_->siblings(alice_, p[0].id));
+  ASSERT_OK(swipes);
+  ASSERT_EQ(swipes->ids.size(), 2u);
+  ASSERT_OK(await(chats_->select(alice_, swipes->ids[1])));  // forgets the cached path
+  say(v.chat.id, "u1", "r1");
+  EXPECT_EQ(last_prompt(), (std::vector<std::string>{"Second hello.", "u1"}));
 }
 
 TEST_F(PromptHistoryTest, EveryOtherChangeToTheChatIsSeenByTheNextPrompt) {
