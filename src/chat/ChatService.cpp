@@ -244,7 +244,7 @@ asio::awaitable<Result<std::shared_ptr<sync::Subscription>>> ChatService::subscr
     const store::User& user, store::Id chat_id, std::int64_t after_seq) {
   // A chat whose context is cached for this user exists and is theirs; with its stream prepared,
   // subscribing needs no DB thread.
-  if (d_.contexts && d_.bus.ready(chat_id, 1) && d_.contexts->get(user.id, chat_id)) {
+  if (d_.contexts && d_.bus.ready(chat_id, 1) && d_.contexts->holds(user.id, chat_id)) {
     auto ex = co_await asio::this_coro::executor;
     co_return d_.bus.subscribe(ex, chat_id, after_seq);
   }

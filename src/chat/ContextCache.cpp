@@ -25,24 +25,28 @@ std::size_t ContextCache::bytes_of(const ChatContext& ctx) {
   return n;
 }
 
-std::optional<ChatContext> ContextCache::get(store::Id user_id, store::Id chat_id) {
-  std::shared_ptr<const ChatContext> found;
-  {
-    std::lock_guard lock(mu_);
-    const Entry* e = entries_.find(chat_id, false);
-    if (e && e->epoch != epochs_[stripe(e->user_id)]) {
-      entries_.erase(chat_id);  // stale: its user changed something since the fill
-      e = nullptr;
-    }
-    if (!e || e->user_id != user_id) {
-      ++misses_;  // (another user's chat: the store answers, not found)
-      return std::nullopt;
-    }
-    ++hits_;
-    found = entries_.find(chat_id, true)->ctx;
+std::shared_ptr<const ChatContext> ContextCache::lookup(store::Id user_id, store::Id chat_id) {
+  std::lock_guard lock(mu_);
+  const Entry* e = entries_.find(chat_id, false);
+  if (e && e->epoch != epochs_[stripe(e->user_id)]) {
+    entries_.erase(chat_id);  // stale: its user changed something since the fill
+    e = nullptr;
   }
+  if (!e || e->user_id != user_id) {
+    ++misses_;  // (another user's chat: the store answers, not found)
+    return nullptr;
+  }
+  ++hits_;
+  return entries_.find(chat_id, true)->ctx;
+}
+
+std::optional<ChatContext> ContextCache::get(store::Id user_id, store::Id chat_id) {
+  auto found = lookup(user_id, chat_id);
+  if (!found) return std::nullopt;
   return *found;  // copied outside the lock
 }
+
+bool ContextCache::holds(store::Id user_id, store::Id chat_id) { return lookup(user_id, chat_id) != nullptr; }
 
 void ContextCache::put(store::Id user_id, const ChatContext& ctx, Ticket ticket) {
   if (ctx.chat.user_id != user_id || ctx.character.user_id != user_id) return;

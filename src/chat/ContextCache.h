@@ -43,6 +43,9 @@ class ContextCache {
   Ticket ticket(store::Id user_id) const;
   // The user's cached context of `chat_id`, if it is there and still current.
   std::optional<ChatContext> get(store::Id user_id, store::Id chat_id);
+  // As get(), without the copy: true when the chat is cached, current and the user's (it exists
+  // and is theirs). Counts as a lookup.
+  bool holds(store::Id user_id, store::Id chat_id);
   // Caches `ctx` (read for `user_id` after `ticket` was taken) unless the user's epoch has moved.
   void put(store::Id user_id, const ChatContext& ctx, Ticket ticket);
   // After a change to the user's characters, personas or chats has been stored.
@@ -66,6 +69,8 @@ class ContextCache {
   static constexpr std::size_t kStripes = 256;
   static std::size_t stripe(store::Id user_id) { return static_cast<std::size_t>(user_id) % kStripes; }
   static std::size_t bytes_of(const ChatContext& ctx);
+  // The user's current entry for the chat (a stale one is dropped), counted as a hit or a miss.
+  std::shared_ptr<const ChatContext> lookup(store::Id user_id, store::Id chat_id);
 
   mutable std::mutex mu_;
   std::array<Ticket, kStripes> epochs_{};  // guarded by mu_

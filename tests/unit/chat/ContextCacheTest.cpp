@@ -117,6 +117,21 @@ class CachedContextTest : public ChatFixture {
     return t;
   }
   CharacterService characters() { return CharacterService(deps()); }
+  // Alice's default persona, a cartographer.
+  store::Persona add_cartographer() {
+    store::Persona p;
+    p.name = "Alice";
+    p.description = "a cartographer";
+    p.is_default = true;
+    auto made = await(characters().create_persona(alice_, p));
+    EXPECT_TRUE(made.ok()) << (made.ok() ? "" : made.error().message);
+    return made.ok() ? *made : p;
+  }
+  Status retire(store::Persona p) {
+    p.description = "a retired cartographer";
+    auto r = await(characters().update_persona(alice_, p));
+    return r.ok() ? Status{} : r.error();
+  }
 };
 
 TEST_F(CachedContextTest, EveryStoredChangeToCharacterPersonaOrChatIsSeenByTheNextTurn) {
@@ -137,17 +152,10 @@ TEST_F(CachedContextTest, EveryStoredChangeToCharacterPersonaOrChatIsSeenByTheNe
   EXPECT_NE(last_system().find("Aria sails at dawn."), std::string::npos) << last_system();
 
   // A default persona appears: chats without their own persona use it from the next turn on.
-  store::Persona p;
-  p.name = "Alice";
-  p.description = "a cartographer";
-  p.is_default = true;
-  auto made = await(cs.create_persona(alice_, p));
-  ASSERT_OK(made);
+  store::Persona p = add_cartographer();
   ASSERT_OK(say(alice_, chat, "five"));
   EXPECT_NE(last_system().find("a cartographer"), std::string::npos) << last_system();
-  p = *made;
-  p.description = "a retired cartographer";
-  ASSERT_OK(await(cs.update_persona(alice_, p)));
+  ASSERT_OK(retire(p));
   ASSERT_OK(say(alice_, chat, "six"));
   EXPECT_NE(last_system().find("a retired cartographer"), std::string::npos) << last_system();
   ASSERT_OK(await(cs.remove_persona(alice_, p.id)));
@@ -191,20 +199,12 @@ TEST_F(CachedContextTest, ANewChatsSubscriptionAndFirstTurnReadNothingMore) {
 }
 
 TEST_F(CachedContextTest, ANewChatUsesThePersonaInEffectWhenItWasCreated) {
-  auto cs = characters();
-  store::Persona p;
-  p.name = "Alice";
-  p.description = "a cartographer";
-  p.is_default = true;
-  auto made = await(cs.create_persona(alice_, p));
-  ASSERT_OK(made);
+  store::Persona p = add_cartographer();
   auto chat = new_chat(alice_, aria_.id).chat.id;
   ASSERT_OK(say(alice_, chat, "one"));
   EXPECT_NE(last_system().find("a cartographer"), std::string::npos) << last_system();
   // A persona changed after the chat was made (its cached context) is seen by the next turn.
-  p = *made;
-  p.description = "a retired cartographer";
-  ASSERT_OK(await(cs.update_persona(alice_, p)));
+  ASSERT_OK(retire(p));
   ASSERT_OK(say(alice_, chat, "two"));
   EXPECT_NE(last_system().find("a retired cartographer"), std::string::npos) << last_system();
 }
