@@ -654,6 +654,7 @@ struct Sample {
   Clock::time_point end;
   float latency_ms;
   float ttft_ms;
+  float last_token_ms;  // the whole reply streamed (generation.finished follows its durable commit)
   float from_send_ms;  // paced mode: latency from when the POST was actually sent
 };
 
@@ -761,6 +762,7 @@ class ChatUser {
     bool active = false;
     Clock::time_point start;
     Clock::time_point first_token;
+    Clock::time_point last_token;
     Clock::time_point finished_at;
     int tokens = 0;
     std::int64_t token_generation = 0;
@@ -839,6 +841,7 @@ class ChatUser {
       if (ok) {
         out_.samples.push_back(Sample{turn_.finished_at, static_cast<float>(ms_between(turn_.start, turn_.finished_at)),
                                       static_cast<float>(ms_between(turn_.start, turn_.first_token)),
+                                      static_cast<float>(ms_between(turn_.start, turn_.last_token)),
                                       static_cast<float>(ms_between(sent, turn_.finished_at))});
       }
     }
@@ -912,6 +915,7 @@ class ChatUser {
       } else if (e.generation_id != turn_.token_generation) {
         turn_.token_generation_mismatch = true;
       }
+      turn_.last_token = now;
       ++turn_.tokens;
     } else if (e.type == "generation.finished") {
       if (!turn_.active) {
@@ -959,7 +963,7 @@ awaitable<void> healthz_user(const Options& o, Plan& plan, UserResult& out) {
       error(ans.status == 0 ? "get_" + ans.error : "get_http_" + std::to_string(ans.status));
       continue;
     }
-    out.samples.push_back(Sample{end, static_cast<float>(ms_between(start, end)), 0.f, 0.f});
+    out.samples.push_back(Sample{end, static_cast<float>(ms_between(start, end)), 0.f, 0.f, 0.f});
   }
   conn.close();
 }
@@ -1299,7 +1303,7 @@ int run(Options& o) {
       for (auto& s : r.samples) last = std::max(last, s.end);
     window_end = last;
   }
-  std::vector<float> lat, ttft, from_send;
+  std::vector<float> lat, ttft, last_token, from_send;
   std::map<std::string, long> errors, errors_total;
   long events = 0, tokens = 0, completed_all = 0;
   // Completions per whole second of the window: shows drift (e.g. per-turn cost growing with the
@@ -1314,6 +1318,7 @@ int run(Options& o) {
       lat.push_back(s.latency_ms);
       from_send.push_back(s.from_send_ms);
       ttft.push_back(s.ttft_ms);
+      last_token.push_back(s.last_token_ms);
       auto sec = static_cast<std::size_t>(std::chrono::duration_cast<std::chrono::seconds>(s.end - plan.measure_start).count());
       if (sec < per_second.size()) ++per_second[sec];
     }
@@ -1356,6 +1361,7 @@ int run(Options& o) {
   const double turns_per_user = static_cast<double>(completed_all) / std::max(1, o.users);
   const Dist dl = distribution(lat);
   const Dist dt = distribution(ttft);
+  const Dist dlt = distribution(last_token);
   const Dist ds = distribution(from_send);
   const char* unit = turns ? "turns" : "requests";
 
@@ -1367,6 +1373,9 @@ int run(Options& o) {
               dl.max, dl.mean);
   if (turns) {
     std::printf("  first token ms:   p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", dt.p50, dt.p90, dt.p99, dt.max);
+    std::printf("  last token ms:    p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (the reply streamed; the turn "
+                "ends at generation.finished)\n",
+                dlt.p50, dlt.p90, dlt.p99, dlt.max);
     std::printf("  events received:  %ld (%ld tokens) over the whole run; %.0f turns per user\n",
                 events, tokens, turns_per_user);
     if (o.turns_per_chat > 0)
@@ -1424,6 +1433,7 @@ int run(Options& o) {
   out["latency_ms"] = dist_json(dl);
   if (turns) {
     out["ttft_ms"] = dist_json(dt);
+    out["last_token_ms"] = dist_json(dlt);
     out["expect_tokens"] = o.expect_tokens;
     out["events"] = events;
     out["tokens"] = tokens;

@@ -1,16 +1,23 @@
 // Durability across restarts: graceful SIGTERM during a slow generation, kill -9 during a slow
-// generation, acknowledged messages survive, seq keeps increasing after a restart.
+// generation, kill -9 in the middle of concurrent turns on many chats; acknowledged messages and
+// finished replies survive, seq keeps increasing after a restart.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { wsSubscribe } from './lib/client.mjs';
 import { useServer, sampleCharacter, tokenText, isFinished } from './lib/fixtures.mjs';
-import { withTimeout } from './lib/util.mjs';
+import { withTimeout, sleep, pollUntil } from './lib/util.mjs';
 
 const T = { timeout: 60000 };
 // [sim:slow] streams 200 ms per token: 30 tokens ≈ 6 s, so a stop always lands mid-stream.
 const ctx = useServer({
   name: 'restart',
   settings: { 'llm.sim_reply_tokens': 30, 'generation.flush_interval_ms': 100, 'server.shutdown_grace_ms': 1000 },
+});
+
+// Quick replies (8 tokens, 1 ms apart): a kill lands as often in a turn's commit as in its stream.
+const fast = useServer({
+  name: 'restart-fast',
+  settings: { 'llm.sim_first_token_ms': 1, 'llm.sim_token_delay_ms': 1, 'llm.sim_reply_tokens': 8 },
 });
 
 // One text is a prefix of the other: persisted partial text and what a client saw may differ by
@@ -106,5 +113,97 @@ describe('restart', () => {
     } finally {
       sse.close();
     }
+  });
+});
+
+describe('crash under load', () => {
+  test('kill -9 amid concurrent turns: every acknowledged message and finished reply survives', T, async () => {
+    const srv = fast.server;
+    const c = await fast.api.createCharacter(sampleCharacter());
+    const chats = [];
+    for (let i = 0; i < 10; i++) chats.push(await fast.api.createChat(c.id));
+    const acked = []; // 202 answers: {chat, key, content, message, reply, gen}
+    const done = new Map(); // reply id -> text, for replies whose generation was seen completed
+    const surprises = [];
+
+    // One client per chat: post (with an idempotency key), wait until the reply finished, read
+    // its text, repeat; it stops at the first failed request (the server is gone).
+    async function client(chat, w) {
+      for (let n = 0; ; n++) {
+        const key = `crash-${w}-${n}`;
+        const content = `client ${w} says ${n}`;
+        let res;
+        try {
+          res = await fast.api.post(`/api/chats/${chat.id}/messages`, { content }, { headers: { 'Idempotency-Key': key }, timeoutMs: 5000 });
+        } catch {
+          return;
+        }
+        if (res.status !== 202) {
+          surprises.push(`POST ${key}: ${res.status} ${res.text.slice(0, 200)}`);
+          return;
+        }
+        const t = { chat: chat.id, key, content, message: res.json.message.id, reply: res.json.reply.id, gen: res.json.generation.id };
+        acked.push(t);
+        try {
+          let g;
+          for (;;) {
+            g = await fast.api.get(`/api/generations/${t.gen}`, { timeoutMs: 5000 });
+            if (g.status !== 200 || g.json.status !== 'running') break;
+            await sleep(15);
+          }
+          if (g.status !== 200) return;
+          if (g.json.status !== 'completed') surprises.push(`generation ${t.gen}: ${g.json.status}`);
+          const page = await fast.api.get(`/api/chats/${chat.id}/messages?limit=2`, { timeoutMs: 5000 });
+          if (page.status !== 200) return;
+          const reply = page.json.messages.find((m) => m.id === t.reply);
+          if (reply && reply.status === 'completed') done.set(t.reply, reply.content);
+        } catch {
+          return;
+        }
+      }
+    }
+
+    const clients = chats.map((chat, w) => client(chat, w));
+    await pollUntil(async () => acked.length >= 8 * chats.length, { timeoutMs: 30000, what: 'turns before the kill' });
+    await sleep(Math.floor(Math.random() * 40)); // any moment: in a commit, a stream or between turns
+    await srv.kill9();
+    await withTimeout(Promise.all(clients), 20000, 'clients to notice the kill');
+    await srv.restart();
+    assert.deepEqual(surprises, [], 'before the kill every turn was accepted and completed');
+
+    for (const chat of chats) {
+      const msgs = await fast.api.allMessages(chat.id);
+      assert.ok(msgs.length < 200, 'the whole chat fits one page (the check sees every message)');
+      const byId = new Map(msgs.map((m) => [m.id, m]));
+      for (const t of acked.filter((x) => x.chat === chat.id)) {
+        const m = byId.get(t.message);
+        assert.ok(m, `acknowledged message ${t.message} (${t.key}) survived kill -9`);
+        assert.equal(m.content, t.content);
+        const reply = byId.get(t.reply);
+        assert.ok(reply, `reply ${t.reply} of ${t.key} survived`);
+        assert.ok(['completed', 'interrupted'].includes(reply.status), `reply ${t.reply} is ${reply.status}`);
+        if (done.has(t.reply)) {
+          assert.equal(reply.status, 'completed', `finished reply ${t.reply} stays completed`);
+          assert.equal(reply.content, done.get(t.reply), `finished reply ${t.reply} keeps its text`);
+        }
+      }
+      assert.ok(!msgs.some((m) => m.status === 'streaming'), 'no reply is left streaming');
+      assert.equal((await fast.api.getChat(chat.id)).generation, null, 'nothing runs after the restart');
+    }
+
+    // The idempotency keys were stored with their turns: a retry after the crash creates nothing.
+    for (const chat of chats) {
+      const last = acked.filter((x) => x.chat === chat.id).at(-1);
+      if (!last) continue;
+      const retry = await fast.api.post(`/api/chats/${chat.id}/messages`, { content: last.content }, { headers: { 'Idempotency-Key': last.key } });
+      assert.equal(retry.status, 202, `retry of ${last.key}: ${retry.text.slice(0, 200)}`);
+      assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+      assert.equal(retry.json.message.id, last.message);
+    }
+    // And every chat takes new turns.
+    await Promise.all(chats.map(async (chat) => {
+      const t = await fast.api.turn(chat.id, 'after the crash');
+      assert.equal(t.generation.status, 'completed');
+    }));
   });
 });
