@@ -656,6 +656,7 @@ struct Sample {
   float ttft_ms;
   float last_token_ms;  // the whole reply streamed (generation.finished follows its durable commit)
   float from_send_ms;  // paced mode: latency from when the POST was actually sent
+  bool first_in_chat = false;  // the chat's first turn (right after it was created and subscribed)
 };
 
 struct UserResult {
@@ -842,7 +843,7 @@ class ChatUser {
         out_.samples.push_back(Sample{turn_.finished_at, static_cast<float>(ms_between(turn_.start, turn_.finished_at)),
                                       static_cast<float>(ms_between(turn_.start, turn_.first_token)),
                                       static_cast<float>(ms_between(turn_.start, turn_.last_token)),
-                                      static_cast<float>(ms_between(sent, turn_.finished_at))});
+                                      static_cast<float>(ms_between(sent, turn_.finished_at)), n == 1});
       }
     }
   }
@@ -1303,7 +1304,7 @@ int run(Options& o) {
       for (auto& s : r.samples) last = std::max(last, s.end);
     window_end = last;
   }
-  std::vector<float> lat, ttft, last_token, from_send;
+  std::vector<float> lat, ttft, last_token, from_send, lat_first;
   std::map<std::string, long> errors, errors_total;
   long events = 0, tokens = 0, completed_all = 0;
   // Completions per whole second of the window: shows drift (e.g. per-turn cost growing with the
@@ -1319,6 +1320,7 @@ int run(Options& o) {
       from_send.push_back(s.from_send_ms);
       ttft.push_back(s.ttft_ms);
       last_token.push_back(s.last_token_ms);
+      if (s.first_in_chat) lat_first.push_back(s.latency_ms);
       auto sec = static_cast<std::size_t>(std::chrono::duration_cast<std::chrono::seconds>(s.end - plan.measure_start).count());
       if (sec < per_second.size()) ++per_second[sec];
     }
@@ -1362,6 +1364,7 @@ int run(Options& o) {
   const Dist dl = distribution(lat);
   const Dist dt = distribution(ttft);
   const Dist dlt = distribution(last_token);
+  const Dist dfirst = distribution(lat_first);
   const Dist ds = distribution(from_send);
   const char* unit = turns ? "turns" : "requests";
 
@@ -1378,9 +1381,12 @@ int run(Options& o) {
                 dlt.p50, dlt.p90, dlt.p99, dlt.max);
     std::printf("  events received:  %ld (%ld tokens) over the whole run; %.0f turns per user\n",
                 events, tokens, turns_per_user);
-    if (o.turns_per_chat > 0)
+    if (o.turns_per_chat > 0) {
       std::printf("  chats:            a new chat every %d turns, moves %s\n", o.turns_per_chat,
                   o.aligned_rotation ? "aligned (all users at once)" : "staggered over the users");
+      std::printf("  first turn ms:    p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (%zu turns, each a chat's first)\n",
+                  dfirst.p50, dfirst.p90, dfirst.p99, dfirst.max, lat_first.size());
+    }
   }
   if (o.rate > 0) {
     std::printf("  paced:            offered %.1f turns/s; %ld of %zu turns started > 1 ms late (lag p99 %.2f ms, max %.2f)\n",
@@ -1434,6 +1440,8 @@ int run(Options& o) {
   if (turns) {
     out["ttft_ms"] = dist_json(dt);
     out["last_token_ms"] = dist_json(dlt);
+    out["first_turn_ms"] = dist_json(dfirst);
+    out["first_turns"] = static_cast<std::int64_t>(lat_first.size());
     out["expect_tokens"] = o.expect_tokens;
     out["events"] = events;
     out["tokens"] = tokens;
