@@ -235,8 +235,11 @@ asio::awaitable<Result<ChatView>> ChatService::select(const store::User& user, s
 }
 
 asio::awaitable<Result<ChatView>> ChatService::branch(const store::User& user, store::Id id) {
-  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.branch_from(user.id, id); });
+  // Like a new chat, the branch is stored with its first seq block: its stream starts prepared.
+  const std::int64_t block = d_.bus.creation_block();
+  auto chat = co_await offload(d_.db_pool, [&] { return d_.chats.branch_from(user.id, id, block); });
   if (!chat.ok()) co_return chat.error();
+  d_.bus.adopt_new_chat(chat->id, chat->seq_reserved);
   co_return view(std::move(chat).value());
 }
 

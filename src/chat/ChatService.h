@@ -40,6 +40,7 @@ class ChatService {
   // The message's siblings (swipes) in order and the selected one; others' ids: not_found.
   boost::asio::awaitable<Result<store::Siblings>> siblings(const store::User& user, store::Id id);
   boost::asio::awaitable<Result<ChatView>> select(const store::User& user, store::Id id);
+  // A new chat holding the path up to message `id`, stored with its first seq block like create().
   boost::asio::awaitable<Result<ChatView>> branch(const store::User& user, store::Id id);
 
   // The chat's memory space ranked for `query` (limit 1..200), flagging memories a turn would

@@ -119,8 +119,9 @@ class ChatStore {
   virtual Status delete_message(Id user_id, Id id) = 0;
   // Makes `id` the selected sibling; the leaf becomes the end of its selected descendants.
   virtual Result<Chat> select_message(Id user_id, Id id) = 0;
-  // New chat holding a copy of the path from the root to `id`.
-  virtual Result<Chat> branch_from(Id user_id, Id id) = 0;
+  // New chat holding a copy of the path from the root to `id`, stored with `seq_reserved` as its
+  // event sequence mark (like Chat::seq_reserved in create_chat; negative = 0).
+  virtual Result<Chat> branch_from(Id user_id, Id id, std::int64_t seq_reserved = 0) = 0;
 
   // Reserves `count` sequence numbers; returns the new high-water mark.
   virtual Result<std::int64_t> reserve_seq(Id chat_id, std::int64_t count) = 0;

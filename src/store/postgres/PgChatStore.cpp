@@ -230,7 +230,7 @@ Result<Chat> PgChatStore::select_message(Id user_id, Id id) {
   });
 }
 
-Result<Chat> PgChatStore::branch_from(Id user_id, Id id) {
+Result<Chat> PgChatStore::branch_from(Id user_id, Id id, std::int64_t seq_reserved) {
   const std::int64_t now = clock_.now_ms();
   return db_.write([&](PgConnection& c) -> Result<Chat> {
     auto m = load_message_locked(c, user_id, id);
@@ -239,10 +239,10 @@ Result<Chat> PgChatStore::branch_from(Id user_id, Id id) {
     auto path = tree.walk_up(m->chat_id, id, std::numeric_limits<std::int64_t>::max());
     if (!path.ok()) return path.error();
     auto r = c.query(
-        "INSERT INTO chats(user_id, character_id, persona_id, title, created_at, updated_at) "
-        "SELECT user_id, character_id, persona_id, title || ' (branch)', $2, $2 "
+        "INSERT INTO chats(user_id, character_id, persona_id, title, created_at, updated_at, seq_reserved) "
+        "SELECT user_id, character_id, persona_id, title || ' (branch)', $2, $2, $3 "
         "FROM chats WHERE id = $1 RETURNING id",
-        {m->chat_id, now});
+        {m->chat_id, now, std::max<std::int64_t>(seq_reserved, 0)});
     if (!r.ok()) return r.error();
     if (r->empty()) return make_error(Errc::not_found, "chat not found");
     const Id branch_id = r->col_int(0, 0);

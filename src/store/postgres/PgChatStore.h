@@ -52,7 +52,7 @@ class PgChatStore final : public ChatStore {
   Result<Message> edit_message(Id user_id, Id id, const std::string& content) override;
   Status delete_message(Id user_id, Id id) override;
   Result<Chat> select_message(Id user_id, Id id) override;
-  Result<Chat> branch_from(Id user_id, Id id) override;
+  Result<Chat> branch_from(Id user_id, Id id, std::int64_t seq_reserved) override;
 
   Result<std::int64_t> reserve_seq(Id chat_id, std::int64_t count) override;
 

@@ -235,7 +235,7 @@ Result<Chat> SqliteChatStore::select_message(Id user_id, Id id) {
   });
 }
 
-Result<Chat> SqliteChatStore::branch_from(Id user_id, Id id) {
+Result<Chat> SqliteChatStore::branch_from(Id user_id, Id id, std::int64_t seq_reserved) {
   const std::int64_t now = clock_.now_ms();
   return db_.write([&](Connection& c) -> Result<Chat> {
     auto m = load_message(c, user_id, id);
@@ -246,11 +246,11 @@ Result<Chat> SqliteChatStore::branch_from(Id user_id, Id id) {
     auto path = tree.walk_up(chat->id, id, std::numeric_limits<std::int64_t>::max());
     if (!path.ok()) return path.error();
     auto st = c.prepare(
-        "INSERT INTO chats(user_id, character_id, persona_id, title, created_at, updated_at) "
-        "SELECT user_id, character_id, persona_id, title || ' (branch)', ?2, ?2 "
+        "INSERT INTO chats(user_id, character_id, persona_id, title, created_at, updated_at, seq_reserved) "
+        "SELECT user_id, character_id, persona_id, title || ' (branch)', ?2, ?2, ?3 "
         "FROM chats WHERE id = ?1");
     if (!st.ok()) return st.error();
-    st->bind_int(1, chat->id).bind_int(2, now);
+    st->bind_int(1, chat->id).bind_int(2, now).bind_int(3, std::max<std::int64_t>(seq_reserved, 0));
     TROUPE_TRY_STATUS(st->run());
     const Id branch_id = c.last_insert_id();
     auto last = tree.copy_chain(branch_id, *path);

@@ -133,6 +133,30 @@ TEST_F(ChatServiceTest, ANewChatIsStoredWithItsFirstSeqBlockSoItsStreamWritesNoO
   EXPECT_GE(stored->seq_reserved, evs.back().seq);
 }
 
+TEST_F(ChatServiceTest, ABranchIsStoredWithItsFirstSeqBlockLikeANewChat) {
+  auto v = new_chat(alice_, aria_.id);
+  finished_turn(v.chat.id, "hi");
+  auto src = store_->chats().get_chat(alice_.id, v.chat.id);
+  ASSERT_OK(src);
+  auto b = await(chats_->branch(alice_, src->leaf_id));
+  ASSERT_OK(b);
+  EXPECT_NE(b->chat.id, v.chat.id);
+  EXPECT_EQ(b->chat.seq_reserved, bus_->creation_block());
+  EXPECT_EQ(b->last_seq, 0);
+  ASSERT_TRUE(bus_->ready(b->chat.id, bus_->creation_block()));  // prepared before any subscriber
+  auto sub = subscribe(alice_, b->chat.id, b->last_seq);
+  finished_turn(b->chat.id, "and on the branch");
+  auto evs = drain(*sub);
+  ASSERT_FALSE(evs.empty());
+  EXPECT_EQ(evs.front().seq, 1);
+  EXPECT_EQ(evs.back().type, "generation.finished");
+  auto stored = store_->chats().get_chat(alice_.id, b->chat.id);
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->seq_reserved, bus_->creation_block());  // no reservation of its own
+  // Another user's message cannot be branched.
+  EXPECT_ERRC(await(chats_->branch(bob_, src->leaf_id)), Errc::not_found);
+}
+
 TEST_F(ChatServiceTest, LastSeqAfterRestartIsTheReservedMark) {
   auto v = new_chat(alice_, aria_.id);
   finished_turn(v.chat.id, "hi");

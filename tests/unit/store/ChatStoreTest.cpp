@@ -422,6 +422,27 @@ TEST_P(ChatStoreTest, ACreatedChatKeepsTheSeqBlockReservedWithIt) {
   EXPECT_EQ(none->seq_reserved, 0);
 }
 
+TEST_P(ChatStoreTest, ABranchKeepsTheSeqBlockReservedWithIt) {
+  Chat src = make_chat(alice_.id, aria_.id, {"Hi!"}, "source");
+  ASSERT_OK(chats().reserve_seq(src.id, 50));
+  auto b = chats().branch_from(alice_.id, src.leaf_id, 4096);
+  ASSERT_OK(b);
+  EXPECT_EQ(b->seq_reserved, 4096);  // its own mark, not the source chat's
+  reopen();
+  EXPECT_EQ(chat(alice_.id, b->id).seq_reserved, 4096);
+  EXPECT_EQ(chat(alice_.id, src.id).seq_reserved, 50);
+  auto next = chats().reserve_seq(b->id, 10);
+  ASSERT_OK(next);
+  EXPECT_EQ(*next, 4106);
+  // Without a block (or a negative one) the branch starts with none.
+  auto plain = chats().branch_from(alice_.id, src.leaf_id);
+  ASSERT_OK(plain);
+  EXPECT_EQ(plain->seq_reserved, 0);
+  auto negative = chats().branch_from(alice_.id, src.leaf_id, -3);
+  ASSERT_OK(negative);
+  EXPECT_EQ(negative->seq_reserved, 0);
+}
+
 TEST_P(ChatStoreTest, DataSurvivesReopen) {
   Chat c = make_chat(alice_.id, aria_.id, {"greet"}, "durable");
   Turn t = finished_turn(alice_.id, c.id, "remember me");
