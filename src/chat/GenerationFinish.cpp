@@ -17,7 +17,8 @@ asio::awaitable<void> GenerationManager::store_and_announce(GenerationManager* s
                                                             const std::string& content,
                                                             const std::string& error,
                                                             HistoryPath* cache_path,
-                                                            HistoryCache::Ticket ticket) {
+                                                            HistoryCache::Ticket ticket,
+                                                            bool already_stored) {
   const Deps& d = self->deps_;
   // Store, announce and release the chat back to back (on the DB thread, or on this thread as
   // soon as an asynchronous store committed), so a client that sees the stored status or the
@@ -51,7 +52,9 @@ asio::awaitable<void> GenerationManager::store_and_announce(GenerationManager* s
     return shared_lease ? Status{} : announce_and_free();
   };
   constexpr int kAttempts = 5;
-  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+  // Stored with its turn (a pending turn's quick reply): one commit held both.
+  if (already_stored) (void)after_save(Status{}, true);
+  for (int attempt = 1; attempt <= kAttempts && !already_stored; ++attempt) {
     const bool last = attempt == kAttempts;
     Status s;
     if (d.chats.async_writes()) {

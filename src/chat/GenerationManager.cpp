@@ -13,13 +13,13 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Collects streamed text, publishes one token event per piece and persists the partial text on
-// the DB pool every flush interval.
+// Collects streamed text, publishes one token event per piece (through `pending` while the turn
+// is not stored yet) and persists the partial text on the DB pool every flush interval.
 class StreamSink final : public llm::TokenSink {
  public:
   StreamSink(const Deps& d, const store::Generation& g, std::string base, Histogram* ttft,
-             Histogram* inter_token)
-      : d_(d), g_(g), base_(std::move(base)), ttft_(ttft), inter_token_(inter_token),
+             Histogram* inter_token, PendingTurn* pending)
+      : d_(d), g_(g), base_(std::move(base)), ttft_(ttft), inter_token_(inter_token), pending_(pending),
         last_(std::chrono::steady_clock::now()),
         next_flush_(std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(d.config.generation.flush_interval_ms)) {}
@@ -31,9 +31,13 @@ class StreamSink final : public llm::TokenSink {
     if (h) h->observe(std::chrono::duration<double>(t - last_).count());
     last_ = t;
     text_ += piece;
-    d_.fmt.token_into(fields_, g_.id, g_.message_id, piece);  // reused buffer: no allocation
-    auto r = d_.bus.publish(g_.chat_id, "token", fields_);
-    if (!r.ok()) spdlog::warn("chat {}: token event not published: {}", g_.chat_id, r.error().message);
+    if (pending_) {
+      pending_->token(piece);
+    } else {
+      d_.fmt.token_into(fields_, g_.id, g_.message_id, piece);  // reused buffer: no allocation
+      auto r = d_.bus.publish(g_.chat_id, "token", fields_);
+      if (!r.ok()) spdlog::warn("chat {}: token event not published: {}", g_.chat_id, r.error().message);
+    }
     auto now = std::chrono::steady_clock::now();
     if (now >= next_flush_) {
       next_flush_ = now + std::chrono::milliseconds(d_.config.generation.flush_interval_ms);
@@ -43,8 +47,10 @@ class StreamSink final : public llm::TokenSink {
 
   void flush() {
     // Fire-and-forget on the DB pool; a late partial write never overwrites a final one (the store
-    // only updates messages still "streaming").
-    asio::post(d_.db_pool, [chats = &d_.chats, id = g_.message_id, content = full_text()] {
+    // only updates messages still "streaming"). A pending turn's reply: once it is stored.
+    const store::Id message_id = pending_ ? pending_->reply_id() : g_.message_id;
+    if (message_id == 0) return;
+    asio::post(d_.db_pool, [chats = &d_.chats, id = message_id, content = full_text()] {
       auto s = chats->save_partial(id, content);
       if (!s.ok()) spdlog::warn("message {}: partial text not saved: {}", id, s.error().message);
     });
@@ -59,6 +65,7 @@ class StreamSink final : public llm::TokenSink {
   std::string base_;
   Histogram* ttft_;
   Histogram* inter_token_;
+  PendingTurn* pending_;
   std::chrono::steady_clock::time_point last_;
   std::string text_;
   std::string fields_;  // the token event's members, rebuilt in place for every piece
@@ -103,6 +110,15 @@ GenerationManager::GenerationManager(Deps deps, sync::ChatLeases* leases)
       return std::vector<std::pair<MetricsRegistry::Labels, double>>{
           {{}, static_cast<double>(history_.stats().bytes)}};
     });
+    r->collect("troupe_turns_started_before_stored",
+               "Reply turns whose generation started while the turn's write was queued (started), "
+               "and those whose reply was stored in the turn's own commit (stored_with_turn).",
+               [this] {
+                 auto st = pending_stats();
+                 return std::vector<std::pair<MetricsRegistry::Labels, double>>{
+                     {{{"result", "started"}}, static_cast<double>(st.started)},
+                     {{{"result", "stored_with_turn"}}, static_cast<double>(st.stored_with_turn)}};
+               });
     if (leases_->shared()) {
       lease_losses_ = &r->counter("troupe_chat_lease_losses_total",
                                   "Chat leases lost while a generation held them (it stopped as interrupted).");
@@ -182,16 +198,21 @@ void GenerationManager::unlock(store::Id chat_id) {
   if (lease) lease->release_detached();
 }
 
-void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob job) {
-  const auto gen_id = job.turn.generation.id;
+bool GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob job) {
+  const auto gen_id = job.turn.generation.id;  // 0 for a pending turn: bind() sets it
   const auto chat_id = job.turn.generation.chat_id;
+  const PendingTurn* pending = job.pending.get();
   {
     std::lock_guard lock(mu_);
     auto& r = by_chat_[chat_id];
-    r.generation_id = gen_id;
+    if (gen_id) {
+      r.generation_id = gen_id;
+      chat_of_generation_[gen_id] = chat_id;
+    }
+    r.pending = pending;
     r.launched = true;
-    chat_of_generation_[gen_id] = chat_id;
   }
+  if (job.pending) pending_started_.fetch_add(1, std::memory_order_relaxed);
   TaskSpec spec{"generation", "chat:" + std::to_string(chat_id),
                 std::chrono::milliseconds(deps_.config.generation.max_duration_ms)};
   // The body runs once: the job (with its history) moves on into the coroutine, not copied.
@@ -209,21 +230,55 @@ void GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob jo
       erase_locked(it);
     }
     chat_of_generation_.erase(gen_id);
+    if (gen_id == 0) {
+      if (lease) lease->release_detached();
+      return false;
+    }
     asio::post(deps_.db_pool, [chats = &deps_.chats, gen_id, lease] {
       (void)chats->finish_generation(gen_id, "interrupted", "", "server shutting down");
       if (lease) lease->release_detached();
     });
-    return;
+    return false;
   }
   // The task may already have ended (and freed the chat) on another thread: never re-create the
   // entry, or the chat would stay locked.
   bool stop_now = false;
-  if (it != by_chat_.end() && it->second.generation_id == gen_id) {
+  if (it != by_chat_.end() && it->second.launched &&
+      (pending ? it->second.pending == pending : it->second.generation_id == gen_id)) {
     it->second.task_id = task->id();
     stop_now = it->second.stop_requested;
   }
   lock.unlock();
   if (stop_now) scope_->cancel_task(task->id());
+  return true;
+}
+
+void GenerationManager::bind(store::Id chat_id, store::Id generation_id) {
+  std::lock_guard lock(mu_);
+  auto it = by_chat_.find(chat_id);
+  if (it == by_chat_.end() || it->second.generation_id != 0) return;
+  it->second.generation_id = generation_id;
+  chat_of_generation_[generation_id] = chat_id;
+}
+
+void GenerationManager::abandon(store::Id chat_id, const PendingTurn* pending) {
+  drop_pending(chat_id, pending, true);
+}
+
+void GenerationManager::drop_pending(store::Id chat_id, const PendingTurn* pending, bool cancel) {
+  std::uint64_t task_id = 0;
+  std::shared_ptr<sync::ChatLease> lease;
+  {
+    std::lock_guard lock(mu_);
+    auto it = by_chat_.find(chat_id);
+    if (it == by_chat_.end() || !pending || it->second.pending != pending) return;
+    task_id = it->second.task_id;
+    lease = std::move(it->second.lease);
+    if (it->second.generation_id) chat_of_generation_.erase(it->second.generation_id);
+    erase_locked(it);
+  }
+  if (lease) lease->release_detached();
+  if (cancel && task_id) scope_->cancel_task(task_id);
 }
 
 bool GenerationManager::stop(store::Id generation_id) {
@@ -247,7 +302,8 @@ bool GenerationManager::stop(store::Id generation_id) {
 std::optional<store::Id> GenerationManager::running(store::Id chat_id) const {
   std::lock_guard lock(mu_);
   auto it = by_chat_.find(chat_id);
-  if (it == by_chat_.end() || !it->second.launched) return std::nullopt;
+  // (A pending generation has no id until its turn is stored: none to show yet.)
+  if (it == by_chat_.end() || !it->second.launched || !it->second.generation_id) return std::nullopt;
   return it->second.generation_id;
 }
 
@@ -310,7 +366,10 @@ Result<std::vector<store::Message>> GenerationManager::load_history(const store:
 
 std::optional<HistoryPath> GenerationManager::cached_history(const store::Turn& turn,
                                                              HistoryCache::Ticket& ticket) {
-  if (turn.generation.kind != "reply" || turn.user_message.id == 0) return std::nullopt;
+  // (A pending turn's user message has no id yet, only its parent.)
+  if (turn.generation.kind != "reply" || (turn.user_message.id == 0 && turn.user_message.parent_id == 0)) {
+    return std::nullopt;
+  }
   auto path = history_.extend(turn.user_message, ticket);
   if (!path) return std::nullopt;
   // Only the new message is counted here (the rest were when they joined the path).
@@ -357,7 +416,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   auto request = self->prompts_.build(input);
 
   StreamSink sink(d, gen, is_continue ? reply.content : std::string(), self->m_.ttft,
-                  self->m_.inter_token);
+                  self->m_.inter_token, job.pending.get());
   task->set_state("streaming");
   // A lease lost before streaming began: do not start (another node may own the chat now).
   // (No co_await inside a conditional expression: GCC 12 mis-destroys its temporaries.)
@@ -388,9 +447,24 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
       error = result.error().message;
     }
   }
+  const std::string content = sink.full_text();
+  bool stored_with_turn = false;
+  if (job.pending) {
+    // Started before its turn was stored: hand the final state to the turn's write and wait for
+    // the turn (the events go out once it is durable).
+    task->set_state("awaiting its turn");
+    bool redo = false;
+    const store::EarlyFinish::State final_state{status, content, error};
+    const bool stored = co_await settle_pending(self, job, gen, reply, input.history, final_state,
+                                                stored_with_turn, redo);
+    if (!stored) co_return;
+    if (redo) {
+      co_await run(self, std::move(task), std::move(job));
+      co_return;
+    }
+  }
   task->set_state("persisting");
   self->mark_finishing(gen.chat_id);
-  const std::string content = sink.full_text();
   gen.status = status;
   gen.error = error;
   reply.content = content;
@@ -414,7 +488,8 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     cache_path->count_rest([self](std::string_view text) { return self->prompts_.message_cost(text); });
   }
   co_await store_and_announce(self, gen, reply, status, content, error,
-                              cache_path ? &*cache_path : nullptr, job.history_ticket);
+                              cache_path ? &*cache_path : nullptr, job.history_ticket,
+                              stored_with_turn);
   if (!remember_first) {
     task->set_state("remembering");
     co_await remember_turn(d, job, gen.id, std::move(used), recalled, reply, input.memories);

@@ -11,6 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "chat/DeadGenerations.h"
 #include "chat/Deps.h"
 #include "chat/HistoryCache.h"
+#include "chat/PendingTurn.h"
 #include "chat/PromptBuilder.h"
 #include "core/TaskScope.h"
 #include "sync/ChatLeases.h"
@@ -36,6 +38,10 @@ struct GenerationJob {
   std::optional<HistoryPath> history;
   // HistoryCache ticket taken before `history` was read (see HistoryCache::remember).
   HistoryCache::Ticket history_ticket = 0;
+  // Set when the generation starts before its turn is stored (a reply turn on SQLite whose
+  // history came from the cache): `turn` then has no ids yet, and the events wait for the
+  // turn's commit (see PendingTurn.h).
+  std::shared_ptr<PendingTurn> pending;
 };
 
 class GenerationManager {
@@ -62,13 +68,22 @@ class GenerationManager {
   boost::asio::awaitable<Status> acquire_lease(store::Id chat_id);
   // Gives back a reservation (and its lease) that will not be launched.
   void unlock(store::Id chat_id);
-  // Starts the job on `ex` in the manager's scope; the chat must be reserved by try_lock.
-  void launch(const boost::asio::any_io_executor& ex, GenerationJob job);
+  // Starts the job on `ex` in the manager's scope; the chat must be reserved by try_lock. False
+  // when the manager is shutting down: then a stored generation was recorded as interrupted, and
+  // a pending one (no id yet) is left to the caller, the chat freed either way.
+  bool launch(const boost::asio::any_io_executor& ex, GenerationJob job);
+  // A pending generation's turn was stored as `generation_id` (PendingTurn's on_stored, any
+  // thread): stop() and runs_generation() know it from now on.
+  void bind(store::Id chat_id, store::Id generation_id);
+  // A pending generation whose turn was not stored: frees its chat at once and stops it (it then
+  // ends unseen). Does nothing when the chat's entry is no longer that generation's.
+  void abandon(store::Id chat_id, const PendingTurn* pending);
   // The newest messages of the turn's path its prompt can hold (the selected path up to the
   // reply's parent; up to the reply itself for "continue"). Blocking: call on a DB pool thread.
   Result<std::vector<store::Message>> load_history(const store::Turn& turn) const;
   // A reply turn's history from the HistoryCache (the path its last generation left, plus the
-  // new user message, cut to the prompt's budget as load_history would), or nothing: then read
+  // new user message, cut to the prompt's budget as load_history would; the message may be one
+  // not stored yet, with its parent set and no id), or nothing: then read
   // it with load_history after taking history_ticket(). Any thread.
   std::optional<HistoryPath> cached_history(const store::Turn& turn, HistoryCache::Ticket& ticket);
   HistoryCache::Ticket history_ticket() const { return history_.ticket(); }
@@ -80,6 +95,16 @@ class GenerationManager {
   // Running generation id of a chat, if any.
   std::optional<store::Id> running(store::Id chat_id) const;
   std::size_t running_count() const;
+  // Generations started before their turn was stored, and how many of those had their final
+  // state stored with the turn (one commit for both).
+  struct PendingStats {
+    std::uint64_t started = 0;
+    std::uint64_t stored_with_turn = 0;
+  };
+  PendingStats pending_stats() const {
+    return {pending_started_.load(std::memory_order_relaxed),
+            pending_stored_.load(std::memory_order_relaxed)};
+  }
   // True when this node runs the generation (or is about to: launched, not yet finished).
   bool runs_generation(store::Id generation_id) const;
   // Shutdown: refuses new generations, lets running ones finish for up to `finish_grace`, then
@@ -100,6 +125,7 @@ class GenerationManager {
     // A stop that came after launch() but before the task's id was recorded (the task may start
     // on another thread first): launch() cancels the task as soon as it knows its id.
     bool stop_requested = false;
+    const PendingTurn* pending = nullptr;  // a pending generation's turn (identity only)
   };
   // Lets callbacks from other threads (lease loss, control messages) reach the manager only
   // while it exists.
@@ -123,8 +149,20 @@ class GenerationManager {
                                                          const std::string& content,
                                                          const std::string& error,
                                                          HistoryPath* cache_path,
-                                                         HistoryCache::Ticket ticket);
+                                                         HistoryCache::Ticket ticket,
+                                                         bool already_stored);
+  // A pending generation's end, before it is stored: hands its final state to the turn's write,
+  // waits for the turn, and adopts the stored ids into `job`, `gen` and `reply`. False when the
+  // turn was not stored (the generation has been released and ends unseen). GenerationPending.cpp.
+  static boost::asio::awaitable<bool> settle_pending(GenerationManager* self, GenerationJob& job,
+                                                     store::Generation& gen, store::Message& reply,
+                                                     std::vector<store::Message>& history,
+                                                     const store::EarlyFinish::State& final_state,
+                                                     bool& stored_with_turn, bool& redo);
   void finished(store::Id chat_id);
+  // Frees the chat of a pending generation whose turn was not stored, if its entry is still that
+  // generation's; with `cancel`, also stops the generation's task.
+  void drop_pending(store::Id chat_id, const PendingTurn* pending, bool cancel);
   bool interrupted(store::Id chat_id) const;
   // The most messages a prompt's history holds, and the predicate both history sources (store
   // and cache) walk it with, newest first: true once the messages seen exceed the prompt budget.
@@ -155,6 +193,8 @@ class GenerationManager {
   std::unordered_map<store::Id, store::Id> chat_of_generation_;
   std::unordered_map<store::Id, int> per_user_;
   bool closing_ = false;
+  std::atomic<std::uint64_t> pending_started_{0};
+  std::atomic<std::uint64_t> pending_stored_{0};
 };
 
 }  // namespace troupe::chat

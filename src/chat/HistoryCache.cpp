@@ -37,6 +37,12 @@ std::optional<HistoryPath> HistoryCache::extend(const store::Message& next, Tick
   return out;
 }
 
+store::Id HistoryCache::leaf(store::Id chat_id) {
+  std::lock_guard lock(mu_);
+  const auto* path = entries_.find(chat_id, false);
+  return path && !path->messages.empty() ? path->messages.back().id : 0;
+}
+
 void HistoryCache::remember(store::Id chat_id, HistoryPath path, Ticket ticket) {
   const std::size_t bytes = bytes_of(path);
   std::lock_guard lock(mu_);

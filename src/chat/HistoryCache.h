@@ -40,6 +40,9 @@ class HistoryCache {
   // generation is stored, or the chat's next turn reads the store (a miss). The costs counted
   // before come along; `next` is not counted.
   std::optional<HistoryPath> extend(const store::Message& next, Ticket& ticket);
+  // The id of the last message of the chat's cached path (0 when none is cached): a turn can
+  // assume its new message follows it (extend() checks again).
+  store::Id leaf(store::Id chat_id);
   // Caches `path` (oldest first, ending at the chat's new leaf) unless a chat was forgotten after
   // `ticket` was taken, or the path alone exceeds the byte bound.
   void remember(store::Id chat_id, HistoryPath path, Ticket ticket);

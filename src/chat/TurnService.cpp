@@ -87,6 +87,11 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
   HistoryCache::Ticket ticket = 0;
   std::optional<Result<store::Turn>> stored;
   if (d_.chats.async_writes()) {
+    const store::Id leaf = d_.config.generation.early_start ? gm_.history_cache().leaf(chat_id) : 0;
+    if (leaf != 0) {
+      auto quick = co_await post_pending(user, ctx.value(), leaf, content, idempotency_key);
+      if (quick) co_return std::move(*quick);
+    }
     // Queued to the store's writer from here; this coroutine resumes after the commit. The
     // prompt's history comes from the history cache, or the generation reads it itself (after
     // the acknowledgement is on its way).
@@ -119,6 +124,55 @@ asio::awaitable<Result<store::Turn>> TurnService::post_message(const store::User
   auto s = co_await launch(user, std::move(ctx).value(), *turn, std::move(history), ticket);
   if (!s.ok()) co_return s.error();
   co_return turn;
+}
+
+asio::awaitable<std::optional<Result<store::Turn>>> TurnService::post_pending(
+    const store::User& user, Context& ctx, store::Id leaf, const std::string& content,
+    const std::string& idempotency_key) {
+  const store::Id chat_id = ctx.chat.id;
+  const std::int64_t now = d_.clock.now_ms();
+  store::Turn turn;  // as it will be stored, without the ids the store assigns
+  turn.user_message.chat_id = chat_id;
+  turn.user_message.parent_id = leaf;
+  turn.user_message.role = "user";
+  turn.user_message.content = content;
+  turn.user_message.created_at = turn.user_message.updated_at = now;
+  turn.generation.chat_id = chat_id;
+  turn.generation.user_id = user.id;
+  turn.generation.kind = "reply";
+  turn.generation.status = "running";
+  turn.generation.backend = std::string(d_.llm.name());
+  turn.generation.started_at = now;
+  turn.reply.chat_id = chat_id;
+  turn.reply.role = "assistant";
+  turn.reply.status = "streaming";
+  HistoryCache::Ticket ticket = 0;
+  std::optional<HistoryPath> history = gm_.cached_history(turn, ticket);
+  if (!history) co_return std::nullopt;
+
+  asio::any_io_executor ex = co_await asio::this_coro::executor;
+  if (auto near = d_.bus.subscriber_executor(chat_id)) ex = std::move(*near);
+  auto pending = std::make_shared<PendingTurn>(
+      d_, chat_id, leaf, ex,
+      [gm = &gm_, chat_id](const store::Turn& t) { gm->bind(chat_id, t.generation.id); });
+  GenerationJob job;
+  job.turn = turn;
+  job.character = std::move(ctx.character);
+  job.persona = std::move(ctx.persona);
+  job.user_name = job.persona ? job.persona->name : user.name;
+  job.history = std::move(history);
+  job.history_ticket = ticket;
+  job.pending = pending;
+  if (!gm_.launch(ex, std::move(job))) {
+    co_return make_error(Errc::unavailable, "server is shutting down");  // nothing was stored
+  }
+  d_.chats.begin_turn_async(
+      user.id, chat_id, content, idempotency_key, std::string(d_.llm.name()),
+      [pending](Result<store::Turn> r) { pending->complete(std::move(r)); }, pending->early());
+  Result<store::Turn> stored = co_await pending->result();
+  // Not stored, or an earlier turn replayed: the generation ends unseen (stopped here at once).
+  if (!stored.ok() || stored->replayed) gm_.abandon(chat_id, pending.get());
+  co_return stored;
 }
 
 asio::awaitable<Result<store::Turn>> TurnService::start_generation(const store::User& user,

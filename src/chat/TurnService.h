@@ -49,6 +49,14 @@ class TurnService {
   boost::asio::awaitable<Status> launch(const store::User& user, Context ctx, store::Turn& turn,
                                         std::optional<HistoryPath> history,
                                         HistoryCache::Ticket ticket);
+  // A reply turn whose history is cached (the new message follows `leaf`) on a store with a
+  // writer: the generation starts at once and the turn's write is queued behind it (see
+  // PendingTurn.h); a reply that is ready before the write runs is stored in the same commit.
+  // Nothing when the history cache missed after all (the caller takes the usual path). The chat
+  // is reserved and leased; it is freed on every other outcome.
+  boost::asio::awaitable<std::optional<Result<store::Turn>>> post_pending(
+      const store::User& user, Context& ctx, store::Id leaf, const std::string& content,
+      const std::string& idempotency_key);
   // GenerationManager::load_history, or nothing when it failed. Blocking: DB pool only.
   std::optional<HistoryPath> history_or_none(const store::Turn& turn) const;
 

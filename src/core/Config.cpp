@@ -93,6 +93,7 @@ const std::map<std::string, Setter>& setters() {
       NUM("generation.max_duration_ms", generation.max_duration_ms),
       NUM("generation.flush_interval_ms", generation.flush_interval_ms),
       NUM("generation.replay_events", generation.replay_events),
+      BOOL("generation.early_start", generation.early_start),
       STR("generation.system_prompt", generation.system_prompt),
       BOOL("memory.enabled", memory.enabled),
       STR("memory.embedder", memory.embedder),

@@ -78,6 +78,9 @@ struct GenerationConfig {
   std::uint32_t max_duration_ms = 300'000;
   std::uint32_t flush_interval_ms = 1'000;  // partial text persisted this often
   std::uint32_t replay_events = 2048;       // per-chat ring for resume
+  // A reply turn's generation starts while the turn's write is queued (its events are held until
+  // the turn is durable; a reply ready in time is stored in the turn's commit). SQLite only.
+  bool early_start = true;
   std::string system_prompt =
       "Write {{char}}'s next reply in a fictional chat between {{char}} and {{user}}.";
 };

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/Result.h"
+#include "store/EarlyFinish.h"
 #include "store/Records.h"
 
 namespace troupe::store {
@@ -93,9 +95,14 @@ class ChatStore {
   // and call `done` before returning (so call them on a DB thread). `done` must be short: it
   // posts a completion and never calls the store.
   virtual bool async_writes() const { return false; }
+  // `early` (optional): the turn's generation may already have ended when the write runs; a
+  // store that can stores its final state in the turn's transaction (see EarlyFinish.h). The
+  // default leaves it to the generation.
   virtual void begin_turn_async(Id user_id, Id chat_id, std::string content,
                                 std::string idempotency_key, std::string backend,
-                                std::function<void(Result<Turn>)> done) {
+                                std::function<void(Result<Turn>)> done,
+                                std::shared_ptr<EarlyFinish> early = nullptr) {
+    (void)early;
     done(begin_turn(user_id, chat_id, content, idempotency_key, backend));
   }
   virtual void finish_generation_async(Id generation_id, std::string status, std::string content,

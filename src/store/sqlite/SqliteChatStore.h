@@ -46,7 +46,8 @@ class SqliteChatStore final : public ChatStore {
   // Queued to the single writer; `done` runs on the writer thread after the commit.
   bool async_writes() const override { return true; }
   void begin_turn_async(Id user_id, Id chat_id, std::string content, std::string idempotency_key,
-                        std::string backend, std::function<void(Result<Turn>)> done) override;
+                        std::string backend, std::function<void(Result<Turn>)> done,
+                        std::shared_ptr<EarlyFinish> early = nullptr) override;
   void finish_generation_async(Id generation_id, std::string status, std::string content,
                                std::string error, std::function<void(Status)> done) override;
   Result<Generation> get_generation(Id user_id, Id id) override;

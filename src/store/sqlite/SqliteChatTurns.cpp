@@ -2,6 +2,7 @@
 #include <optional>
 #include <string>
 
+#include "store/EarlyFinish.h"
 #include "store/TurnSteps.h"
 #include "store/sqlite/ChatRows.h"
 #include "store/sqlite/MessageTree.h"
@@ -146,12 +147,22 @@ Result<Turn> SqliteChatStore::begin_turn(Id user_id, Id chat_id, const std::stri
 
 void SqliteChatStore::begin_turn_async(Id user_id, Id chat_id, std::string content,
                                        std::string idempotency_key, std::string backend,
-                                       std::function<void(Result<Turn>)> done) {
+                                       std::function<void(Result<Turn>)> done,
+                                       std::shared_ptr<EarlyFinish> early) {
   const std::int64_t now = clock_.now_ms();
   db_.write_async(
       [=, content = std::move(content), key = std::move(idempotency_key),
-       backend = std::move(backend)](Connection& c) {
-        return run_begin_turn(c, user_id, chat_id, content, key, backend, now);
+       backend = std::move(backend), early = std::move(early)](Connection& c) -> Result<Turn> {
+        auto t = run_begin_turn(c, user_id, chat_id, content, key, backend, now);
+        if (!t.ok() || t->replayed || !early) return t;
+        // The reply may have ended already: then it is stored with the turn, in this savepoint,
+        // when its prompt followed the path the turn was written on.
+        const EarlyFinish::State* f = early->take();  // (closes it either way)
+        if (!f || t->user_message.parent_id != early->expected_parent()) return t;
+        TROUPE_TRY_STATUS(run_finish_generation(c, t->generation.id, f->status, f->content,
+                                                f->error, now));
+        early->mark_stored();
+        return t;
       },
       std::move(done));
 }

@@ -209,6 +209,74 @@ TEST_P(ChatStoreTest, CompletionFormsOfTheTurnWrites) {
   EXPECT_ERRC(twice.get_future().get(), Errc::conflict);
 }
 
+TEST_P(ChatStoreTest, AReplyOfferedBeforeItsTurnIsWrittenIsStoredWithTheTurn) {
+  // The embedded store writes the offered final state in the turn's own transaction; a store
+  // without a writer leaves it to the generation (stored() stays false).
+  const bool with_turn = chats().async_writes();
+  Chat c = make_chat(alice_.id, aria_.id);
+  auto early = std::make_shared<EarlyFinish>(c.leaf_id);
+  ASSERT_TRUE(early->offer({"completed", "the whole reply", ""}));
+  std::promise<Result<Turn>> began;
+  chats().begin_turn_async(alice_.id, c.id, "hello", "", "sim",
+                           [&](Result<Turn> t) { began.set_value(std::move(t)); }, early);
+  auto t = began.get_future().get();
+  ASSERT_OK(t);
+  EXPECT_EQ(t->user_message.parent_id, c.leaf_id);
+  EXPECT_EQ(early->stored(), with_turn);
+  auto m = chats().get_message(alice_.id, t->reply.id);
+  ASSERT_OK(m);
+  auto g = chats().get_generation(alice_.id, t->generation.id);
+  ASSERT_OK(g);
+  if (with_turn) {
+    EXPECT_EQ(m->status, "completed");
+    EXPECT_EQ(m->content, "the whole reply");
+    EXPECT_EQ(g->status, "completed");
+    EXPECT_FALSE(early->offer({"stopped", "", ""}));  // taken once
+  } else {
+    EXPECT_EQ(m->status, "streaming");
+    EXPECT_EQ(g->status, "running");
+    ASSERT_OK(chats().finish_generation(t->generation.id, "completed", "the whole reply", ""));
+  }
+
+  // Offered after the write ran: refused, and the turn is stored as started.
+  auto late = std::make_shared<EarlyFinish>(t->reply.id);
+  std::promise<Result<Turn>> second;
+  chats().begin_turn_async(alice_.id, c.id, "more", "", "sim",
+                           [&](Result<Turn> r) { second.set_value(std::move(r)); }, late);
+  auto t2 = second.get_future().get();
+  ASSERT_OK(t2);
+  EXPECT_EQ(late->offer({"completed", "too late", ""}), !with_turn);
+  EXPECT_FALSE(late->stored());
+  auto m2 = chats().get_message(alice_.id, t2->reply.id);
+  ASSERT_OK(m2);
+  EXPECT_EQ(m2->status, "streaming");
+  ASSERT_OK(chats().finish_generation(t2->generation.id, "completed", "r2", ""));
+
+  // Written under another message than the generation assumed: not stored with the turn.
+  auto elsewhere = std::make_shared<EarlyFinish>(t->reply.id);  // the leaf is t2's reply now
+  ASSERT_TRUE(elsewhere->offer({"completed", "for another path", ""}));
+  std::promise<Result<Turn>> third;
+  chats().begin_turn_async(alice_.id, c.id, "third", "", "sim",
+                           [&](Result<Turn> r) { third.set_value(std::move(r)); }, elsewhere);
+  auto t3 = third.get_future().get();
+  ASSERT_OK(t3);
+  EXPECT_EQ(t3->user_message.parent_id, t2->reply.id);
+  EXPECT_FALSE(elsewhere->stored());
+  auto m3 = chats().get_message(alice_.id, t3->reply.id);
+  ASSERT_OK(m3);
+  EXPECT_EQ(m3->status, "streaming");
+  EXPECT_EQ(m3->content, "");
+
+  // A turn that cannot be written (a generation runs) stores nothing of the offer either.
+  auto refused = std::make_shared<EarlyFinish>(t3->reply.id);
+  ASSERT_TRUE(refused->offer({"completed", "never", ""}));
+  std::promise<Result<Turn>> fourth;
+  chats().begin_turn_async(alice_.id, c.id, "busy", "", "sim",
+                           [&](Result<Turn> r) { fourth.set_value(std::move(r)); }, refused);
+  EXPECT_ERRC(fourth.get_future().get(), Errc::conflict);
+  EXPECT_FALSE(refused->stored());
+}
+
 TEST_P(ChatStoreTest, TurnInAnEmptyChatIsRootLevel) {
   Chat c = make_chat(alice_.id, aria_.id, {});
   auto t = chats().begin_turn(alice_.id, c.id, "first!", "", "sim");

@@ -1,0 +1,130 @@
+#include "chat/PendingTurn.h"
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace troupe::chat {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// A completion handler as a copyable callable that resumes it on its own executor.
+template <class Handler>
+std::function<void()> resumer(Handler handler) {
+  auto h = std::make_shared<Handler>(std::move(handler));
+  return [h] {
+    auto ex = asio::get_associated_executor(*h);
+    asio::post(ex, std::move(*h));
+  };
+}
+
+}  // namespace
+
+PendingTurn::PendingTurn(const Deps& d, store::Id chat_id, store::Id expected_parent,
+                         asio::any_io_executor generation_ex,
+                         std::function<void(const store::Turn&)> on_stored)
+    : d_(d),
+      chat_id_(chat_id),
+      gen_ex_(std::move(generation_ex)),
+      on_stored_(std::move(on_stored)),
+      early_(std::make_shared<store::EarlyFinish>(expected_parent)) {}
+
+void PendingTurn::complete(Result<store::Turn> r) {
+  if (r.ok() && !r->replayed && on_stored_) on_stored_(*r);
+  std::function<void()> request;
+  {
+    std::lock_guard lock(mu_);
+    result_.emplace(std::move(r));
+    request = std::move(request_waiter_);
+  }
+  asio::post(gen_ex_, [self = shared_from_this()] { self->announce(); });
+  if (request) request();
+}
+
+void PendingTurn::announce() {
+  std::function<void()> generation;
+  {
+    std::lock_guard lock(mu_);
+    const Result<store::Turn>& r = *result_;
+    if (r.ok() && !r->replayed) {
+      const store::Turn& t = *r;
+      (void)d_.bus.publish(chat_id_, "message.created", d_.fmt.message(t.user_message));
+      (void)d_.bus.publish(chat_id_, "message.created", d_.fmt.message(t.reply));
+      (void)d_.bus.publish(chat_id_, "generation.started", d_.fmt.generation(t.generation));
+      // A turn written on another path than the prompt assumed (the chat's selection moved in
+      // between): its tokens are dropped, and the generation streams again from the store.
+      published_ = t.user_message.parent_id == early_->expected_parent();
+      std::size_t begin = 0;
+      for (std::size_t i = 0; published_ && i < held_ends_.size(); ++i) {
+        publish_token(std::string_view(held_).substr(begin, held_ends_[i] - begin));
+        begin = held_ends_[i];
+      }
+    }
+    held_.clear();
+    held_.shrink_to_fit();
+    held_ends_.clear();
+    announced_ = true;
+    generation = std::move(generation_waiter_);
+  }
+  if (generation) generation();
+}
+
+void PendingTurn::publish_token(std::string_view piece) {
+  const store::Turn& t = **result_;
+  d_.fmt.token_into(fields_, t.generation.id, t.reply.id, piece);
+  auto r = d_.bus.publish(chat_id_, "token", fields_);
+  if (!r.ok()) spdlog::warn("chat {}: token event not published: {}", chat_id_, r.error().message);
+}
+
+void PendingTurn::token(std::string_view piece) {
+  std::lock_guard lock(mu_);
+  if (published_) {
+    publish_token(piece);
+  } else if (!announced_) {
+    held_.append(piece);
+    held_ends_.push_back(held_.size());
+  }
+}
+
+store::Id PendingTurn::reply_id() const {
+  std::lock_guard lock(mu_);
+  return published_ ? (*result_)->reply.id : 0;
+}
+
+asio::awaitable<Result<store::Turn>> PendingTurn::result() {
+  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [this](auto handler) {
+        std::unique_lock lock(mu_);
+        if (!result_) {
+          request_waiter_ = resumer(std::move(handler));
+          return;
+        }
+        lock.unlock();
+        resumer(std::move(handler))();
+      },
+      asio::use_awaitable);
+  std::lock_guard lock(mu_);
+  co_return *result_;
+}
+
+asio::awaitable<Result<store::Turn>> PendingTurn::settled() {
+  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [this](auto handler) {
+        std::unique_lock lock(mu_);
+        if (!announced_) {
+          generation_waiter_ = resumer(std::move(handler));
+          return;
+        }
+        lock.unlock();
+        resumer(std::move(handler))();
+      },
+      asio::use_awaitable);
+  std::lock_guard lock(mu_);
+  co_return *result_;
+}
+
+}  // namespace troupe::chat

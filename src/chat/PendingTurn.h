@@ -1,0 +1,81 @@
+// PendingTurn: a reply turn whose generation starts while the turn's write is still queued to the
+// store's writer (SQLite), so that a quick reply is ready — and stored with the turn, in the same
+// commit (store/EarlyFinish.h) — by the time the turn is durable.
+//
+// Nothing of the turn is visible before it is durable. The generation's tokens are held here;
+// once the write has committed they are published on the generation's executor, after
+// `message.created` (the user message, then the reply) and `generation.started`, and later tokens
+// go straight out. When the write failed (or replayed an earlier turn with the same
+// Idempotency-Key) the held tokens are dropped and the generation ends unseen. When the turn was
+// written under another message than the prompt assumed (the chat's selected path moved between
+// the two), the turn is announced but its tokens are dropped: the generation streams again.
+//
+// Thread-safety: complete() once, from any thread (the writer's completion); token() and
+// settled() from the generation's coroutine; result() from the request's coroutine. Members may
+// run concurrently with each other (one mutex). Owned through shared_ptr by the request, the
+// generation and the store's pending completion.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chat/Deps.h"
+#include "store/EarlyFinish.h"
+
+namespace troupe::chat {
+
+class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
+ public:
+  // `on_stored(turn)` runs on the completing thread as soon as the turn is stored, before anyone
+  // can learn of it (it makes the generation reachable by its id). `generation_ex`: where the
+  // generation runs and where the turn is announced.
+  PendingTurn(const Deps& d, store::Id chat_id, store::Id expected_parent,
+              boost::asio::any_io_executor generation_ex,
+              std::function<void(const store::Turn&)> on_stored);
+
+  const std::shared_ptr<store::EarlyFinish>& early() const { return early_; }
+  store::Id expected_parent() const { return early_->expected_parent(); }
+
+  // The write's result (the stored turn, or why it was not stored).
+  void complete(Result<store::Turn> r);
+  // The request: the write's result; resumes on the caller's executor once complete() ran.
+  boost::asio::awaitable<Result<store::Turn>> result();
+  // The generation: the write's result, once the turn is announced (or refused).
+  boost::asio::awaitable<Result<store::Turn>> settled();
+
+  // The generation: a piece of reply text — held before the announcement, published after it,
+  // dropped after a refusal.
+  void token(std::string_view piece);
+  // The reply's message id once the turn is announced, else 0 (partial text is saved only then).
+  store::Id reply_id() const;
+
+ private:
+  // On the generation's executor after complete(): publishes the turn and the held tokens.
+  void announce();
+  void publish_token(std::string_view piece);  // mu_ held, turn stored
+
+  Deps d_;
+  const store::Id chat_id_;
+  boost::asio::any_io_executor gen_ex_;
+  std::function<void(const store::Turn&)> on_stored_;
+  std::shared_ptr<store::EarlyFinish> early_;
+
+  mutable std::mutex mu_;
+  std::optional<Result<store::Turn>> result_;  // guarded by mu_; never changes once set
+  bool announced_ = false;                     // guarded by mu_
+  bool published_ = false;                     // guarded by mu_: the turn is out, tokens go live
+  std::string held_;                           // guarded by mu_: held text
+  std::vector<std::size_t> held_ends_;         // guarded by mu_: end of each held piece
+  std::string fields_;                         // guarded by mu_: the token event, rebuilt in place
+  std::function<void()> request_waiter_;       // guarded by mu_
+  std::function<void()> generation_waiter_;    // guarded by mu_
+};
+
+}  // namespace troupe::chat

@@ -1,0 +1,173 @@
+// A reply turn whose generation starts before the turn is stored (PendingTurn): nothing is seen
+// before the turn is durable, a quick reply is stored with its turn, a turn that is not stored
+// leaves no trace, and a turn written on another path than the prompt assumed streams again.
+#include <gtest/gtest.h>
+
+#include <boost/asio/detached.hpp>
+#include <future>
+
+#include "ChatTestUtil.h"
+#include "store/sqlite/Connection.h"
+
+namespace troupe::chat::testing {
+namespace {
+
+class PendingTurnTest : public ChatFixture {
+ protected:
+  // Holds the store's writer inside a write until release_writer(): writes queued meanwhile
+  // wait for it (and then share the next group).
+  void block_writer() {
+    blocked_ = true;
+    auto held = writer_gate_.get_future().share();
+    store_->db().write_async([held](store::sqlite::Connection&) -> Status {
+      held.wait();
+      return Status{};
+    }, [this](Status s) { blocker_done_.set_value(std::move(s)); });
+  }
+  void release_writer() {
+    released_ = true;
+    writer_gate_.set_value();
+    EXPECT_TRUE(blocker_done_.get_future().get().ok());
+  }
+  void TearDown() override {
+    if (blocked_ && !released_) writer_gate_.set_value();  // a failed test must not hang the store
+    ChatFixture::TearDown();
+  }
+  // Starts post_message without waiting for it; `out` is set when it returns.
+  void post(store::Id chat_id, std::string content,
+            std::shared_ptr<std::optional<Result<store::Turn>>> out) {
+    asio::co_spawn(
+        io_,
+        [](TurnService* t, store::User u, store::Id chat, std::string text,
+           std::shared_ptr<std::optional<Result<store::Turn>>> dst) -> asio::awaitable<void> {
+          dst->emplace(co_await t->post_message(u, chat, std::move(text), ""));
+        }(turns_.get(), alice_, chat_id, std::move(content), out),
+        asio::detached);
+  }
+
+  bool blocked_ = false, released_ = false;
+  std::promise<void> writer_gate_;
+  std::promise<Status> blocker_done_;
+};
+
+TEST_F(PendingTurnTest, AQuickReplyIsHeldUntilItsTurnIsDurableAndStoredWithIt) {
+  llm_.set_script(Script{{"Hel", "lo", "!"}});
+  auto chat = new_chat(alice_, aria_.id);
+  auto sub = subscribe(alice_, chat.chat.id, 0);
+  ASSERT_TRUE(sub);
+  const auto before = gm_->pending_stats();
+
+  block_writer();
+  auto out = std::make_shared<std::optional<Result<store::Turn>>>();
+  post(chat.chat.id, "Hi", out);
+  // The generation runs and ends while its turn waits for the writer: no answer, no event.
+  ASSERT_TRUE(run_until([&] { return llm_.calls() == 1; }));
+  settle();
+  EXPECT_FALSE(out->has_value());
+  EXPECT_TRUE(drain(*sub).empty());
+  EXPECT_EQ(gm_->pending_stats().started, before.started + 1);
+
+  release_writer();
+  ASSERT_TRUE(run_until([&] { return out->has_value(); }));
+  ASSERT_OK(**out);
+  const store::Turn& turn = ***out;
+  // The reply was committed with the turn, before the request was answered.
+  EXPECT_EQ(message(turn.reply.id).status, "completed");
+  EXPECT_EQ(message(turn.reply.id).content, "Hello!");
+  EXPECT_EQ(generation(turn.generation.id).status, "completed");
+
+  auto evs = collect_until(*sub, "generation.finished");
+  EXPECT_EQ(types(evs), (std::vector<std::string>{"message.created", "message.created",
+                                                  "generation.started", "token", "token", "token",
+                                                  "generation.finished"}));
+  for (std::size_t i = 0; i < evs.size(); ++i) EXPECT_EQ(evs[i].seq, static_cast<std::int64_t>(i + 1));
+  EXPECT_EQ(evs[0].body.at("message").at("id").as_int64(), turn.user_message.id);
+  EXPECT_EQ(evs[1].body.at("message").at("id").as_int64(), turn.reply.id);
+  EXPECT_EQ(evs[2].body.at("generation").at("id").as_int64(), turn.generation.id);
+  for (std::size_t i = 3; i < 6; ++i) {
+    EXPECT_EQ(evs[i].body.at("generation_id").as_int64(), turn.generation.id);
+    EXPECT_EQ(evs[i].body.at("message_id").as_int64(), turn.reply.id);
+  }
+  EXPECT_EQ(evs.back().body.at("message").at("content").as_string(), "Hello!");
+  EXPECT_EQ(gm_->pending_stats().stored_with_turn, before.stored_with_turn + 1);
+  ASSERT_TRUE(wait_idle(chat.chat.id));
+
+  // The next turn's prompt holds the stored messages (the history cache kept the ids).
+  ASSERT_OK(await(turns_->post_message(alice_, chat.chat.id, "Again", "")));
+  ASSERT_TRUE(wait_idle(chat.chat.id));
+  auto reqs = llm_.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  ASSERT_EQ(reqs[1].messages.size(), 5u);
+  EXPECT_EQ(reqs[1].messages[2].content, "Hi");
+  EXPECT_EQ(reqs[1].messages[3].content, "Hello!");
+  EXPECT_EQ(reqs[1].messages[4].content, "Again");
+  auto p = path(chat.chat.id);
+  ASSERT_EQ(p.size(), 5u);
+  EXPECT_EQ(p[2].id, turn.reply.id);
+  EXPECT_EQ(p[3].parent_id, turn.reply.id);
+}
+
+TEST_F(PendingTurnTest, ATurnThatIsNotStoredLeavesNoEventAndFreesTheChat) {
+  llm_.set_script(Script{{"never", " seen"}});
+  auto chat = new_chat(alice_, aria_.id);
+  auto sub = subscribe(alice_, chat.chat.id, 0);
+  ASSERT_TRUE(sub);
+  const auto before = gm_->pending_stats();
+  // Deleted behind the services' backs: their caches still know the chat, the store does not.
+  ASSERT_OK(store_->chats().delete_chat(alice_.id, chat.chat.id));
+
+  auto r = await(turns_->post_message(alice_, chat.chat.id, "Hi", ""));
+  EXPECT_ERRC(r, Errc::not_found);
+  EXPECT_EQ(gm_->pending_stats().started, before.started + 1);
+  ASSERT_TRUE(run_until([&] { return gm_->running_count() == 0; }));
+  settle();
+  EXPECT_TRUE(drain(*sub).empty());
+  EXPECT_EQ(gm_->pending_stats().stored_with_turn, before.stored_with_turn);
+}
+
+TEST_F(PendingTurnTest, ATurnWrittenOnAnotherPathStreamsAgainFromTheStore) {
+  llm_.set_script(Script{{"first"}});
+  auto chat = new_chat(alice_, aria_.id);
+  auto one = await(turns_->post_message(alice_, chat.chat.id, "one", ""));
+  ASSERT_OK(one);
+  ASSERT_TRUE(wait_idle(chat.chat.id));
+  // A new swipe of that reply, made in the store alone: the chat's leaf moves, the history
+  // cache still ends at the first reply.
+  auto swipe = store_->chats().begin_generation(alice_.id, chat.chat.id, "regenerate",
+                                                one->reply.id, "fake");
+  ASSERT_OK(swipe);
+  ASSERT_OK(store_->chats().finish_generation(swipe->generation.id, "completed", "the swipe", ""));
+  auto sub = subscribe(alice_, chat.chat.id, bus_->last_seq(chat.chat.id));
+  ASSERT_TRUE(sub);
+
+  llm_.set_script(Script{{"A", "B"}});
+  block_writer();
+  auto out = std::make_shared<std::optional<Result<store::Turn>>>();
+  post(chat.chat.id, "two", out);
+  ASSERT_TRUE(run_until([&] { return llm_.calls() == 2; }));
+  settle();
+  release_writer();
+  ASSERT_TRUE(run_until([&] { return out->has_value(); }));
+  ASSERT_OK(**out);
+  const store::Turn& turn = ***out;
+  EXPECT_EQ(turn.user_message.parent_id, swipe->reply.id);
+
+  auto evs = collect_until(*sub, "generation.finished");
+  // Only the second stream's tokens are seen.
+  EXPECT_EQ(types(evs), (std::vector<std::string>{"message.created", "message.created",
+                                                  "generation.started", "token", "token",
+                                                  "generation.finished"}));
+  EXPECT_EQ(evs.back().body.at("message").at("content").as_string(), "AB");
+  ASSERT_TRUE(wait_idle(chat.chat.id));
+  EXPECT_EQ(message(turn.reply.id).content, "AB");
+  EXPECT_EQ(message(turn.reply.id).status, "completed");
+  auto reqs = llm_.requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  // The first try was built on the cached path, the second on the stored one.
+  EXPECT_EQ(reqs[1].messages[3].content, "first");
+  EXPECT_EQ(reqs[2].messages[3].content, "the swipe");
+  EXPECT_EQ(reqs[2].messages[4].content, "two");
+}
+
+}  // namespace
+}  // namespace troupe::chat::testing
