@@ -30,6 +30,9 @@ describe('metrics', () => {
     assert.ok(metricValue(text, 'troupe_generations_total', '{outcome="completed"}') >= 1, 'completed generations counted');
     assert.ok(metricValue(text, 'troupe_http_requests_total', '{route="POST /api/chats/{id}/messages",status="202"}') >= 1);
     assert.ok(metricValue(text, 'troupe_generation_time_to_first_token_seconds_count') >= 1);
+    // The chat's creation cached its greeting: the turn's generation started before its write.
+    assert.ok(metricValue(text, 'troupe_turns_started_before_stored', '{result="started"}') >= 1);
+    assert.ok(metricValue(text, 'troupe_turns_started_before_stored', '{result="stored_with_turn"}') >= 0);
     assert.ok(metricValue(text, 'troupe_event_loop_lag_seconds_count') >= 1);
     assert.ok(metricValue(text, 'process_resident_memory_bytes') > 0);
     assert.ok(metricValue(text, 'process_open_fds') > 0);

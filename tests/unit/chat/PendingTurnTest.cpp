@@ -169,5 +169,28 @@ TEST_F(PendingTurnTest, ATurnWrittenOnAnotherPathStreamsAgainFromTheStore) {
   EXPECT_EQ(reqs[2].messages[4].content, "two");
 }
 
+class NoEarlyStartTest : public ChatFixture {
+ protected:
+  void configure(Config& c) override { c.generation.early_start = false; }
+};
+
+TEST_F(NoEarlyStartTest, TheTurnIsStoredBeforeItsGenerationStarts) {
+  llm_.set_script(Script{{"Hel", "lo"}});
+  auto chat = new_chat(alice_, aria_.id);
+  auto sub = subscribe(alice_, chat.chat.id, 0);
+  ASSERT_TRUE(sub);
+  auto turn = await(turns_->post_message(alice_, chat.chat.id, "Hi", ""));
+  ASSERT_OK(turn);
+  auto evs = collect_until(*sub, "generation.finished");
+  EXPECT_EQ(types(evs), (std::vector<std::string>{"message.created", "message.created",
+                                                  "generation.started", "token", "token",
+                                                  "generation.finished"}));
+  ASSERT_TRUE(wait_idle(chat.chat.id));
+  EXPECT_EQ(message(turn->reply.id).content, "Hello");
+  EXPECT_EQ(gm_->pending_stats().started, 0u);
+  EXPECT_EQ(gm_->pending_stats().stored_with_turn, 0u);
+  EXPECT_EQ(gm_->history_cache().stats().hits, 1u);  // the cached history is still used
+}
+
 }  // namespace
 }  // namespace troupe::chat::testing
