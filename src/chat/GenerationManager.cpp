@@ -253,34 +253,6 @@ bool GenerationManager::launch(const asio::any_io_executor& ex, GenerationJob jo
   return true;
 }
 
-void GenerationManager::bind(store::Id chat_id, store::Id generation_id) {
-  std::lock_guard lock(mu_);
-  auto it = by_chat_.find(chat_id);
-  if (it == by_chat_.end() || it->second.generation_id != 0) return;
-  it->second.generation_id = generation_id;
-  chat_of_generation_[generation_id] = chat_id;
-}
-
-void GenerationManager::abandon(store::Id chat_id, const PendingTurn* pending) {
-  drop_pending(chat_id, pending, true);
-}
-
-void GenerationManager::drop_pending(store::Id chat_id, const PendingTurn* pending, bool cancel) {
-  std::uint64_t task_id = 0;
-  std::shared_ptr<sync::ChatLease> lease;
-  {
-    std::lock_guard lock(mu_);
-    auto it = by_chat_.find(chat_id);
-    if (it == by_chat_.end() || !pending || it->second.pending != pending) return;
-    task_id = it->second.task_id;
-    lease = std::move(it->second.lease);
-    if (it->second.generation_id) chat_of_generation_.erase(it->second.generation_id);
-    erase_locked(it);
-  }
-  if (lease) lease->release_detached();
-  if (cancel && task_id) scope_->cancel_task(task_id);
-}
-
 bool GenerationManager::stop(store::Id generation_id) {
   std::uint64_t task_id = 0;
   {

@@ -1,5 +1,6 @@
-// GenerationManager, part four: the end of a generation that started before its turn was stored
-// (see PendingTurn.h).
+// GenerationManager, part four: generations that start before their turn is stored (see
+// PendingTurn.h) — their id once the turn is stored, their end, and their chat freed when the turn
+// was not stored.
 #include <spdlog/spdlog.h>
 
 #include "chat/GenerationManager.h"
@@ -7,6 +8,34 @@
 namespace troupe::chat {
 
 namespace asio = boost::asio;
+
+void GenerationManager::bind(store::Id chat_id, store::Id generation_id) {
+  std::lock_guard lock(mu_);
+  auto it = by_chat_.find(chat_id);
+  if (it == by_chat_.end() || it->second.generation_id != 0) return;
+  it->second.generation_id = generation_id;
+  chat_of_generation_[generation_id] = chat_id;
+}
+
+void GenerationManager::abandon(store::Id chat_id, const PendingTurn* pending) {
+  drop_pending(chat_id, pending, true);
+}
+
+void GenerationManager::drop_pending(store::Id chat_id, const PendingTurn* pending, bool cancel) {
+  std::uint64_t task_id = 0;
+  std::shared_ptr<sync::ChatLease> lease;
+  {
+    std::lock_guard lock(mu_);
+    auto it = by_chat_.find(chat_id);
+    if (it == by_chat_.end() || !pending || it->second.pending != pending) return;
+    task_id = it->second.task_id;
+    lease = std::move(it->second.lease);
+    if (it->second.generation_id) chat_of_generation_.erase(it->second.generation_id);
+    erase_locked(it);
+  }
+  if (lease) lease->release_detached();
+  if (cancel && task_id) scope_->cancel_task(task_id);
+}
 
 asio::awaitable<bool> GenerationManager::settle_pending(GenerationManager* self, GenerationJob& job,
                                                         store::Generation& gen,
