@@ -45,6 +45,8 @@ class StreamSink final : public llm::TokenSink {
     }
   }
 
+  bool wanted() const override { return !pending_ || pending_->wanted(); }
+
   void flush() {
     // Fire-and-forget on the DB pool; a late partial write never overwrites a final one (the store
     // only updates messages still "streaming"). A pending turn's reply: once it is stored.

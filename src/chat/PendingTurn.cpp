@@ -90,6 +90,11 @@ void PendingTurn::token(std::string_view piece) {
   }
 }
 
+bool PendingTurn::wanted() const {
+  std::lock_guard lock(mu_);
+  return !announced_ || published_;
+}
+
 store::Id PendingTurn::reply_id() const {
   std::lock_guard lock(mu_);
   return published_ ? (*result_)->reply.id : 0;

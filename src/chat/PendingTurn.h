@@ -55,6 +55,9 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
   void token(std::string_view piece);
   // The reply's message id once the turn is announced, else 0 (partial text is saved only then).
   store::Id reply_id() const;
+  // False once the turn is announced without this text (not stored, or stored on another path):
+  // the generation's stream may end early.
+  bool wanted() const;
 
  private:
   // On the generation's executor after complete(): publishes the turn and the held tokens.

@@ -36,6 +36,9 @@ class TokenSink {
  public:
   virtual ~TokenSink() = default;
   virtual void on_token(std::string_view text) = 0;
+  // False once the text is no longer wanted (the turn it was for went another way): a backend
+  // checks it after each token and then ends the stream as cancelled (Errc::cancelled).
+  virtual bool wanted() const { return true; }
 };
 
 class Backend {

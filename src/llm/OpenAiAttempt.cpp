@@ -148,6 +148,10 @@ asio::awaitable<Outcome> OpenAiAttempt::stream_body(UpstreamConnection& conn, Pa
         if (!delta->text.empty()) {
           sink.on_token(delta->text);
           delivered = true;
+          if (!sink.wanted()) {  // (the upstream request ends with the connection)
+            conn.close();
+            co_return fail(Errc::cancelled, "reply no longer wanted", false);
+          }
         }
       }
       if (delivered) deadline = Clock::now() + ms(cfg_.idle_timeout_ms);

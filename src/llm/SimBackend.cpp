@@ -49,6 +49,7 @@ asio::awaitable<Status> SimBackend::run(const Request& request, TokenSink& sink)
         co_return make_error(Errc::upstream, "simulated upstream failure ([sim:fail])");
       }
       sink.on_token(reply.next());
+      if (!sink.wanted()) co_return make_error(Errc::cancelled, "reply no longer wanted");
     }
     if (reply.fail_requested()) {
       co_return make_error(Errc::upstream, "simulated upstream failure ([sim:fail])");

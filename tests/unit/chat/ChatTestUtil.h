@@ -169,6 +169,7 @@ class FakeBackend final : public llm::Backend {
         if (is_cancelled()) co_return cancelled();
       }
       sink.on_token(sc.tokens[i]);
+      if (!sink.wanted()) co_return cancelled();
     }
     if (sc.fail) co_return *sc.fail;
     co_return Status{};

@@ -169,6 +169,40 @@ TEST_F(PendingTurnTest, ATurnWrittenOnAnotherPathStreamsAgainFromTheStore) {
   EXPECT_EQ(reqs[2].messages[4].content, "two");
 }
 
+TEST_F(PendingTurnTest, AStreamForAnotherPathEndsAtItsNextToken) {
+  llm_.set_script(Script{{"first"}});
+  auto chat = new_chat(alice_, aria_.id);
+  auto one = await(turns_->post_message(alice_, chat.chat.id, "one", ""));
+  ASSERT_OK(one);
+  ASSERT_TRUE(wait_idle(chat.chat.id));
+  auto swipe = store_->chats().begin_generation(alice_.id, chat.chat.id, "regenerate",
+                                                one->reply.id, "fake");
+  ASSERT_OK(swipe);
+  ASSERT_OK(store_->chats().finish_generation(swipe->generation.id, "completed", "the swipe", ""));
+  auto sub = subscribe(alice_, chat.chat.id, bus_->last_seq(chat.chat.id));
+  ASSERT_TRUE(sub);
+
+  // The first stream (built on the cached path) holds after one token, like a slow model.
+  llm_.set_script(Script{{"x", "y", "z"}, std::chrono::milliseconds(0), 1});
+  auto turn = await(turns_->post_message(alice_, chat.chat.id, "two", ""));
+  ASSERT_OK(turn);
+  ASSERT_TRUE(run_until([&] { return llm_.holding() == 1; }));
+  auto started = collect_until(*sub, "generation.started");
+  EXPECT_EQ(types(started), (std::vector<std::string>{"message.created", "message.created",
+                                                      "generation.started"}));
+  EXPECT_EQ(llm_.cancelled(), 0);
+  llm_.release();  // its next token finds the text unwanted: it ends, the second stream runs
+  auto evs = collect_until(*sub, "generation.finished");
+  EXPECT_EQ(types(evs), (std::vector<std::string>{"token", "token", "token", "generation.finished"}));
+  EXPECT_EQ(evs.back().body.at("message").at("content").as_string(), "xyz");
+  ASSERT_TRUE(wait_idle(chat.chat.id));
+  EXPECT_EQ(llm_.cancelled(), 1);
+  EXPECT_EQ(llm_.calls(), 3);
+  EXPECT_EQ(message(turn->reply.id).content, "xyz");
+  EXPECT_EQ(message(turn->reply.id).parent_id, turn->user_message.id);
+  EXPECT_EQ(turn->user_message.parent_id, swipe->reply.id);
+}
+
 class NoEarlyStartTest : public ChatFixture {
  protected:
   void configure(Config& c) override { c.generation.early_start = false; }
