@@ -100,28 +100,16 @@ store::Id PendingTurn::reply_id() const {
   return published_ ? (*result_)->reply.id : 0;
 }
 
-asio::awaitable<Result<store::Turn>> PendingTurn::result() {
-  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-      [this](auto handler) {
-        std::unique_lock lock(mu_);
-        if (!result_) {
-          request_waiter_ = resumer(std::move(handler));
-          return;
-        }
-        lock.unlock();
-        resumer(std::move(handler))();
-      },
-      asio::use_awaitable);
-  std::lock_guard lock(mu_);
-  co_return *result_;
-}
+asio::awaitable<Result<store::Turn>> PendingTurn::result() { return wait(false); }
 
-asio::awaitable<Result<store::Turn>> PendingTurn::settled() {
+asio::awaitable<Result<store::Turn>> PendingTurn::settled() { return wait(true); }
+
+asio::awaitable<Result<store::Turn>> PendingTurn::wait(bool announced) {
   co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-      [this](auto handler) {
+      [this, announced](auto handler) {
         std::unique_lock lock(mu_);
-        if (!announced_) {
-          generation_waiter_ = resumer(std::move(handler));
+        if (!(announced ? announced_ : result_.has_value())) {
+          (announced ? generation_waiter_ : request_waiter_) = resumer(std::move(handler));
           return;
         }
         lock.unlock();

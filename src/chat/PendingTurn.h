@@ -62,6 +62,8 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
  private:
   // On the generation's executor after complete(): publishes the turn and the held tokens.
   void announce();
+  // Resumes once the result is in (`announced` false) or the turn is announced (true).
+  boost::asio::awaitable<Result<store::Turn>> wait(bool announced);
   void publish_token(std::string_view piece);  // mu_ held, turn stored
 
   Deps d_;

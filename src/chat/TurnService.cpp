@@ -150,18 +150,12 @@ asio::awaitable<std::optional<Result<store::Turn>>> TurnService::post_pending(
   std::optional<HistoryPath> history = gm_.cached_history(turn, ticket);
   if (!history) co_return std::nullopt;
 
-  asio::any_io_executor ex = co_await asio::this_coro::executor;
-  if (auto near = d_.bus.subscriber_executor(chat_id)) ex = std::move(*near);
+  const asio::any_io_executor own = co_await asio::this_coro::executor;
+  const asio::any_io_executor ex = generation_executor(own, chat_id);
   auto pending = std::make_shared<PendingTurn>(
       d_, chat_id, leaf, ex,
       [gm = &gm_, chat_id](const store::Turn& t) { gm->bind(chat_id, t.generation.id); });
-  GenerationJob job;
-  job.turn = turn;
-  job.character = std::move(ctx.character);
-  job.persona = std::move(ctx.persona);
-  job.user_name = job.persona ? job.persona->name : user.name;
-  job.history = std::move(history);
-  job.history_ticket = ticket;
+  GenerationJob job = make_job(user, ctx, turn, std::move(history), ticket);
   job.pending = pending;
   if (!gm_.launch(ex, std::move(job))) {
     co_return make_error(Errc::unavailable, "server is shutting down");  // nothing was stored
@@ -275,6 +269,14 @@ asio::awaitable<Status> TurnService::launch(const store::User& user, Context ctx
   }
   (void)d_.bus.publish(chat_id, "generation.started", d_.fmt.generation(turn.generation));
 
+  const asio::any_io_executor own = co_await asio::this_coro::executor;
+  gm_.launch(generation_executor(own, chat_id), make_job(user, ctx, turn, std::move(history), ticket));
+  co_return Status{};
+}
+
+GenerationJob TurnService::make_job(const store::User& user, Context& ctx, const store::Turn& turn,
+                                    std::optional<HistoryPath> history,
+                                    HistoryCache::Ticket ticket) {
   GenerationJob job;
   job.turn = turn;
   job.character = std::move(ctx.character);
@@ -282,12 +284,15 @@ asio::awaitable<Status> TurnService::launch(const store::User& user, Context ctx
   job.user_name = job.persona ? job.persona->name : user.name;
   job.history = std::move(history);
   job.history_ticket = ticket;
+  return job;
+}
+
+asio::any_io_executor TurnService::generation_executor(asio::any_io_executor own,
+                                                       store::Id chat_id) const {
   // On the thread of a client that follows the chat, if one does: the generation's events then
   // reach it without a cross-thread wake-up per burst (the request's own thread otherwise).
-  asio::any_io_executor ex = co_await asio::this_coro::executor;
-  if (auto near = d_.bus.subscriber_executor(chat_id)) ex = std::move(*near);
-  gm_.launch(ex, std::move(job));
-  co_return Status{};
+  if (auto near = d_.bus.subscriber_executor(chat_id)) return std::move(*near);
+  return own;
 }
 
 asio::awaitable<Result<store::Generation>> TurnService::get(const store::User& user,

@@ -57,6 +57,12 @@ class TurnService {
   boost::asio::awaitable<std::optional<Result<store::Turn>>> post_pending(
       const store::User& user, Context& ctx, store::Id leaf, const std::string& content,
       const std::string& idempotency_key);
+  // The job of a turn's generation; moves the character and persona out of `ctx`.
+  static GenerationJob make_job(const store::User& user, Context& ctx, const store::Turn& turn,
+                                std::optional<HistoryPath> history, HistoryCache::Ticket ticket);
+  // Where a chat's generation runs: a live subscriber's executor, else `own` (the request's).
+  boost::asio::any_io_executor generation_executor(boost::asio::any_io_executor own,
+                                                   store::Id chat_id) const;
   // GenerationManager::load_history, or nothing when it failed. Blocking: DB pool only.
   std::optional<HistoryPath> history_or_none(const store::Turn& turn) const;
 

@@ -46,6 +46,30 @@ class PendingTurnTest : public ChatFixture {
   }
 
   bool blocked_ = false, released_ = false;
+  // A chat with one finished turn whose reply then got a new swipe, made in the store alone: the
+  // chat's leaf moved, its history cache still ends at the first reply. Subscribed after it.
+  struct Moved {
+    store::Id chat_id = 0;
+    store::Turn swipe;
+    std::shared_ptr<sync::Subscription> sub;
+  };
+  Moved move_behind_the_cache() {
+    Moved m;
+    llm_.set_script(Script{{"first"}});
+    m.chat_id = new_chat(alice_, aria_.id).chat.id;
+    auto one = await(turns_->post_message(alice_, m.chat_id, "one", ""));
+    EXPECT_TRUE(one.ok() && wait_idle(m.chat_id));
+    if (!one.ok()) return m;
+    auto swipe = store_->chats().begin_generation(alice_.id, m.chat_id, "regenerate",
+                                                  one->reply.id, "fake");
+    EXPECT_TRUE(swipe.ok());
+    if (!swipe.ok()) return m;
+    EXPECT_TRUE(store_->chats().finish_generation(swipe->generation.id, "completed", "the swipe", "").ok());
+    m.swipe = *swipe;
+    m.sub = subscribe(alice_, m.chat_id, bus_->last_seq(m.chat_id));
+    return m;
+  }
+
   std::promise<void> writer_gate_;
   std::promise<Status> blocker_done_;
 };
@@ -126,24 +150,16 @@ TEST_F(PendingTurnTest, ATurnThatIsNotStoredLeavesNoEventAndFreesTheChat) {
 }
 
 TEST_F(PendingTurnTest, ATurnWrittenOnAnotherPathStreamsAgainFromTheStore) {
-  llm_.set_script(Script{{"first"}});
-  auto chat = new_chat(alice_, aria_.id);
-  auto one = await(turns_->post_message(alice_, chat.chat.id, "one", ""));
-  ASSERT_OK(one);
-  ASSERT_TRUE(wait_idle(chat.chat.id));
-  // A new swipe of that reply, made in the store alone: the chat's leaf moves, the history
-  // cache still ends at the first reply.
-  auto swipe = store_->chats().begin_generation(alice_.id, chat.chat.id, "regenerate",
-                                                one->reply.id, "fake");
-  ASSERT_OK(swipe);
-  ASSERT_OK(store_->chats().finish_generation(swipe->generation.id, "completed", "the swipe", ""));
-  auto sub = subscribe(alice_, chat.chat.id, bus_->last_seq(chat.chat.id));
-  ASSERT_TRUE(sub);
+  Moved moved = move_behind_the_cache();
+  ASSERT_TRUE(moved.sub);
+  const store::Id chat_id = moved.chat_id;
+  const store::Turn* swipe = &moved.swipe;
+  auto& sub = moved.sub;
 
   llm_.set_script(Script{{"A", "B"}});
   block_writer();
   auto out = std::make_shared<std::optional<Result<store::Turn>>>();
-  post(chat.chat.id, "two", out);
+  post(chat_id, "two", out);
   ASSERT_TRUE(run_until([&] { return llm_.calls() == 2; }));
   settle();
   release_writer();
@@ -158,7 +174,7 @@ TEST_F(PendingTurnTest, ATurnWrittenOnAnotherPathStreamsAgainFromTheStore) {
                                                   "generation.started", "token", "token",
                                                   "generation.finished"}));
   EXPECT_EQ(evs.back().body.at("message").at("content").as_string(), "AB");
-  ASSERT_TRUE(wait_idle(chat.chat.id));
+  ASSERT_TRUE(wait_idle(chat_id));
   EXPECT_EQ(message(turn.reply.id).content, "AB");
   EXPECT_EQ(message(turn.reply.id).status, "completed");
   auto reqs = llm_.requests();
@@ -170,21 +186,15 @@ TEST_F(PendingTurnTest, ATurnWrittenOnAnotherPathStreamsAgainFromTheStore) {
 }
 
 TEST_F(PendingTurnTest, AStreamForAnotherPathEndsAtItsNextToken) {
-  llm_.set_script(Script{{"first"}});
-  auto chat = new_chat(alice_, aria_.id);
-  auto one = await(turns_->post_message(alice_, chat.chat.id, "one", ""));
-  ASSERT_OK(one);
-  ASSERT_TRUE(wait_idle(chat.chat.id));
-  auto swipe = store_->chats().begin_generation(alice_.id, chat.chat.id, "regenerate",
-                                                one->reply.id, "fake");
-  ASSERT_OK(swipe);
-  ASSERT_OK(store_->chats().finish_generation(swipe->generation.id, "completed", "the swipe", ""));
-  auto sub = subscribe(alice_, chat.chat.id, bus_->last_seq(chat.chat.id));
-  ASSERT_TRUE(sub);
+  Moved moved = move_behind_the_cache();
+  ASSERT_TRUE(moved.sub);
+  const store::Id chat_id = moved.chat_id;
+  const store::Turn* swipe = &moved.swipe;
+  auto& sub = moved.sub;
 
   // The first stream (built on the cached path) holds after one token, like a slow model.
   llm_.set_script(Script{{"x", "y", "z"}, std::chrono::milliseconds(0), 1});
-  auto turn = await(turns_->post_message(alice_, chat.chat.id, "two", ""));
+  auto turn = await(turns_->post_message(alice_, chat_id, "two", ""));
   ASSERT_OK(turn);
   ASSERT_TRUE(run_until([&] { return llm_.holding() == 1; }));
   auto started = collect_until(*sub, "generation.started");
@@ -195,7 +205,7 @@ TEST_F(PendingTurnTest, AStreamForAnotherPathEndsAtItsNextToken) {
   auto evs = collect_until(*sub, "generation.finished");
   EXPECT_EQ(types(evs), (std::vector<std::string>{"token", "token", "token", "generation.finished"}));
   EXPECT_EQ(evs.back().body.at("message").at("content").as_string(), "xyz");
-  ASSERT_TRUE(wait_idle(chat.chat.id));
+  ASSERT_TRUE(wait_idle(chat_id));
   EXPECT_EQ(llm_.cancelled(), 1);
   EXPECT_EQ(llm_.calls(), 3);
   EXPECT_EQ(message(turn->reply.id).content, "xyz");
