@@ -287,6 +287,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--seconds must be in (0, 600]\n");
     return 2;
   }
+  if (!(rate > 0 && rate <= 1e6)) {
+    std::fprintf(stderr, "--rate must be in (0, 1000000]\n");
+    return 2;
+  }
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   std::printf("platform floor: %u CPUs, %.0f s per measurement, appends in %s\n", cpus, seconds, dir.c_str());
   const Dist timer = timer_lateness(cpus, seconds);
