@@ -150,11 +150,8 @@ TEST_F(PendingTurnTest, ATurnThatIsNotStoredLeavesNoEventAndFreesTheChat) {
 }
 
 TEST_F(PendingTurnTest, ATurnWrittenOnAnotherPathStreamsAgainFromTheStore) {
-  Moved moved = move_behind_the_cache();
-  ASSERT_TRUE(moved.sub);
-  const store::Id chat_id = moved.chat_id;
-  const store::Turn* swipe = &moved.swipe;
-  auto& sub = moved.sub;
+  auto [chat_id, swipe, sub] = move_behind_the_cache();
+  ASSERT_TRUE(sub);
 
   llm_.set_script(Script{{"A", "B"}});
   block_writer();
@@ -166,7 +163,7 @@ TEST_F(PendingTurnTest, ATurnWrittenOnAnotherPathStreamsAgainFromTheStore) {
   ASSERT_TRUE(run_until([&] { return out->has_value(); }));
   ASSERT_OK(**out);
   const store::Turn& turn = ***out;
-  EXPECT_EQ(turn.user_message.parent_id, swipe->reply.id);
+  EXPECT_EQ(turn.user_message.parent_id, swipe.reply.id);
 
   auto evs = collect_until(*sub, "generation.finished");
   // Only the second stream's tokens are seen.
@@ -186,11 +183,8 @@ TEST_F(PendingTurnTest, ATurnWrittenOnAnotherPathStreamsAgainFromTheStore) {
 }
 
 TEST_F(PendingTurnTest, AStreamForAnotherPathEndsAtItsNextToken) {
-  Moved moved = move_behind_the_cache();
-  ASSERT_TRUE(moved.sub);
-  const store::Id chat_id = moved.chat_id;
-  const store::Turn* swipe = &moved.swipe;
-  auto& sub = moved.sub;
+  auto [chat_id, swipe, sub] = move_behind_the_cache();
+  ASSERT_TRUE(sub);
 
   // The first stream (built on the cached path) holds after one token, like a slow model.
   llm_.set_script(Script{{"x", "y", "z"}, std::chrono::milliseconds(0), 1});
@@ -210,7 +204,7 @@ TEST_F(PendingTurnTest, AStreamForAnotherPathEndsAtItsNextToken) {
   EXPECT_EQ(llm_.calls(), 3);
   EXPECT_EQ(message(turn->reply.id).content, "xyz");
   EXPECT_EQ(message(turn->reply.id).parent_id, turn->user_message.id);
-  EXPECT_EQ(turn->user_message.parent_id, swipe->reply.id);
+  EXPECT_EQ(turn->user_message.parent_id, swipe.reply.id);
 }
 
 class NoEarlyStartTest : public ChatFixture {
