@@ -17,6 +17,8 @@
 #   --set KEY=VALUE   extra server setting for both sides (repeatable)
 # Environment: LOADGEN (default build/release/bench/troupe_loadgen), OUT (results directory).
 # A binary may be a command with arguments in quotes, e.g. "env MALLOC_CONF=... /tmp/troupe".
+# build/release/bench/troupe_turn_floor (bench/turn_floor.cpp, the least work a server can do for
+# the same turn) takes the server's command line, so it can be either side: the same-run baseline.
 # Load goes only to 127.0.0.1; every run is bounded in time and stops its server.
 set -euo pipefail
 
@@ -35,7 +37,7 @@ while [[ $# -gt 0 ]]; do
     --split-cores) SPLIT=1; shift ;;
     --aligned-rotation) LG_EXTRA+=(--aligned-rotation); shift ;;
     --set) SETS+=(--set "$2"); shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     -*) echo "unknown option: $1" >&2; exit 2 ;;
     *) BINS+=("$1"); shift ;;
   esac
@@ -115,13 +117,17 @@ for r in $(seq "$ROUNDS"); do
     printf '%-8s %9s %11s %8s %8s %10s %11s %11s\n' "$side r$r" $f
   done
 done
+# A figure a side did not report ("-": e.g. no event-loop lag from bench/turn_floor.cpp) is left
+# out of that side's mean, which then reads "-".
 awk '
-  { n[$1]++; for (i = 2; i <= 8; i++) s[$1, i] += $i }
+  { n[$1]++; for (i = 2; i <= 8; i++) if ($i != "-") { s[$1, i] += $i; k[$1, i]++ } }
   END {
     split("turns/s cpu_ms_per_turn p50_ms p99_ms lag_p99.9_ms loadgen_ms_per_turn commit_p50_ms", name, " ")
     printf "\nmeans (%d runs per side)\n", n["A"]
     for (i = 2; i <= 8; i++) {
-      a = s["A", i] / n["A"]; b = s["B", i] / n["B"]
-      printf "  %-22s A %9.3f   B %9.3f   B/A %.3f\n", name[i - 1], a, b, (a > 0 ? b / a : 0)
+      a = k["A", i] > 0 ? sprintf("%9.3f", s["A", i] / k["A", i]) : sprintf("%9s", "-")
+      b = k["B", i] > 0 ? sprintf("%9.3f", s["B", i] / k["B", i]) : sprintf("%9s", "-")
+      r = (a + 0 > 0 && b != sprintf("%9s", "-")) ? sprintf("%.3f", (b + 0) / (a + 0)) : "-"
+      printf "  %-22s A %s   B %s   B/A %s\n", name[i - 1], a, b, r
     }
   }' "$OUT/figures.txt"
