@@ -17,7 +17,7 @@
 #   --set KEY=VALUE   extra server setting for both sides (repeatable)
 # Environment: LOADGEN (default build/release/bench/troupe_loadgen), OUT (results directory).
 # A binary may be a command with arguments in quotes, e.g. "env MALLOC_CONF=... /tmp/troupe".
-# build/release/bench/troupe_turn_floor (bench/turn_floor.cpp, the least work a server can do for
+# build/release/bench/troupe_turn_floor (bench/turn_floor/, the least work a server can do for
 # the same turn) takes the server's command line, so it can be either side: the same-run baseline.
 # Load goes only to 127.0.0.1; every run is bounded in time and stops its server.
 set -euo pipefail
@@ -117,7 +117,7 @@ for r in $(seq "$ROUNDS"); do
     printf '%-8s %9s %11s %8s %8s %10s %11s %11s\n' "$side r$r" $f
   done
 done
-# A figure a side did not report ("-": e.g. no event-loop lag from bench/turn_floor.cpp) is left
+# A figure a side did not report ("-": e.g. no event-loop lag from bench/turn_floor/) is left
 # out of that side's mean, which then reads "-".
 awk '
   { n[$1]++; for (i = 2; i <= 8; i++) if ($i != "-") { s[$1, i] += $i; k[$1, i]++ } }
