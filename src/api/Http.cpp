@@ -6,13 +6,17 @@ namespace troupe::api {
 
 Reply json_reply(http::status status, const boost::json::value& body, unsigned version,
                  bool keep_alive) {
+  return json_text_reply(status, boost::json::serialize(body), version, keep_alive);
+}
+
+Reply json_text_reply(http::status status, std::string body, unsigned version, bool keep_alive) {
   Reply r;
   r.res.result(status);
   r.res.version(version);
   r.res.set(http::field::content_type, "application/json");
   r.res.set(http::field::cache_control, "no-store");
   r.res.keep_alive(keep_alive);
-  r.res.body() = boost::json::serialize(body);
+  r.res.body() = std::move(body);
   r.res.prepare_payload();
   return r;
 }

@@ -32,5 +32,7 @@ Reply error_reply(http::status status, std::string_view code, std::string_view m
                   unsigned version, bool keep_alive);
 Reply json_reply(http::status status, const boost::json::value& body, unsigned version,
                  bool keep_alive);
+// json_reply() of a body already serialized (JSON text).
+Reply json_text_reply(http::status status, std::string body, unsigned version, bool keep_alive);
 
 }  // namespace troupe::api

@@ -1,4 +1,5 @@
-// JsonEventFormatter: chat::EventFormatter with Boost.JSON; produces the members of event objects.
+// JsonEventFormatter: chat::EventFormatter in JSON; produces the members of event objects (the
+// records of every turn written by hand through JsonWriter, the rest through Boost.JSON).
 // Thread-safety: stateless; any thread.
 #pragma once
 
@@ -14,8 +15,8 @@ class JsonEventFormatter final : public chat::EventFormatter {
   std::string token(store::Id generation_id, store::Id message_id,
                     std::string_view text) const override;
   // Appends digits and an escaped JSON string by hand: no allocation once `out` has grown.
-  void token_into(std::string& out, store::Id generation_id, store::Id message_id,
-                  std::string_view text) const override;
+  void append_token(std::string& out, store::Id generation_id, store::Id message_id,
+                    std::string_view text) const override;
   std::string finished(const store::Generation& g, const store::Message& m) const override;
   std::string message_deleted(store::Id message_id) const override;
 };

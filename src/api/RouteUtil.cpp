@@ -8,6 +8,10 @@ Reply reply_json(const RouteContext& c, http::status status, const boost::json::
   return json_reply(status, body, c.req.version(), c.keep_alive);
 }
 
+Reply reply_json_text(const RouteContext& c, http::status status, std::string body) {
+  return json_text_reply(status, std::move(body), c.req.version(), c.keep_alive);
+}
+
 Reply reply_error(const RouteContext& c, const Error& e) {
   return error_reply(e, c.req.version(), c.keep_alive);
 }

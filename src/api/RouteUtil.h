@@ -11,6 +11,8 @@
 namespace troupe::api {
 
 Reply reply_json(const RouteContext& c, http::status status, const boost::json::value& body);
+// reply_json() of JSON text written by hand (JsonWriter).
+Reply reply_json_text(const RouteContext& c, http::status status, std::string body);
 Reply reply_error(const RouteContext& c, const Error& e);
 Reply reply_no_content(const RouteContext& c);
 // Body as a JSON object, or an error reply (400 invalid_json with position).

@@ -19,10 +19,16 @@ class EventFormatter {
   virtual std::string chat(const store::Chat& c, std::int64_t last_seq) const = 0;
   virtual std::string token(store::Id generation_id, store::Id message_id,
                             std::string_view text) const = 0;
-  // token() into `out` (cleared first): with a reused buffer, the per-token path allocates nothing.
-  virtual void token_into(std::string& out, store::Id generation_id, store::Id message_id,
-                          std::string_view text) const {
-    out = token(generation_id, message_id, text);
+  // token() appended to `out` (a batch's reused buffer): the per-token path allocates nothing.
+  virtual void append_token(std::string& out, store::Id generation_id, store::Id message_id,
+                            std::string_view text) const {
+    out += token(generation_id, message_id, text);
+  }
+  // token() into `out` (cleared first).
+  void token_into(std::string& out, store::Id generation_id, store::Id message_id,
+                  std::string_view text) const {
+    out.clear();
+    append_token(out, generation_id, message_id, text);
   }
   virtual std::string finished(const store::Generation& g, const store::Message& m) const = 0;
   virtual std::string message_deleted(store::Id message_id) const = 0;

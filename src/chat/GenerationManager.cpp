@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/MemoryRecall.h"
+#include "chat/TokenEvents.h"
 #include "core/Offload.h"
 
 namespace troupe::chat {
@@ -31,18 +32,29 @@ class StreamSink final : public llm::TokenSink {
     if (h) h->observe(std::chrono::duration<double>(t - last_).count());
     last_ = t;
     text_ += piece;
-    if (pending_) {
-      pending_->token(piece);
-    } else {
-      d_.fmt.token_into(fields_, g_.id, g_.message_id, piece);  // reused buffer: no allocation
-      auto r = d_.bus.publish(g_.chat_id, "token", fields_);
-      if (!r.ok()) spdlog::warn("chat {}: token event not published: {}", g_.chat_id, r.error().message);
-    }
+    held_ends_.push_back(text_.size());
+    if (held_ends_.size() >= kMaxHeldPieces || text_.size() - sent_ >= kMaxHeldBytes) on_pause();
     auto now = std::chrono::steady_clock::now();
     if (now >= next_flush_) {
       next_flush_ = now + std::chrono::milliseconds(d_.config.generation.flush_interval_ms);
       flush();
     }
+  }
+
+  // The pieces since the last pause go out as one run of token events (through `pending` while
+  // the turn is not stored yet).
+  void on_pause() override {
+    if (held_ends_.empty()) return;
+    if (pending_) {
+      pending_->tokens(text_, sent_, held_ends_);
+    } else {
+      batch_.clear();  // reused buffers: no allocation once warm
+      append_token_events(batch_, d_.fmt, g_.id, g_.message_id, text_, sent_, held_ends_);
+      auto st = d_.bus.publish_batch(g_.chat_id, batch_);
+      if (!st.ok()) spdlog::warn("chat {}: token events not published: {}", g_.chat_id, st.error().message);
+    }
+    sent_ = text_.size();
+    held_ends_.clear();
   }
 
   bool wanted() const override { return !pending_ || pending_->wanted(); }
@@ -69,8 +81,13 @@ class StreamSink final : public llm::TokenSink {
   Histogram* inter_token_;
   PendingTurn* pending_;
   std::chrono::steady_clock::time_point last_;
+  // Held pieces beyond which on_token() sends them on without waiting for a pause.
+  static constexpr std::size_t kMaxHeldPieces = 256;
+  static constexpr std::size_t kMaxHeldBytes = 64 * 1024;
   std::string text_;
-  std::string fields_;  // the token event's members, rebuilt in place for every piece
+  std::size_t sent_ = 0;                 // text_ before this went out as events
+  std::vector<std::size_t> held_ends_;   // ends (in text_) of the pieces held since
+  sync::EventBatch batch_;
   std::chrono::steady_clock::time_point next_flush_;
 };
 
@@ -396,6 +413,7 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   // (No co_await inside a conditional expression: GCC 12 mis-destroys its temporaries.)
   Status result = make_error(Errc::cancelled, "chat lease lost");
   if (!self->lost_lease(gen.chat_id)) result = co_await d.llm.stream(request, sink);
+  sink.on_pause();  // whatever the backend still held back goes out before the end
 
   // Whatever happened, persist: clear a pending cancellation first so the awaits below run.
   auto cs = co_await asio::this_coro::cancellation_state;

@@ -6,6 +6,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "chat/TokenEvents.h"
+
 namespace troupe::chat {
 
 namespace asio = boost::asio;
@@ -52,17 +54,20 @@ void PendingTurn::announce() {
     const Result<store::Turn>& r = *result_;
     if (r.ok() && !r->replayed) {
       const store::Turn& t = *r;
-      (void)d_.bus.publish(chat_id_, "message.created", d_.fmt.message(t.user_message));
-      (void)d_.bus.publish(chat_id_, "message.created", d_.fmt.message(t.reply));
-      (void)d_.bus.publish(chat_id_, "generation.started", d_.fmt.generation(t.generation));
+      // The turn and the tokens held so far go out as one run of events.
+      batch_.clear();
+      batch_.add("message.created") += d_.fmt.message(t.user_message);
+      batch_.add("message.created") += d_.fmt.message(t.reply);
+      batch_.add("generation.started") += d_.fmt.generation(t.generation);
       // A turn written on another path than the prompt assumed (the chat's selection moved in
       // between): its tokens are dropped, and the generation streams again from the store.
       published_ = t.user_message.parent_id == early_->expected_parent();
-      std::size_t begin = 0;
-      for (std::size_t i = 0; published_ && i < held_ends_.size(); ++i) {
-        publish_token(std::string_view(held_).substr(begin, held_ends_[i] - begin));
-        begin = held_ends_[i];
+      if (published_) {
+        append_token_events(batch_, d_.fmt, t.generation.id, t.reply.id, held_, 0, held_ends_);
       }
+      auto st = d_.bus.publish_batch(chat_id_, batch_);
+      if (!st.ok()) spdlog::warn("chat {}: turn events not published: {}", chat_id_, st.error().message);
+      batch_.clear();
     }
     held_.clear();
     held_.shrink_to_fit();
@@ -73,20 +78,19 @@ void PendingTurn::announce() {
   if (generation) generation();
 }
 
-void PendingTurn::publish_token(std::string_view piece) {
-  const store::Turn& t = **result_;
-  d_.fmt.token_into(fields_, t.generation.id, t.reply.id, piece);
-  auto r = d_.bus.publish(chat_id_, "token", fields_);
-  if (!r.ok()) spdlog::warn("chat {}: token event not published: {}", chat_id_, r.error().message);
-}
-
-void PendingTurn::token(std::string_view piece) {
+void PendingTurn::tokens(std::string_view text, std::size_t begin, const std::vector<std::size_t>& ends) {
+  if (ends.empty()) return;
   std::lock_guard lock(mu_);
   if (published_) {
-    publish_token(piece);
+    const store::Turn& t = **result_;
+    batch_.clear();
+    append_token_events(batch_, d_.fmt, t.generation.id, t.reply.id, text, begin, ends);
+    auto st = d_.bus.publish_batch(chat_id_, batch_);
+    if (!st.ok()) spdlog::warn("chat {}: token events not published: {}", chat_id_, st.error().message);
   } else if (!announced_) {
-    held_.append(piece);
-    held_ends_.push_back(held_.size());
+    const std::size_t base = held_.size();
+    held_.append(text.substr(begin, ends.back() - begin));
+    for (std::size_t end : ends) held_ends_.push_back(base + (end - begin));
   }
 }
 

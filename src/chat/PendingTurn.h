@@ -28,6 +28,7 @@
 
 #include "chat/Deps.h"
 #include "store/EarlyFinish.h"
+#include "sync/EventBatch.h"
 
 namespace troupe::chat {
 
@@ -50,9 +51,9 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
   // The generation: the write's result, once the turn is announced (or refused).
   boost::asio::awaitable<Result<store::Turn>> settled();
 
-  // The generation: a piece of reply text — held before the announcement, published after it,
-  // dropped after a refusal.
-  void token(std::string_view piece);
+  // The generation: a run of reply text pieces (as append_token_events takes them) — held before
+  // the announcement, published after it (one batch), dropped after a refusal.
+  void tokens(std::string_view text, std::size_t begin, const std::vector<std::size_t>& ends);
   // The reply's message id once the turn is announced, else 0 (partial text is saved only then).
   store::Id reply_id() const;
   // False once the turn is announced without this text (not stored, or stored on another path):
@@ -64,7 +65,6 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
   void announce();
   // Resumes once the result is in (`announced` false) or the turn is announced (true).
   boost::asio::awaitable<Result<store::Turn>> wait(bool announced);
-  void publish_token(std::string_view piece);  // mu_ held, turn stored
 
   Deps d_;
   const store::Id chat_id_;
@@ -78,7 +78,7 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
   bool published_ = false;                     // guarded by mu_: the turn is out, tokens go live
   std::string held_;                           // guarded by mu_: held text
   std::vector<std::size_t> held_ends_;         // guarded by mu_: end of each held piece
-  std::string fields_;                         // guarded by mu_: the token event, rebuilt in place
+  sync::EventBatch batch_;                     // guarded by mu_: events going out together
   std::function<void()> request_waiter_;       // guarded by mu_
   std::function<void()> generation_waiter_;    // guarded by mu_
 };

@@ -260,14 +260,16 @@ asio::awaitable<Status> TurnService::launch(const store::User& user, Context ctx
                                             std::optional<HistoryPath> history,
                                             HistoryCache::Ticket ticket) {
   const store::Id chat_id = ctx.chat.id;
+  sync::EventBatch batch;  // the turn's announcement, as one run of events
   if (turn.user_message.id && turn.generation.kind == "reply") {
     // (For regenerate/continue, user_message is the existing parent: nothing new to announce.)
-    (void)d_.bus.publish(chat_id, "message.created", d_.fmt.message(turn.user_message));
+    batch.add("message.created") += d_.fmt.message(turn.user_message);
   }
   if (turn.reply.id && turn.generation.kind != "continue") {
-    (void)d_.bus.publish(chat_id, "message.created", d_.fmt.message(turn.reply));
+    batch.add("message.created") += d_.fmt.message(turn.reply);
   }
-  (void)d_.bus.publish(chat_id, "generation.started", d_.fmt.generation(turn.generation));
+  batch.add("generation.started") += d_.fmt.generation(turn.generation);
+  (void)d_.bus.publish_batch(chat_id, batch);
 
   const asio::any_io_executor own = co_await asio::this_coro::executor;
   gm_.launch(generation_executor(own, chat_id), make_job(user, ctx, turn, std::move(history), ticket));

@@ -35,7 +35,12 @@ struct Request {
 class TokenSink {
  public:
   virtual ~TokenSink() = default;
+  // A sink may hold pieces until the next on_pause() and send them on together.
   virtual void on_token(std::string_view text) = 0;
+  // The backend is about to wait (for a timer, a read, its turn on the executor) or has ended:
+  // pieces held since the last pause go on now. Backends call it before every wait, so held text
+  // never waits with them.
+  virtual void on_pause() {}
   // False once the text is no longer wanted (the turn it was for went another way): a backend
   // checks it after each token and then ends the stream as cancelled (Errc::cancelled).
   virtual bool wanted() const { return true; }

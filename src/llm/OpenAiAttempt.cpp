@@ -154,6 +154,7 @@ asio::awaitable<Outcome> OpenAiAttempt::stream_body(UpstreamConnection& conn, Pa
           }
         }
       }
+      sink.on_pause();  // this read's pieces go on before the next read waits
       if (delivered) deadline = Clock::now() + ms(cfg_.idle_timeout_ms);
     }
     if (is_timeout(ec)) {

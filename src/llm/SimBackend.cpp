@@ -38,10 +38,12 @@ asio::awaitable<Status> SimBackend::run(const Request& request, TokenSink& sink)
     for (int i = 0; i < reply_tokens_; ++i) {
       const std::uint32_t wait_ms = i == 0 ? first_token_ms_ : delay;
       if (wait_ms > 0) {
+        sink.on_pause();
         if (!timer) timer.emplace(co_await asio::this_coro::executor);
         timer->expires_after(std::chrono::milliseconds(wait_ms));
         co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
       } else if (i > 0 && i % kYieldEvery == 0) {
+        sink.on_pause();
         co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
       }
       if (cancelled()) co_return make_error(Errc::cancelled, "generation cancelled");
@@ -51,6 +53,7 @@ asio::awaitable<Status> SimBackend::run(const Request& request, TokenSink& sink)
       sink.on_token(reply.next());
       if (!sink.wanted()) co_return make_error(Errc::cancelled, "reply no longer wanted");
     }
+    sink.on_pause();
     if (reply.fail_requested()) {
       co_return make_error(Errc::upstream, "simulated upstream failure ([sim:fail])");
     }

@@ -38,6 +38,8 @@ asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* st
   std::string out;
   std::vector<std::int64_t> live_us;  // publish times of the live events in `out`
   live_us.reserve(kMaxBatch);
+  std::vector<sync::EventPtr> queued;  // the events of one write
+  queued.reserve(kMaxBatch);
   for (;;) {
     out.clear();
     live_us.clear();
@@ -59,14 +61,14 @@ asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* st
           break;
         }
       } else {
-        SseStream::frame(*ev, out);
-        if (sub->is_live(*ev)) live_us.push_back(ev->published_us);
-        for (std::size_t i = 1; i < kMaxBatch; ++i) {
-          auto more = sub->try_next();
-          if (!more) break;
-          SseStream::frame(*more, out);
-          if (sub->is_live(*more)) live_us.push_back(more->published_us);
+        // Everything queued behind it goes out in the same write (one lock to take it all).
+        queued.push_back(std::move(ev));
+        sub->try_take(queued, kMaxBatch - 1);
+        for (const auto& e : queued) {
+          SseStream::frame(*e, out);
+          if (sub->is_live(*e)) live_us.push_back(e->published_us);
         }
+        queued.clear();
       }
     } else {
       out = ": keep-alive\n\n";

@@ -3,7 +3,7 @@
 // connection, which provides:
 //   S::Tree& tree                                (insert, set_active_child, set_leaf, select)
 //   Result<Id> running_generation(Id chat_id)
-//   Result<Generation> insert_generation(Generation g)       (status "running", id assigned)
+//   Result<Generation> insert_generation(Generation g)       (its status, error, finished_at; id assigned)
 //   Status set_generation_message(Id generation_id, Id message_id)
 //   Result<Message> load_message(Id id)
 //   Status fill_swipe(Message& m)
@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "core/Result.h"
+#include "store/EarlyFinish.h"
 #include "store/Records.h"
 
 namespace troupe::store {
@@ -49,9 +50,14 @@ Status no_running_generation(S& s, Id chat_id) {
 
 // A new turn in `chat` (owned by `user_id`, loaded by the caller): the user's message under the
 // leaf, a running generation and its streaming reply below it, both selected; the leaf moves.
+// With `final` (a reply that ended before its turn was written: EarlyFinish) the generation and
+// the reply are written already finished, with that status, error and text; the Turn returned
+// still shows them as a turn is first announced (running, streaming, no text yet): the generation
+// announces its end itself, after its tokens.
 template <class S>
 Result<Turn> write_turn(S& s, Id user_id, const Chat& chat, const std::string& content,
-                        const std::string& backend, std::int64_t now) {
+                        const std::string& backend, std::int64_t now,
+                        const EarlyFinish::State* final = nullptr) {
   TROUPE_TRY_STATUS(no_running_generation(s, chat.id));
   Turn t;
   Message um;
@@ -70,6 +76,11 @@ Result<Turn> write_turn(S& s, Id user_id, const Chat& chat, const std::string& c
   g.kind = "reply";
   g.backend = backend;
   g.started_at = now;
+  if (final) {
+    g.status = final->status;
+    g.error = final->error;
+    g.finished_at = now;
+  }
   auto gen = s.insert_generation(std::move(g));
   if (!gen.ok()) return gen.error();
   t.generation = std::move(*gen);
@@ -78,7 +89,8 @@ Result<Turn> write_turn(S& s, Id user_id, const Chat& chat, const std::string& c
   rm.chat_id = chat.id;
   rm.parent_id = t.user_message.id;
   rm.role = "assistant";
-  rm.status = "streaming";
+  rm.status = final ? final->status : "streaming";
+  if (final) rm.content = final->content;
   rm.generation_id = t.generation.id;
   auto reply = s.tree.insert(std::move(rm));
   if (!reply.ok()) return reply.error();
@@ -89,6 +101,13 @@ Result<Turn> write_turn(S& s, Id user_id, const Chat& chat, const std::string& c
   t.user_message.active_child_id = t.reply.id;
   TROUPE_TRY_STATUS(s.tree.set_leaf(chat.id, t.reply.id));
   TROUPE_TRY_STATUS(s.fill_swipe(t.user_message));
+  if (final) {
+    t.generation.status = "running";
+    t.generation.error.clear();
+    t.generation.finished_at = 0;
+    t.reply.status = "streaming";
+    t.reply.content.clear();
+  }
   return t;
 }
 

@@ -14,6 +14,7 @@
 
 #include "core/Result.h"
 #include "sync/Event.h"
+#include "sync/EventBatch.h"
 #include "sync/Subscription.h"
 
 namespace troupe::sync {
@@ -43,6 +44,19 @@ class EventBus {
   // members without braces ("" for none). Returns the event.
   virtual Result<EventPtr> publish(std::int64_t chat_id, std::string_view type,
                                    std::string_view fields) = 0;
+  // Appends every event of `batch` in order, as publish() would, with consecutive sequence
+  // numbers: no other publisher's event comes between them. Refuses (Errc::bad_request) a batch
+  // over EventBatch's bounds, publishing none of it. On a failure midway (no sequence numbers
+  // could be reserved) the events before it stay published. This default publishes one by one;
+  // a bus may do it at once (one lock, one wake-up per subscriber).
+  virtual Status publish_batch(std::int64_t chat_id, const EventBatch& batch) {
+    TROUPE_TRY_STATUS(check_batch(batch));
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto r = publish(chat_id, batch.type(i), batch.fields(i));
+      if (!r.ok()) return r.error();
+    }
+    return {};
+  }
   // Subscribes; first delivers retained events with seq > after_seq (or a "resync" event when
   // after_seq is older than what is retained), then live events.
   virtual Result<std::shared_ptr<Subscription>> subscribe(boost::asio::any_io_executor ex,
@@ -78,6 +92,14 @@ class EventBus {
   virtual void publish_control(const std::string& topic, std::string payload) = 0;
   // True when several nodes share this bus (control messages may come from other processes).
   virtual bool shared() const = 0;
+
+ protected:
+  static Status check_batch(const EventBatch& batch) {
+    if (batch.size() > EventBatch::kMaxEvents || batch.bytes() > EventBatch::kMaxBytes) {
+      return make_error(Errc::bad_request, "event batch over its bounds");
+    }
+    return {};
+  }
 };
 
 }  // namespace troupe::sync

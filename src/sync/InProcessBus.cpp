@@ -191,6 +191,39 @@ bool InProcessBus::ready(std::int64_t chat_id, std::int64_t headroom) {
   return s->prepared && !s->forgotten && s->high - s->last >= headroom;
 }
 
+std::shared_ptr<Event> InProcessBus::append_locked(Stream& s, std::int64_t chat_id,
+                                                   std::string_view type, std::string_view fields,
+                                                   std::int64_t now_us) {
+  auto ev = EventPool::instance().make();  // pooled block and JSON buffer
+  ev->chat_id = chat_id;
+  ev->seq = ++s.last;
+  ev->type = type;
+  ev->published_us = now_us;
+  build_event_json(ev->json, type, chat_id, ev->seq, fields);
+  const std::size_t before = s.ring.size();
+  s.ring.push(ev);
+  if (s.ring.size() > before && !s.forgotten) retained_.fetch_add(1, std::memory_order_relaxed);
+  return ev;
+}
+
+namespace {
+
+// Drops closed or gone subscribers and hands `deliver` each live one (the stream lock is held,
+// so deliveries happen in seq order; channel completions are posted, never inline).
+template <class F>
+void for_live(std::vector<std::weak_ptr<Subscription>>& subs, F&& deliver) {
+  subs.erase(std::remove_if(subs.begin(), subs.end(),
+                            [&](const std::weak_ptr<Subscription>& w) {
+                              auto sub = w.lock();
+                              if (!sub || sub->closed()) return true;
+                              deliver(*sub);
+                              return false;
+                            }),
+             subs.end());
+}
+
+}  // namespace
+
 Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view type,
                                        std::string_view fields) {
   auto s = publisher_stream(chat_id);
@@ -198,26 +231,32 @@ Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view ty
   auto lock = lock_current(chat_id, s);
   if (s.get() != cached) t_last_stream = LastStream{id_, chat_id, s, 0};  // pruned since last use
   TROUPE_TRY_STATUS(ensure_range(*s, chat_id));
-  auto ev = EventPool::instance().make();  // pooled block and JSON buffer
-  ev->chat_id = chat_id;
-  ev->seq = ++s->last;
-  ev->type = type;
-  ev->published_us = wall_clock_us();
-  build_event_json(ev->json, type, chat_id, ev->seq, fields);
-  const std::size_t before = s->ring.size();
-  s->ring.push(ev);
-  if (s->ring.size() > before && !s->forgotten) retained_.fetch_add(1, std::memory_order_relaxed);
-  // Deliver in seq order (the stream lock is held; channel completions are posted, never inline).
-  auto& subs = s->subs;
-  subs.erase(std::remove_if(subs.begin(), subs.end(),
-                            [&](const std::weak_ptr<Subscription>& w) {
-                              auto sub = w.lock();
-                              if (!sub || sub->closed()) return true;
-                              sub->push(ev);
-                              return false;
-                            }),
-             subs.end());
-  return EventPtr(ev);
+  EventPtr ev = append_locked(*s, chat_id, type, fields, wall_clock_us());
+  for_live(s->subs, [&](Subscription& sub) { sub.push(ev); });
+  return ev;
+}
+
+Status InProcessBus::publish_batch(std::int64_t chat_id, const EventBatch& batch) {
+  TROUPE_TRY_STATUS(check_batch(batch));
+  if (batch.empty()) return {};
+  // The batch's events, held until every subscriber has them (reused: no allocation when warm).
+  thread_local std::vector<EventPtr> made;
+  made.clear();
+  auto s = publisher_stream(chat_id);
+  const Stream* cached = s.get();
+  auto lock = lock_current(chat_id, s);
+  if (s.get() != cached) t_last_stream = LastStream{id_, chat_id, s, 0};
+  const std::int64_t now = wall_clock_us();
+  Status st;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    st = ensure_range(*s, chat_id);
+    if (!st.ok()) break;  // what was appended still goes out
+    made.push_back(append_locked(*s, chat_id, batch.type(i), batch.fields(i), now));
+  }
+  if (!made.empty()) for_live(s->subs, [&](Subscription& sub) { sub.push_batch(made); });
+  lock.unlock();
+  made.clear();  // the subscribers and the ring hold them now
+  return st;
 }
 
 Result<std::shared_ptr<Subscription>> InProcessBus::subscribe(boost::asio::any_io_executor ex,

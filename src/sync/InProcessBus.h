@@ -38,6 +38,7 @@ class InProcessBus final : public EventBus {
   bool ready(std::int64_t chat_id, std::int64_t headroom) override;
   Result<EventPtr> publish(std::int64_t chat_id, std::string_view type,
                            std::string_view fields) override;
+  Status publish_batch(std::int64_t chat_id, const EventBatch& batch) override;
   Result<std::shared_ptr<Subscription>> subscribe(boost::asio::any_io_executor ex,
                                                   std::int64_t chat_id,
                                                   std::int64_t after_seq) override;
@@ -83,6 +84,9 @@ class InProcessBus final : public EventBus {
   std::unique_lock<std::mutex> lock_current(std::int64_t chat_id, std::shared_ptr<Stream>& s);
   // Requires s.mu held.
   Status ensure_range(Stream& s, std::int64_t chat_id);
+  // Requires s.mu held and a reserved seq: the next event, its JSON built, kept in the ring.
+  std::shared_ptr<Event> append_locked(Stream& s, std::int64_t chat_id, std::string_view type,
+                                       std::string_view fields, std::int64_t now_us);
   // Requires mu_ held: forgets least recently used idle streams (at most a few per call) while
   // over a bound; `keep` is never forgotten. The streams are destroyed by the caller after mu_.
   void prune_idle(const Stream* keep, std::vector<std::shared_ptr<Stream>>& dropped);

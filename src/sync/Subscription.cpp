@@ -82,6 +82,38 @@ EventPtr Subscription::try_next() {
   return pop_locked();
 }
 
+std::size_t Subscription::try_take(std::vector<EventPtr>& out, std::size_t max) {
+  std::lock_guard lock(mu_);
+  if (closed()) return 0;
+  std::size_t n = 0;
+  for (; n < max && size_ > 0; ++n) out.push_back(pop_locked());
+  return n;
+}
+
+void Subscription::push_batch(const std::vector<EventPtr>& events) {
+  if (events.empty()) return;
+  bool wake_it = false;
+  bool overflow = false;
+  {
+    std::lock_guard lock(mu_);
+    if (closed()) return;
+    if (size_ + events.size() > capacity_) {
+      overflowed_.store(true, std::memory_order_release);
+      overflow = true;
+    } else {
+      for (const auto& ev : events) push_locked(ev);
+      last_seq_.store(events.back()->seq, std::memory_order_relaxed);
+      wake_it = waiting_;
+      waiting_ = false;
+    }
+  }
+  if (overflow) {
+    close();
+    return;
+  }
+  if (wake_it) wake();
+}
+
 void Subscription::push(EventPtr event) {
   bool wake_it = false;
   {

@@ -42,8 +42,13 @@ class Subscription {
   boost::asio::awaitable<Next> next_until(std::chrono::steady_clock::time_point deadline);
   // An already queued event without waiting, or nullptr.
   EventPtr try_next();
+  // Moves up to `max` queued events to the end of `out` without waiting; returns how many.
+  std::size_t try_take(std::vector<EventPtr>& out, std::size_t max);
   // Non-blocking push from the bus; on a full queue the subscription closes as overflowed.
   void push(EventPtr event);
+  // push() of a run of events in order, under one lock and with one wake-up. A run that does not
+  // fit closes the subscription as overflowed, taking none of it.
+  void push_batch(const std::vector<EventPtr>& events);
   void close();
   bool closed() const { return closed_.load(std::memory_order_acquire); }
   bool overflowed() const { return overflowed_.load(std::memory_order_acquire); }

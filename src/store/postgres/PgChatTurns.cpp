@@ -13,12 +13,12 @@ namespace {
 
 Result<Generation> insert_generation(PgConnection& c, Generation g) {
   auto r = c.query(
-      "INSERT INTO generations(chat_id, user_id, message_id, kind, status, backend, started_at) "
-      "VALUES($1, $2, $3, $4, 'running', $5, $6) RETURNING id",
-      {g.chat_id, g.user_id, g.message_id, g.kind, g.backend, g.started_at});
+      "INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, backend, "
+      "started_at, finished_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+      {g.chat_id, g.user_id, g.message_id, g.kind, g.status, g.error, g.backend, g.started_at,
+       g.finished_at});
   if (!r.ok()) return r.error();
   g.id = r->col_int(0, 0);
-  g.status = "running";
   return g;
 }
 

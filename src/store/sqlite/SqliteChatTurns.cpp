@@ -14,14 +14,14 @@ namespace {
 
 Result<Generation> insert_generation(Connection& c, Generation g) {
   auto st = c.prepare(
-      "INSERT INTO generations(chat_id, user_id, message_id, kind, status, backend, started_at) "
-      "VALUES(?1, ?2, ?3, ?4, 'running', ?5, ?6)");
+      "INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, backend, "
+      "started_at, finished_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!st.ok()) return st.error();
   st->bind_int(1, g.chat_id).bind_int(2, g.user_id).bind_int(3, g.message_id);
-  st->bind_text(4, g.kind).bind_text(5, g.backend).bind_int(6, g.started_at);
+  st->bind_text(4, g.kind).bind_text(5, g.status).bind_text(6, g.error).bind_text(7, g.backend);
+  st->bind_int(8, g.started_at).bind_int(9, g.finished_at);
   TROUPE_TRY_STATUS(st->run());
   g.id = c.last_insert_id();
-  g.status = "running";
   return g;
 }
 
@@ -80,10 +80,11 @@ Result<std::optional<Turn>> lookup_turn(Connection& c, Id user_id, const std::st
   return std::optional<Turn>(std::move(t));
 }
 
-// begin_turn's transaction (on the writer's connection).
+// begin_turn's transaction (on the writer's connection). With `early`, a reply that has already
+// ended is written finished with the turn, when its prompt followed the path the turn goes on.
 Result<Turn> run_begin_turn(Connection& c, Id user_id, Id chat_id, const std::string& content,
                             const std::string& idempotency_key, const std::string& backend,
-                            std::int64_t now) {
+                            std::int64_t now, EarlyFinish* early = nullptr) {
   if (!idempotency_key.empty()) {
     auto earlier = lookup_turn(c, user_id, idempotency_key, now);
     if (!earlier.ok()) return earlier.error();
@@ -91,9 +92,13 @@ Result<Turn> run_begin_turn(Connection& c, Id user_id, Id chat_id, const std::st
   }
   auto chat = load_chat(c, user_id, chat_id);
   if (!chat.ok()) return chat.error();
+  // (take() closes the handoff either way: a later offer is the generation's own to store.)
+  const EarlyFinish::State* final = early ? early->take() : nullptr;
+  if (final && chat->leaf_id != early->expected_parent()) final = nullptr;
   Steps steps(c, now);
-  auto t = write_turn(steps, user_id, *chat, content, backend, now);
+  auto t = write_turn(steps, user_id, *chat, content, backend, now, final);
   if (!t.ok()) return t;
+  if (final) early->mark_stored();  // (kept only if this savepoint and its group commit)
 
   if (!idempotency_key.empty()) {
     auto expired = c.prepare("DELETE FROM idempotency WHERE user_id = ?1 AND created_at <= ?2");
@@ -153,16 +158,7 @@ void SqliteChatStore::begin_turn_async(Id user_id, Id chat_id, std::string conte
   db_.write_async(
       [=, content = std::move(content), key = std::move(idempotency_key),
        backend = std::move(backend), early = std::move(early)](Connection& c) -> Result<Turn> {
-        auto t = run_begin_turn(c, user_id, chat_id, content, key, backend, now);
-        if (!t.ok() || t->replayed || !early) return t;
-        // The reply may have ended already: then it is stored with the turn, in this savepoint,
-        // when its prompt followed the path the turn was written on.
-        const EarlyFinish::State* f = early->take();  // (closes it either way)
-        if (!f || t->user_message.parent_id != early->expected_parent()) return t;
-        TROUPE_TRY_STATUS(run_finish_generation(c, t->generation.id, f->status, f->content,
-                                                f->error, now));
-        early->mark_stored();
-        return t;
+        return run_begin_turn(c, user_id, chat_id, content, key, backend, now, early.get());
       },
       std::move(done));
 }

@@ -154,6 +154,7 @@ class FakeBackend final : public llm::Backend {
     for (std::size_t i = 0; i <= sc.tokens.size(); ++i) {
       if (is_cancelled()) co_return cancelled();
       if (static_cast<int>(i) == sc.hold_after) {
+        sink.on_pause();
         ++holding_;
         while (!released_ && !is_cancelled()) {
           timer.expires_after(std::chrono::milliseconds(2));
@@ -164,6 +165,7 @@ class FakeBackend final : public llm::Backend {
       }
       if (i == sc.tokens.size()) break;
       if (sc.per_token.count() > 0) {
+        sink.on_pause();
         timer.expires_after(sc.per_token);
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (is_cancelled()) co_return cancelled();
@@ -171,6 +173,7 @@ class FakeBackend final : public llm::Backend {
       sink.on_token(sc.tokens[i]);
       if (!sink.wanted()) co_return cancelled();
     }
+    sink.on_pause();
     if (sc.fail) co_return *sc.fail;
     co_return Status{};
   }

@@ -227,10 +227,16 @@ TEST_P(ChatStoreTest, AReplyOfferedBeforeItsTurnIsWrittenIsStoredWithTheTurn) {
   ASSERT_OK(m);
   auto g = chats().get_generation(alice_.id, t->generation.id);
   ASSERT_OK(g);
+  // The turn is answered as it is first announced; its end is the generation's to announce.
+  EXPECT_EQ(t->reply.status, "streaming");
+  EXPECT_EQ(t->reply.content, "");
+  EXPECT_EQ(t->generation.status, "running");
   if (with_turn) {
     EXPECT_EQ(m->status, "completed");
     EXPECT_EQ(m->content, "the whole reply");
     EXPECT_EQ(g->status, "completed");
+    EXPECT_GT(g->finished_at, 0);
+    EXPECT_EQ(g->message_id, t->reply.id);
     EXPECT_FALSE(early->offer({"stopped", "", ""}));  // taken once
   } else {
     EXPECT_EQ(m->status, "streaming");
@@ -275,6 +281,37 @@ TEST_P(ChatStoreTest, AReplyOfferedBeforeItsTurnIsWrittenIsStoredWithTheTurn) {
                            [&](Result<Turn> r) { fourth.set_value(std::move(r)); }, refused);
   EXPECT_ERRC(fourth.get_future().get(), Errc::conflict);
   EXPECT_FALSE(refused->stored());
+}
+
+TEST_P(ChatStoreTest, AFailedReplyStoredWithItsTurnKeepsItsErrorAndFreesTheChat) {
+  // (A store without a writer leaves the end to the generation: it is stored here as it would.)
+  const bool with_turn = chats().async_writes();
+  Chat c = make_chat(alice_.id, aria_.id);
+  auto early = std::make_shared<EarlyFinish>(c.leaf_id);
+  ASSERT_TRUE(early->offer({"failed", "half a rep", "upstream went away"}));
+  std::promise<Result<Turn>> began;
+  chats().begin_turn_async(alice_.id, c.id, "hello", "", "sim",
+                           [&](Result<Turn> t) { began.set_value(std::move(t)); }, early);
+  auto t = began.get_future().get();
+  ASSERT_OK(t);
+  ASSERT_EQ(early->stored(), with_turn);
+  if (!with_turn) {
+    ASSERT_OK(chats().finish_generation(t->generation.id, "failed", "half a rep", "upstream went away"));
+  }
+  auto g = chats().get_generation(alice_.id, t->generation.id);
+  ASSERT_OK(g);
+  EXPECT_EQ(g->status, "failed");
+  EXPECT_EQ(g->error, "upstream went away");
+  auto m = chats().get_message(alice_.id, t->reply.id);
+  ASSERT_OK(m);
+  EXPECT_EQ(m->status, "failed");
+  EXPECT_EQ(m->content, "half a rep");
+  EXPECT_EQ(m->generation_id, t->generation.id);
+  // Nothing runs in the chat: the next turn is taken, and that generation can be finished once.
+  auto next = chats().begin_turn(alice_.id, c.id, "again", "", "sim");
+  ASSERT_OK(next);
+  EXPECT_ERRC(chats().finish_generation(t->generation.id, "completed", "x", ""), Errc::conflict);
+  ASSERT_OK(chats().finish_generation(next->generation.id, "completed", "y", ""));
 }
 
 TEST_P(ChatStoreTest, TurnInAnEmptyChatIsRootLevel) {

@@ -1,0 +1,190 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "SyncTestUtil.h"
+#include "sync/EventBatch.h"
+#include "sync/InProcessBus.h"
+
+namespace troupe::sync::testing {
+namespace {
+
+namespace asio = boost::asio;
+
+InProcessBusOptions batch_options() {
+  InProcessBusOptions o;
+  o.replay_events = 16;
+  o.subscriber_queue = 32;
+  o.seq_block = 10;  // small: a batch crosses reservations
+  o.max_idle_streams = 64;
+  return o;
+}
+
+std::vector<EventPtr> drain(Subscription& sub) {
+  std::vector<EventPtr> out;
+  while (auto ev = sub.try_next()) out.push_back(std::move(ev));
+  return out;
+}
+
+void fill(EventBatch& b, int n, const std::string& tag) {
+  for (int i = 0; i < n; ++i) b.add("token") += "\"text\":\"" + tag + std::to_string(i) + "\"";
+}
+
+TEST(EventBatch, KeepsTypesAndMembersApart) {
+  EventBatch b;
+  EXPECT_TRUE(b.empty());
+  b.add("message.created") += "\"a\":1";
+  b.add("token");  // no members
+  b.add("generation.finished") += "\"b\":\"x\"";
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.type(0), "message.created");
+  EXPECT_EQ(b.fields(0), "\"a\":1");
+  EXPECT_EQ(b.type(1), "token");
+  EXPECT_EQ(b.fields(1), "");
+  EXPECT_EQ(b.type(2), "generation.finished");
+  EXPECT_EQ(b.fields(2), "\"b\":\"x\"");
+  b.clear();
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(b.bytes(), 0u);
+}
+
+class EventBatchBusTest : public ::testing::Test {
+ protected:
+  FakeSeqAllocator alloc_;
+  asio::io_context io_;
+};
+
+TEST_F(EventBatchBusTest, BatchGetsConsecutiveSeqsAcrossReservationsAndReachesSubscribers) {
+  InProcessBus bus(alloc_, batch_options());
+  auto sub = bus.subscribe(io_.get_executor(), 4, 0);
+  ASSERT_TRUE(sub.ok());
+  ASSERT_TRUE(bus.publish(4, "chat.updated", "").ok());
+  EventBatch b;
+  fill(b, 12, "t");  // crosses the 10-number block
+  ASSERT_TRUE(bus.publish_batch(4, b).ok());
+  auto got = drain(**sub);
+  ASSERT_EQ(got.size(), 13u);
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i]->seq, static_cast<std::int64_t>(i + 1));
+  EXPECT_EQ(got[1]->json, R"({"type":"token","chat_id":4,"seq":2,"text":"t0"})");
+  EXPECT_EQ(got[12]->json, R"({"type":"token","chat_id":4,"seq":13,"text":"t11"})");
+  EXPECT_EQ(bus.last_seq(4), 13);
+  EXPECT_EQ((*sub)->last_seq(), 13);
+  // The replay window holds the batch like single events: a late subscriber resumes inside it.
+  auto late = bus.subscribe(io_.get_executor(), 4, 10);
+  ASSERT_TRUE(late.ok());
+  auto replay = drain(**late);
+  ASSERT_EQ(replay.size(), 3u);
+  EXPECT_EQ(replay.front()->seq, 11);
+}
+
+TEST_F(EventBatchBusTest, EmptyBatchPublishesNothing) {
+  InProcessBus bus(alloc_, batch_options());
+  EventBatch b;
+  ASSERT_TRUE(bus.publish_batch(5, b).ok());
+  EXPECT_EQ(alloc_.calls(5), 0u);
+}
+
+TEST_F(EventBatchBusTest, BatchOverItsBoundsIsRefusedWhole) {
+  InProcessBus bus(alloc_, batch_options());
+  EventBatch b;
+  fill(b, static_cast<int>(EventBatch::kMaxEvents) + 1, "x");
+  auto st = bus.publish_batch(6, b);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, Errc::bad_request);
+  EXPECT_EQ(bus.last_seq(6), -1);  // nothing published, not even prepared
+}
+
+TEST_F(EventBatchBusTest, FailedReservationMidwayKeepsWhatWentOut) {
+  InProcessBus bus(alloc_, batch_options());
+  auto sub = bus.subscribe(io_.get_executor(), 8, 0);  // reserves (0, 10]
+  ASSERT_TRUE(sub.ok());
+  alloc_.set_fail(true);
+  EventBatch b;
+  fill(b, 15, "f");
+  auto st = bus.publish_batch(8, b);
+  EXPECT_FALSE(st.ok());
+  auto got = drain(**sub);
+  ASSERT_EQ(got.size(), 10u);  // the reserved numbers were used, in order
+  EXPECT_EQ(got.back()->seq, 10);
+  alloc_.set_fail(false);
+  b.clear();
+  fill(b, 2, "g");
+  ASSERT_TRUE(bus.publish_batch(8, b).ok());
+  got = drain(**sub);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got.front()->seq, 11);
+}
+
+TEST_F(EventBatchBusTest, BatchThatDoesNotFitClosesTheSubscriberAsOverflowed) {
+  InProcessBus bus(alloc_, batch_options());
+  auto sub = bus.subscribe(io_.get_executor(), 9, 0);
+  ASSERT_TRUE(sub.ok());
+  EventBatch b;
+  fill(b, 20, "a");
+  ASSERT_TRUE(bus.publish_batch(9, b).ok());
+  EXPECT_FALSE((*sub)->closed());
+  // Capacity is subscriber_queue + replay_events + 1 = 49; 20 are queued, 30 more do not fit.
+  b.clear();
+  fill(b, 30, "b");
+  ASSERT_TRUE(bus.publish_batch(9, b).ok());
+  EXPECT_TRUE((*sub)->closed());
+  EXPECT_TRUE((*sub)->overflowed());
+  EXPECT_EQ(bus.last_seq(9), 50);  // the events themselves were published
+}
+
+TEST_F(EventBatchBusTest, ConcurrentBatchesAreNeverInterleaved) {
+  auto opts = batch_options();
+  opts.subscriber_queue = 1 << 16;
+  opts.seq_block = 1000;
+  InProcessBus bus(alloc_, opts);
+  auto sub = bus.subscribe(io_.get_executor(), 11, 0);
+  ASSERT_TRUE(sub.ok());
+  constexpr int kThreads = 4, kBatches = 200, kPerBatch = 7;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&bus, t] {
+      EventBatch b;
+      for (int i = 0; i < kBatches; ++i) {
+        b.clear();
+        for (int k = 0; k < kPerBatch; ++k) {
+          b.add("token") += "\"b\":\"" + std::to_string(t) + "-" + std::to_string(i) + "\"";
+        }
+        ASSERT_TRUE(bus.publish_batch(11, b).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto got = drain(**sub);
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(kThreads * kBatches * kPerBatch));
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i]->seq, static_cast<std::int64_t>(i + 1));
+    // Each run of kPerBatch events comes from one batch.
+    const auto tag = got[i - i % kPerBatch]->json.substr(got[i - i % kPerBatch]->json.find("\"b\""));
+    EXPECT_EQ(got[i]->json.substr(got[i]->json.find("\"b\"")), tag) << "at " << i;
+  }
+}
+
+TEST_F(EventBatchBusTest, TryTakeMovesQueuedEventsInOrderUpToTheLimit) {
+  InProcessBus bus(alloc_, batch_options());
+  auto sub = bus.subscribe(io_.get_executor(), 12, 0);
+  ASSERT_TRUE(sub.ok());
+  EventBatch b;
+  fill(b, 5, "k");
+  ASSERT_TRUE(bus.publish_batch(12, b).ok());
+  std::vector<EventPtr> out;
+  EXPECT_EQ((*sub)->try_take(out, 3), 3u);
+  EXPECT_EQ((*sub)->try_take(out, 10), 2u);
+  EXPECT_EQ((*sub)->try_take(out, 10), 0u);
+  ASSERT_EQ(out.size(), 5u);
+  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i]->seq, static_cast<std::int64_t>(i + 1));
+  (*sub)->close();
+  ASSERT_TRUE(bus.publish_batch(12, b).ok());
+  EXPECT_EQ((*sub)->try_take(out, 10), 0u);  // closed: nothing more
+}
+
+}  // namespace
+}  // namespace troupe::sync::testing
