@@ -35,6 +35,7 @@ asio::awaitable<Status> SimBackend::run(const Request& request, TokenSink& sink)
     SimReply reply(request);
     const std::uint32_t delay = reply.slow_requested() ? kSlowTokenMs : token_delay_ms_;
     std::optional<asio::steady_timer> timer;
+    auto slice_start = std::chrono::steady_clock::now();
     for (int i = 0; i < reply_tokens_; ++i) {
       const std::uint32_t wait_ms = i == 0 ? first_token_ms_ : delay;
       if (wait_ms > 0) {
@@ -42,9 +43,11 @@ asio::awaitable<Status> SimBackend::run(const Request& request, TokenSink& sink)
         if (!timer) timer.emplace(co_await asio::this_coro::executor);
         timer->expires_after(std::chrono::milliseconds(wait_ms));
         co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-      } else if (i > 0 && i % kYieldEvery == 0) {
+      } else if (i > 0 && i % kCheckEvery == 0 &&
+                 std::chrono::steady_clock::now() - slice_start >= kSlice) {
         sink.on_pause();
         co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+        slice_start = std::chrono::steady_clock::now();
       }
       if (cancelled()) co_return make_error(Errc::cancelled, "generation cancelled");
       if (reply.fail_requested() && i == kFailAfter) {

@@ -130,7 +130,7 @@ TEST(SimBackend, CancellationStopsPromptly) {
 
 TEST(SimBackend, CancellationWithoutDelaysAtYieldPoints) {
   asio::io_context io;
-  SimBackend sim(fast_config(10'000));
+  SimBackend sim(fast_config(100'000));  // far longer than one time slice
   CollectSink sink;
   asio::cancellation_signal signal;
   sink.after_token = [&] {
@@ -140,12 +140,12 @@ TEST(SimBackend, CancellationWithoutDelaysAtYieldPoints) {
   auto st = run_stream(io, sim, sample_request(), sink, {.signal = &signal});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, Errc::cancelled);
-  EXPECT_LE(sink.tokens.size(), static_cast<std::size_t>(2 * SimBackend::kYieldEvery));
+  EXPECT_LT(sink.tokens.size(), 100'000u);  // stopped at a yield, long before the end
 }
 
 TEST(SimBackend, ZeroDelayYieldsToOtherWork) {
   asio::io_context io;
-  SimBackend sim(fast_config(4'000));
+  SimBackend sim(fast_config(100'000));  // far longer than one time slice
   CollectSink sink;
   int ticks = 0;
   std::size_t tokens_at_tick = 0;
@@ -159,7 +159,7 @@ TEST(SimBackend, ZeroDelayYieldsToOtherWork) {
   auto st = run_stream(io, sim, sample_request(), sink);
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(ticks, 1);
-  EXPECT_LE(tokens_at_tick, static_cast<std::size_t>(2 * SimBackend::kYieldEvery));
+  EXPECT_LT(tokens_at_tick, 100'000u);  // other work ran while the reply was still streaming
 }
 
 TEST(SimBackend, ZeroDelayIsCheap) {
