@@ -49,8 +49,8 @@ class StreamSink final : public llm::TokenSink {
       pending_->tokens(text_, sent_, held_ends_);
     } else {
       batch_.clear();  // reused buffers: no allocation once warm
-      append_token_events(batch_, d_.fmt, g_.id, g_.message_id, text_, sent_, held_ends_);
-      auto st = d_.bus.publish_batch(g_.chat_id, batch_);
+      auto st = publish_token_events(d_.bus, g_.chat_id, batch_, d_.fmt, g_.id, g_.message_id,
+                                     text_, sent_, held_ends_);
       if (!st.ok()) spdlog::warn("chat {}: token events not published: {}", g_.chat_id, st.error().message);
     }
     sent_ = text_.size();

@@ -62,12 +62,10 @@ void PendingTurn::announce() {
       // A turn written on another path than the prompt assumed (the chat's selection moved in
       // between): its tokens are dropped, and the generation streams again from the store.
       published_ = t.user_message.parent_id == early_->expected_parent();
-      if (published_) {
-        append_token_events(batch_, d_.fmt, t.generation.id, t.reply.id, held_, 0, held_ends_);
-      }
-      auto st = d_.bus.publish_batch(chat_id_, batch_);
+      static const std::vector<std::size_t> kNone;
+      auto st = publish_token_events(d_.bus, chat_id_, batch_, d_.fmt, t.generation.id, t.reply.id,
+                                     held_, 0, published_ ? held_ends_ : kNone);
       if (!st.ok()) spdlog::warn("chat {}: turn events not published: {}", chat_id_, st.error().message);
-      batch_.clear();
     }
     held_.clear();
     held_.shrink_to_fit();
@@ -84,8 +82,8 @@ void PendingTurn::tokens(std::string_view text, std::size_t begin, const std::ve
   if (published_) {
     const store::Turn& t = **result_;
     batch_.clear();
-    append_token_events(batch_, d_.fmt, t.generation.id, t.reply.id, text, begin, ends);
-    auto st = d_.bus.publish_batch(chat_id_, batch_);
+    auto st = publish_token_events(d_.bus, chat_id_, batch_, d_.fmt, t.generation.id, t.reply.id,
+                                   text, begin, ends);
     if (!st.ok()) spdlog::warn("chat {}: token events not published: {}", chat_id_, st.error().message);
   } else if (!announced_) {
     const std::size_t base = held_.size();

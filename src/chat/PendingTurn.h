@@ -51,7 +51,7 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
   // The generation: the write's result, once the turn is announced (or refused).
   boost::asio::awaitable<Result<store::Turn>> settled();
 
-  // The generation: a run of reply text pieces (as append_token_events takes them) — held before
+  // The generation: a run of reply text pieces (as publish_token_events takes them) — held before
   // the announcement, published after it (one batch), dropped after a refusal.
   void tokens(std::string_view text, std::size_t begin, const std::vector<std::size_t>& ends);
   // The reply's message id once the turn is announced, else 0 (partial text is saved only then).

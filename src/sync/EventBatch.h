@@ -27,6 +27,9 @@ class EventBatch {
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
   std::size_t bytes() const { return text_.size(); }
+  // True once another event might not fit: a publisher sends the batch before adding more (an
+  // event's members up to kMaxBytes / 2, such as a token of at most 1 MiB, always fit after).
+  bool nearly_full() const { return items_.size() >= kMaxEvents || text_.size() >= kMaxBytes / 2; }
   std::string_view type(std::size_t i) const;
   std::string_view fields(std::size_t i) const;
 
