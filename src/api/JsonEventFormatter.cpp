@@ -1,7 +1,5 @@
 #include "api/JsonEventFormatter.h"
 
-#include <charconv>
-
 #include <boost/json/serialize.hpp>
 
 #include "api/JsonCodec.h"

@@ -24,12 +24,6 @@ InProcessBusOptions batch_options() {
   return o;
 }
 
-std::vector<EventPtr> drain(Subscription& sub) {
-  std::vector<EventPtr> out;
-  while (auto ev = sub.try_next()) out.push_back(std::move(ev));
-  return out;
-}
-
 void fill(EventBatch& b, int n, const std::string& tag) {
   for (int i = 0; i < n; ++i) b.add("token") += "\"text\":\"" + tag + std::to_string(i) + "\"";
 }

@@ -40,13 +40,6 @@ std::shared_ptr<Subscription> subscribe_ok(InProcessBus& bus, asio::io_context& 
   return r.ok() ? *r : nullptr;
 }
 
-// Every event already queued for `sub`.
-std::vector<EventPtr> drain(Subscription& sub) {
-  std::vector<EventPtr> out;
-  while (auto ev = sub.try_next()) out.push_back(std::move(ev));
-  return out;
-}
-
 std::vector<std::int64_t> seqs(const std::vector<EventPtr>& evs) {
   std::vector<std::int64_t> out;
   for (auto& e : evs) out.push_back(e->seq);

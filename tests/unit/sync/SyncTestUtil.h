@@ -55,6 +55,13 @@ class FakeSeqAllocator final : public SeqAllocator {
   bool fail_ = false;
 };
 
+// Every event already queued for `sub`, in order.
+inline std::vector<EventPtr> drain(Subscription& sub) {
+  std::vector<EventPtr> out;
+  while (auto ev = sub.try_next()) out.push_back(std::move(ev));
+  return out;
+}
+
 // Runs `io` (kept alive by a work guard) until `done()` or the time limit; false on timeout.
 inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
                       std::chrono::milliseconds limit = std::chrono::seconds(10)) {
