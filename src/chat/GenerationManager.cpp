@@ -33,7 +33,7 @@ class StreamSink final : public llm::TokenSink {
     last_ = t;
     text_ += piece;
     held_ends_.push_back(text_.size());
-    if (held_ends_.size() >= kMaxHeldPieces || text_.size() - sent_ >= kMaxHeldBytes) on_pause();
+    if (held_ends_.size() >= kMaxHeldPieces || text_.size() - sent_ >= kMaxHeldBytes) send_held();
     auto now = std::chrono::steady_clock::now();
     if (now >= next_flush_) {
       next_flush_ = now + std::chrono::milliseconds(d_.config.generation.flush_interval_ms);
@@ -41,9 +41,16 @@ class StreamSink final : public llm::TokenSink {
     }
   }
 
-  // The pieces since the last pause go out as one run of token events (through `pending` while
-  // the turn is not stored yet).
+  // The backend is about to wait (or ended): a pending turn's write may go once the generation
+  // suspends (PendingTurn.h), and the pieces held since the last pause go out.
   void on_pause() override {
+    if (pending_) pending_->release_write_soon();
+    send_held();
+  }
+
+  // The held pieces go out as one run of token events (through `pending` while the turn is not
+  // stored yet).
+  void send_held() {
     if (held_ends_.empty()) return;
     if (pending_) {
       pending_->tokens(text_, sent_, held_ends_);
@@ -403,6 +410,8 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
   input.history_costs = std::move(costs);
   task->set_state("recalling");
   const bool recalled = d.memory && d.memory->enabled() && !input.history.empty();
+  // Recalling waits for the memory engine: a pending turn's write goes first.
+  if (recalled && job.pending) job.pending->release_write();
   memory::RetrievalResult used = co_await recall_memories(d, self->prompts_, job, input, gen);
   auto request = self->prompts_.build(input);
 

@@ -42,6 +42,8 @@ struct GenerationJob {
   // history came from the cache): `turn` then has no ids yet, and the events wait for the
   // turn's commit (see PendingTurn.h).
   std::shared_ptr<PendingTurn> pending;
+  // With `pending`: releases the turn's write once the job is gone, if nothing did before.
+  PendingTurn::WriteRelease write_release;
 };
 
 class GenerationManager {

@@ -46,6 +46,7 @@ asio::awaitable<bool> GenerationManager::settle_pending(GenerationManager* self,
   std::shared_ptr<PendingTurn> pending = std::move(job.pending);
   // If the turn's write has not run yet, it stores this final state in the same commit.
   (void)pending->early()->offer(final_state);
+  pending->release_write();  // (if the generation never waited before)
   Result<store::Turn> r = co_await pending->settled();
   if (!r.ok() || r->replayed) {
     // Nothing of this generation was stored or published: free the chat (unless the request

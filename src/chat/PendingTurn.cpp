@@ -35,6 +35,37 @@ PendingTurn::PendingTurn(const Deps& d, store::Id chat_id, store::Id expected_pa
       on_stored_(std::move(on_stored)),
       early_(std::make_shared<store::EarlyFinish>(expected_parent)) {}
 
+void PendingTurn::hold_write(Write w) {
+  {
+    std::lock_guard lock(mu_);
+    if (!write_released_) {
+      write_ = std::move(w);
+      return;
+    }
+  }
+  w(shared_from_this());
+}
+
+void PendingTurn::release_write() {
+  Write w;
+  {
+    std::lock_guard lock(mu_);
+    if (write_released_) return;
+    write_released_ = true;
+    w = std::move(write_);
+  }
+  if (w) w(shared_from_this());
+}
+
+void PendingTurn::release_write_soon() {
+  {
+    std::lock_guard lock(mu_);
+    if (write_released_ || write_release_posted_) return;
+    write_release_posted_ = true;
+  }
+  asio::post(gen_ex_, [self = shared_from_this()] { self->release_write(); });
+}
+
 void PendingTurn::complete(Result<store::Turn> r) {
   if (r.ok() && !r->replayed && on_stored_) on_stored_(*r);
   std::function<void()> request;

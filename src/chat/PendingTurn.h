@@ -1,6 +1,13 @@
-// PendingTurn: a reply turn whose generation starts while the turn's write is still queued to the
+// PendingTurn: a reply turn whose generation starts before the turn's write is queued to the
 // store's writer (SQLite), so that a quick reply is ready — and stored with the turn, in the same
 // commit (store/EarlyFinish.h) — by the time the turn is durable.
+//
+// The write is held until the generation first waits or ends (release_write(); a backend's
+// pause, release_write_soon(), releases it once the generation's coroutine has suspended; at the
+// latest when its job is dropped, WriteRelease): a reply that needs no wait at all (the simulator
+// without delays) is then always complete when the turn is written, and the turn takes one commit
+// instead of two. A backend that waits (an upstream request) releases the write at its first
+// wait, so the turn is not delayed by it.
 //
 // Nothing of the turn is visible before it is durable. The generation's tokens are held here;
 // once the write has committed they are published on the generation's executor, after
@@ -10,9 +17,10 @@
 // written under another message than the prompt assumed (the chat's selected path moved between
 // the two), the turn is announced but its tokens are dropped: the generation streams again.
 //
-// Thread-safety: complete() once, from any thread (the writer's completion); token() and
-// settled() from the generation's coroutine; result() from the request's coroutine. Members may
-// run concurrently with each other (one mutex). Owned through shared_ptr by the request, the
+// Thread-safety: complete() once, from any thread (the writer's completion); tokens() and
+// settled() from the generation's coroutine; hold_write() and result() from the request's
+// coroutine; release_write() from any thread. Members may run concurrently with each other (one
+// mutex). Owned through shared_ptr by the request, the
 // generation and the store's pending completion.
 #pragma once
 
@@ -41,7 +49,40 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
               boost::asio::any_io_executor generation_ex,
               std::function<void(const store::Turn&)> on_stored);
 
+  // Queues the turn's write to the store (its completion must call complete()).
+  using Write = std::function<void(std::shared_ptr<PendingTurn>)>;
+
+  // Releases the write when its last copy is dropped (held by the generation's job): a
+  // generation that ends or is dropped before it released the write never leaves the request
+  // waiting.
+  class WriteRelease {
+   public:
+    WriteRelease() = default;
+    explicit WriteRelease(std::shared_ptr<PendingTurn> p) : g_(std::make_shared<Guard>(std::move(p))) {}
+
+   private:
+    struct Guard {
+      explicit Guard(std::shared_ptr<PendingTurn> p) : p(std::move(p)) {}
+      Guard(const Guard&) = delete;
+      Guard& operator=(const Guard&) = delete;
+      ~Guard() { p->release_write(); }
+      std::shared_ptr<PendingTurn> p;
+    };
+    std::shared_ptr<Guard> g_;
+  };
+
   const std::shared_ptr<store::EarlyFinish>& early() const { return early_; }
+
+  // The request: the write, queued at release_write() (at once if that already happened).
+  void hold_write(Write w);
+  // The generation: queues the held write now (once; later calls do nothing). Before
+  // hold_write(), it only records that the write may go at once.
+  void release_write();
+  // The generation's backend paused (it waits, or it ended): release_write() runs on the
+  // generation's executor after the current handler, i.e. once the generation has suspended. A
+  // generation that ended instead reaches its own release_write() first, after it offered its
+  // final state (EarlyFinish).
+  void release_write_soon();
   store::Id expected_parent() const { return early_->expected_parent(); }
 
   // The write's result (the stored turn, or why it was not stored).
@@ -81,6 +122,9 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
   sync::EventBatch batch_;                     // guarded by mu_: events going out together
   std::function<void()> request_waiter_;       // guarded by mu_
   std::function<void()> generation_waiter_;    // guarded by mu_
+  Write write_;                                // guarded by mu_: held until released
+  bool write_released_ = false;                // guarded by mu_
+  bool write_release_posted_ = false;          // guarded by mu_
 };
 
 }  // namespace troupe::chat

@@ -150,19 +150,27 @@ asio::awaitable<std::optional<Result<store::Turn>>> TurnService::post_pending(
   std::optional<HistoryPath> history = gm_.cached_history(turn, ticket);
   if (!history) co_return std::nullopt;
 
-  const asio::any_io_executor own = co_await asio::this_coro::executor;
-  const asio::any_io_executor ex = generation_executor(own, chat_id);
+  // The generation runs on this thread, next after this coroutine suspends: it runs until its
+  // first wait, then the turn's write is queued (PendingTurn.h); the write's completion then
+  // resumes this request and announces the turn on the same thread.
+  const asio::any_io_executor ex = co_await asio::this_coro::executor;
   auto pending = std::make_shared<PendingTurn>(
       d_, chat_id, leaf, ex,
       [gm = &gm_, chat_id](const store::Turn& t) { gm->bind(chat_id, t.generation.id); });
   GenerationJob job = make_job(user, ctx, turn, std::move(history), ticket);
   job.pending = pending;
+  job.write_release = PendingTurn::WriteRelease(pending);
   if (!gm_.launch(ex, std::move(job))) {
     co_return make_error(Errc::unavailable, "server is shutting down");  // nothing was stored
   }
-  d_.chats.begin_turn_async(
-      user.id, chat_id, content, idempotency_key, std::string(d_.llm.name()),
-      [pending](Result<store::Turn> r) { pending->complete(std::move(r)); }, pending->early());
+  pending->hold_write([chats = &d_.chats, user_id = user.id, chat_id, content,
+                       idempotency_key, backend = std::string(d_.llm.name())](
+                          std::shared_ptr<PendingTurn> p) mutable {
+    auto early = p->early();
+    chats->begin_turn_async(
+        user_id, chat_id, std::move(content), std::move(idempotency_key), std::move(backend),
+        [p = std::move(p)](Result<store::Turn> r) { p->complete(std::move(r)); }, std::move(early));
+  });
   Result<store::Turn> stored = co_await pending->result();
   // Not stored, or an earlier turn replayed: the generation ends unseen (stopped here at once).
   if (!stored.ok() || stored->replayed) gm_.abandon(chat_id, pending.get());

@@ -68,12 +68,14 @@ asio::awaitable<Status> OpenAiBackend::run(const Request& request, TokenSink& si
         co_return make_error(Errc::cancelled, "generation cancelled");
       }
       attempts_.fetch_add(1, std::memory_order_relaxed);
+      sink.on_pause();  // the attempt waits (connect, request, response)
       auto outcome = co_await attempt.run(body, sink);
       if (outcome.status.ok() || !outcome.retryable || tries >= cfg_.retries) {
         co_return outcome.status;
       }
       spdlog::warn("llm: attempt {} failed ({}); retrying in {} ms", tries + 1,
                    outcome.status.error().message, backoff.count());
+      sink.on_pause();
       asio::steady_timer timer(co_await asio::this_coro::executor, backoff);
       co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       backoff = std::min(backoff * 2, kMaxBackoff);

@@ -207,6 +207,77 @@ TEST_F(PendingTurnTest, AStreamForAnotherPathEndsAtItsNextToken) {
   EXPECT_EQ(turn->user_message.parent_id, swipe.reply.id);
 }
 
+TEST_F(PendingTurnTest, AReplyThatNeverWaitsIsStoredWithItsTurnEveryTime) {
+  // The backend streams without a single wait: the turn's write is queued only after the reply
+  // ended, so its one commit holds the finished reply, whatever the writer was doing.
+  llm_.set_script(Script{{"Quick", " one"}});
+  auto chat = new_chat(alice_, aria_.id);
+  const auto before = gm_->pending_stats();
+  for (int i = 0; i < 5; ++i) {
+    auto turn = await(turns_->post_message(alice_, chat.chat.id, "Hi " + std::to_string(i), ""));
+    ASSERT_OK(turn);
+    // Already final when the request is answered: no second write was needed.
+    EXPECT_EQ(message(turn->reply.id).status, "completed");
+    EXPECT_EQ(message(turn->reply.id).content, "Quick one");
+    EXPECT_EQ(generation(turn->generation.id).status, "completed");
+    ASSERT_TRUE(wait_idle(chat.chat.id));
+  }
+  EXPECT_EQ(gm_->pending_stats().started, before.started + 5);
+  EXPECT_EQ(gm_->pending_stats().stored_with_turn, before.stored_with_turn + 5);
+}
+
+TEST_F(PendingTurnTest, ABackendThatWaitsDoesNotHoldItsTurnBack) {
+  // The backend waits before its first token (like a model's time to first token): the turn is
+  // stored and answered meanwhile, its reply still streaming.
+  llm_.set_script(Script{{"late"}, std::chrono::milliseconds(0), 0});
+  auto chat = new_chat(alice_, aria_.id);
+  auto sub = subscribe(alice_, chat.chat.id, 0);
+  ASSERT_TRUE(sub);
+  auto turn = await(turns_->post_message(alice_, chat.chat.id, "Hi", ""));
+  ASSERT_OK(turn);
+  EXPECT_EQ(llm_.holding(), 1);
+  EXPECT_EQ(message(turn->reply.id).status, "streaming");
+  auto started = collect_until(*sub, "generation.started");
+  EXPECT_EQ(types(started), (std::vector<std::string>{"message.created", "message.created",
+                                                      "generation.started"}));
+  llm_.release();
+  auto evs = collect_until(*sub, "generation.finished");
+  EXPECT_EQ(types(evs), (std::vector<std::string>{"token", "generation.finished"}));
+  ASSERT_TRUE(wait_idle(chat.chat.id));
+  EXPECT_EQ(message(turn->reply.id).content, "late");
+  EXPECT_EQ(message(turn->reply.id).status, "completed");
+}
+
+TEST_F(PendingTurnTest, TheWriteGoesOnceAtItsReleaseOrWhenItsLastHolderIsGone) {
+  auto chat = new_chat(alice_, aria_.id);
+  int calls = 0;
+  auto count = [&calls](std::shared_ptr<PendingTurn>) { ++calls; };
+
+  // Held, then released by dropping the last copy of its WriteRelease.
+  auto a = std::make_shared<PendingTurn>(deps(), chat.chat.id, 0, io_.get_executor(), nullptr);
+  {
+    PendingTurn::WriteRelease r(a);
+    {
+      PendingTurn::WriteRelease copy = r;
+      a->hold_write(count);
+    }
+    EXPECT_EQ(calls, 0);  // one copy still holds it
+  }
+  EXPECT_EQ(calls, 1);
+  a->release_write();
+  EXPECT_EQ(calls, 1);
+
+  // Released before it was held: it goes at once when held, and only then.
+  auto b = std::make_shared<PendingTurn>(deps(), chat.chat.id, 0, io_.get_executor(), nullptr);
+  b->release_write();
+  EXPECT_EQ(calls, 1);
+  b->hold_write(count);
+  EXPECT_EQ(calls, 2);
+  { PendingTurn::WriteRelease late(b); }
+  b->release_write();
+  EXPECT_EQ(calls, 2);
+}
+
 class NoEarlyStartTest : public ChatFixture {
  protected:
   void configure(Config& c) override { c.generation.early_start = false; }
