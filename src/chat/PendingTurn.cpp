@@ -27,12 +27,11 @@ std::function<void()> resumer(Handler handler) {
 }  // namespace
 
 PendingTurn::PendingTurn(const Deps& d, store::Id chat_id, store::Id expected_parent,
-                         asio::any_io_executor generation_ex, asio::any_io_executor announce_ex,
+                         asio::any_io_executor generation_ex,
                          std::function<void(const store::Turn&)> on_stored)
     : d_(d),
       chat_id_(chat_id),
       gen_ex_(std::move(generation_ex)),
-      announce_ex_(std::move(announce_ex)),
       on_stored_(std::move(on_stored)),
       early_(std::make_shared<store::EarlyFinish>(expected_parent)) {}
 
@@ -75,7 +74,7 @@ void PendingTurn::complete(Result<store::Turn> r) {
     result_.emplace(std::move(r));
     request = std::move(request_waiter_);
   }
-  asio::post(announce_ex_, [self = shared_from_this()] { self->announce(); });
+  asio::post(gen_ex_, [self = shared_from_this()] { self->announce(); });
   if (request) request();
 }
 

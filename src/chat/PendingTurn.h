@@ -44,10 +44,9 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
  public:
   // `on_stored(turn)` runs on the completing thread as soon as the turn is stored, before anyone
   // can learn of it (it makes the generation reachable by its id). `generation_ex`: where the
-  // generation runs; `announce_ex`: where the turn is announced once stored (the thread of a
-  // client that follows the chat: its events then reach it without another hop).
+  // generation runs and where the turn is announced.
   PendingTurn(const Deps& d, store::Id chat_id, store::Id expected_parent,
-              boost::asio::any_io_executor generation_ex, boost::asio::any_io_executor announce_ex,
+              boost::asio::any_io_executor generation_ex,
               std::function<void(const store::Turn&)> on_stored);
 
   // Queues the turn's write to the store (its completion must call complete()).
@@ -103,7 +102,7 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
   bool wanted() const;
 
  private:
-  // On the announcing executor after complete(): publishes the turn and the held tokens.
+  // On the generation's executor after complete(): publishes the turn and the held tokens.
   void announce();
   // Resumes once the result is in (`announced` false) or the turn is announced (true).
   boost::asio::awaitable<Result<store::Turn>> wait(bool announced);
@@ -111,7 +110,6 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
   Deps d_;
   const store::Id chat_id_;
   boost::asio::any_io_executor gen_ex_;
-  boost::asio::any_io_executor announce_ex_;
   std::function<void(const store::Turn&)> on_stored_;
   std::shared_ptr<store::EarlyFinish> early_;
 

@@ -151,11 +151,11 @@ asio::awaitable<std::optional<Result<store::Turn>>> TurnService::post_pending(
   if (!history) co_return std::nullopt;
 
   // The generation runs on this thread, next after this coroutine suspends: it runs until its
-  // first wait, then the turn's write is queued (PendingTurn.h). The write's completion resumes
-  // this request and, on the thread of a client that follows the chat, announces the turn.
+  // first wait, then the turn's write is queued (PendingTurn.h); the write's completion then
+  // resumes this request and announces the turn on the same thread.
   const asio::any_io_executor ex = co_await asio::this_coro::executor;
   auto pending = std::make_shared<PendingTurn>(
-      d_, chat_id, leaf, ex, generation_executor(ex, chat_id),
+      d_, chat_id, leaf, ex,
       [gm = &gm_, chat_id](const store::Turn& t) { gm->bind(chat_id, t.generation.id); });
   GenerationJob job = make_job(user, ctx, turn, std::move(history), ticket);
   job.pending = pending;

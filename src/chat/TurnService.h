@@ -60,9 +60,7 @@ class TurnService {
   // The job of a turn's generation; moves the character and persona out of `ctx`.
   static GenerationJob make_job(const store::User& user, Context& ctx, const store::Turn& turn,
                                 std::optional<HistoryPath> history, HistoryCache::Ticket ticket);
-  // Where a chat's events are best published from: a live subscriber's executor, else `own` (the
-  // request's). A generation launched after its turn is stored runs there; a pending turn
-  // (PendingTurn.h) is announced there.
+  // Where a chat's generation runs: a live subscriber's executor, else `own` (the request's).
   boost::asio::any_io_executor generation_executor(boost::asio::any_io_executor own,
                                                    store::Id chat_id) const;
   // GenerationManager::load_history, or nothing when it failed. Blocking: DB pool only.

@@ -254,7 +254,7 @@ TEST_F(PendingTurnTest, TheWriteGoesOnceAtItsReleaseOrWhenItsLastHolderIsGone) {
   auto count = [&calls](std::shared_ptr<PendingTurn>) { ++calls; };
 
   // Held, then released by dropping the last copy of its WriteRelease.
-  auto a = std::make_shared<PendingTurn>(deps(), chat.chat.id, 0, io_.get_executor(), io_.get_executor(), nullptr);
+  auto a = std::make_shared<PendingTurn>(deps(), chat.chat.id, 0, io_.get_executor(), nullptr);
   {
     PendingTurn::WriteRelease r(a);
     {
@@ -268,7 +268,7 @@ TEST_F(PendingTurnTest, TheWriteGoesOnceAtItsReleaseOrWhenItsLastHolderIsGone) {
   EXPECT_EQ(calls, 1);
 
   // Released before it was held: it goes at once when held, and only then.
-  auto b = std::make_shared<PendingTurn>(deps(), chat.chat.id, 0, io_.get_executor(), io_.get_executor(), nullptr);
+  auto b = std::make_shared<PendingTurn>(deps(), chat.chat.id, 0, io_.get_executor(), nullptr);
   b->release_write();
   EXPECT_EQ(calls, 1);
   b->hold_write(count);
