@@ -17,11 +17,11 @@
 // written under another message than the prompt assumed (the chat's selected path moved between
 // the two), the turn is announced but its tokens are dropped: the generation streams again.
 //
-// Thread-safety: complete() once, from any thread (the writer's completion); tokens() and
-// settled() from the generation's coroutine; hold_write() and result() from the request's
-// coroutine; release_write() from any thread. Members may run concurrently with each other (one
-// mutex). Owned through shared_ptr by the request, the
-// generation and the store's pending completion.
+// Thread-safety: complete() once, from any thread (the writer's completion); tokens(),
+// settled() and release_write_soon() from the generation's coroutine; hold_write() and result()
+// from the request's coroutine; release_write() from any thread. Members may run concurrently
+// with each other (one mutex). Owned through shared_ptr by the request, the generation (and its
+// WriteRelease) and the store's pending completion.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
