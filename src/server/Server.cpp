@@ -89,7 +89,8 @@ Server::Server(const Config& config, api::Api& api, TaskRegistry& tasks, Metrics
   const std::vector<double> delivery_buckets{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                              0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
   const char* delivery_help =
-      "Live chat events: from publish (wall clock of the publishing node) to the event handed to a subscriber's socket.";
+      "Live chat events: from publish (wall clock of the publishing node) to the event handed to a "
+      "subscriber's socket. A run of tokens published together counts once.";
   state_.delivery_sse = &m.histogram("troupe_bus_delivery_seconds", delivery_help, {{"transport", "sse"}}, delivery_buckets);
   state_.delivery_ws = &m.histogram("troupe_bus_delivery_seconds", delivery_help, {{"transport", "ws"}}, delivery_buckets);
   m.collect("troupe_http_connections", "Open HTTP connections (including WebSocket and SSE).",

@@ -87,17 +87,19 @@ asio::awaitable<void> pump(ServerState* state, Task* task, beast::tcp_stream* st
 }  // namespace
 
 void SseStream::frame(const sync::Event& ev, std::string& out) {
-  char seq[24];
-  const auto r = std::to_chars(seq, seq + sizeof seq, ev.seq);
-  const std::size_t digits = static_cast<std::size_t>(r.ptr - seq);
-  out.reserve(out.size() + 24 + digits + ev.type.size() + ev.json.size());  // one growth at most
-  out.append("id: ", 4);
-  out.append(seq, digits);
-  out.append("\nevent: ", 8);
-  out += ev.type;
-  out.append("\ndata: ", 7);
-  out += ev.json;  // serialized JSON never contains a raw newline
-  out.append("\n\n", 2);
+  // One growth at most: the JSON, and per event its framing (the seq has at most 20 digits).
+  out.reserve(out.size() + ev.json.size() + ev.count * (40 + ev.type.size()));
+  ev.parts([&](std::int64_t seq, std::string_view json) {
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, seq);
+    out.append("id: ", 4);
+    out.append(digits, static_cast<std::size_t>(r.ptr - digits));
+    out.append("\nevent: ", 8);
+    out += ev.type;
+    out.append("\ndata: ", 7);
+    out += json;  // serialized JSON never contains a raw newline
+    out.append("\n\n", 2);
+  });
 }
 
 // Most bursts fit the socket's send buffer: one non-blocking send, with no timer to arm and no

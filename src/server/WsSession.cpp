@@ -27,10 +27,12 @@ namespace {
 
 using Frame = std::shared_ptr<const std::string>;
 // A frame (or writer command) and, for a live event, its publish time (µs, the publishing node's
-// wall clock; 0 = not measured) for the delivery-latency histogram.
+// wall clock; 0 = not measured) for the delivery-latency histogram. An event that is a run (see
+// sync::Event) is one item of `parts` frames: its JSON objects, separated by '\n'.
 struct OutItem {
   Frame frame;
   std::int64_t live_us = 0;
+  std::uint32_t parts = 1;
 };
 using OutChannel = asio::experimental::channel<void(boost::system::error_code, OutItem)>;
 using Ws = websocket::stream<CoalescingStream>;
@@ -81,7 +83,8 @@ asio::awaitable<void> pump(std::shared_ptr<Connection> conn, std::shared_ptr<syn
       break;
     }
     // Share the serialized event: no copy per subscriber.
-    OutItem item{std::shared_ptr<const std::string>(ev, &ev->json), sub->is_live(*ev) ? ev->published_us : 0};
+    OutItem item{std::shared_ptr<const std::string>(ev, &ev->json), sub->is_live(*ev) ? ev->published_us : 0,
+                 ev->count};
     if (conn->out.try_send(boost::system::error_code{}, item)) continue;
     if (!conn->out.is_open()) break;
     task->set_state("queueing event");
@@ -114,7 +117,17 @@ asio::awaitable<boost::system::error_code> write_burst(ServerState* state, Conne
       break;
     }
     if (item.live_us) conn->burst_live_us.push_back(item.live_us);
-    ec = out.write_text_frame(*item.frame);
+    if (item.parts == 1) {
+      ec = out.write_text_frame(*item.frame);
+    } else {
+      std::string_view rest(*item.frame);
+      while (!ec) {
+        const std::size_t nl = rest.find('\n');
+        ec = out.write_text_frame(rest.substr(0, nl));
+        if (nl == std::string_view::npos) break;
+        rest.remove_prefix(nl + 1);
+      }
+    }
     if (ec) break;
     if (out.pending_bytes() >= kMaxBurstBytes) break;
     OutItem more;

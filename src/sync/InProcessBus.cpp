@@ -9,6 +9,9 @@ namespace troupe::sync {
 
 namespace {
 
+// build_event_json's bytes around the type and the members, at most (two 20-digit numbers).
+constexpr std::size_t kEventJsonOverhead = 72;
+
 void build_event_json(std::string& out, std::string_view type, std::int64_t chat_id, std::int64_t seq,
                       std::string_view fields) {
   out.reserve(48 + type.size() + fields.size());
@@ -131,7 +134,7 @@ void InProcessBus::prune_idle(const Stream* keep, std::vector<std::shared_ptr<St
 
 void InProcessBus::forget_locked(Stream& s) {
   s.forgotten = true;
-  retained_.fetch_sub(s.ring.size(), std::memory_order_relaxed);
+  retained_.fetch_sub(s.ring.events(), std::memory_order_relaxed);
   lru_.erase(s.lru);
 }
 
@@ -200,10 +203,18 @@ std::shared_ptr<Event> InProcessBus::append_locked(Stream& s, std::int64_t chat_
   ev->type = type;
   ev->published_us = now_us;
   build_event_json(ev->json, type, chat_id, ev->seq, fields);
-  const std::size_t before = s.ring.size();
-  s.ring.push(ev);
-  if (s.ring.size() > before && !s.forgotten) retained_.fetch_add(1, std::memory_order_relaxed);
+  retain_locked(s, ev);
   return ev;
+}
+
+void InProcessBus::retain_locked(Stream& s, EventPtr ev) {
+  const std::ptrdiff_t delta = s.ring.push(std::move(ev));
+  if (s.forgotten || delta == 0) return;
+  if (delta > 0) {
+    retained_.fetch_add(static_cast<std::size_t>(delta), std::memory_order_relaxed);
+  } else {
+    retained_.fetch_sub(static_cast<std::size_t>(-delta), std::memory_order_relaxed);
+  }
 }
 
 namespace {
@@ -239,7 +250,7 @@ Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view ty
 Status InProcessBus::publish_batch(std::int64_t chat_id, const EventBatch& batch) {
   TROUPE_TRY_STATUS(check_batch(batch));
   if (batch.empty()) return {};
-  // The batch's events, held until every subscriber has them (reused: no allocation when warm).
+  // The batch's items, held until every subscriber has them (reused: no allocation when warm).
   thread_local std::vector<EventPtr> made;
   made.clear();
   auto s = publisher_stream(chat_id);
@@ -247,12 +258,40 @@ Status InProcessBus::publish_batch(std::int64_t chat_id, const EventBatch& batch
   auto lock = lock_current(chat_id, s);
   if (s.get() != cached) t_last_stream = LastStream{id_, chat_id, s, 0};
   const std::int64_t now = wall_clock_us();
+  // Consecutive events of one type become one run (one item: see Event) while it stays within
+  // kRunEvents and kRunBytes and its numbers stay consecutive.
+  std::shared_ptr<Event> run;
+  auto close_run = [&] {
+    if (!run) return;
+    retain_locked(*s, run);
+    made.push_back(std::move(run));
+    run.reset();
+  };
   Status st;
   for (std::size_t i = 0; i < batch.size(); ++i) {
+    const std::int64_t before = s->last;
     st = ensure_range(*s, chat_id);
     if (!st.ok()) break;  // what was appended still goes out
-    made.push_back(append_locked(*s, chat_id, batch.type(i), batch.fields(i), now));
+    const std::string_view type = batch.type(i);
+    const std::string_view fields = batch.fields(i);
+    if (run && (s->last != before || run->type != type || run->count >= kRunEvents ||
+                run->json.size() + 1 + kEventJsonOverhead + type.size() + fields.size() > kRunBytes)) {
+      close_run();
+    }
+    if (!run) {
+      run = EventPool::instance().make();
+      run->chat_id = chat_id;
+      run->seq = ++s->last;
+      run->type = type;
+      run->published_us = now;
+      build_event_json(run->json, type, chat_id, run->seq, fields);
+      continue;
+    }
+    run->json += '\n';
+    build_event_json(run->json, type, chat_id, ++s->last, fields);
+    ++run->count;
   }
+  close_run();
   if (!made.empty()) for_live(s->subs, [&](Subscription& sub) { sub.push_batch(made); });
   lock.unlock();
   made.clear();  // the subscribers and the ring hold them now
@@ -278,7 +317,24 @@ Result<std::shared_ptr<Subscription>> InProcessBus::subscribe(boost::asio::any_i
     sub->push(std::move(ev));
   } else {
     s->ring.for_each([&](const EventPtr& ev) {
-      if (ev->seq > after_seq) sub->push(ev);
+      if (ev->last_seq() <= after_seq) return;
+      if (ev->seq > after_seq) {
+        sub->push(ev);
+        return;
+      }
+      // A run the client saw part of: the rest goes out as a run of its own.
+      auto rest = EventPool::instance().make();
+      rest->chat_id = ev->chat_id;
+      rest->type = ev->type;
+      rest->published_us = ev->published_us;
+      rest->seq = after_seq + 1;
+      rest->count = 0;
+      ev->parts([&](std::int64_t seq, std::string_view json) {
+        if (seq <= after_seq) return;
+        if (rest->count++ > 0) rest->json += '\n';
+        rest->json += json;
+      });
+      sub->push(std::move(rest));
     });
   }
   s->subs.push_back(sub);

@@ -1,6 +1,7 @@
 // InProcessBus: the single-node EventBus. Each chat has a stream with its own mutex, a replay ring
 // of the last `replay_events` events and weak references to its subscribers. Sequence numbers come
 // from a SeqAllocator in large blocks, so the store is touched once per chat per block.
+// publish_batch() keeps consecutive events of one type as one item (a run: see Event).
 // Streams are kept in least-recently-used order; while there are more than `max_idle_streams` or
 // their rings hold more than `max_retained_events` events in all, the least recently used streams
 // without a live subscriber are forgotten, a few at a time as new events arrive (never hundreds at
@@ -60,6 +61,10 @@ class InProcessBus final : public EventBus {
 
   // A run of publishes to one chat from one thread touches the chat's LRU position this often.
   static constexpr std::uint32_t kTouchEvery = 32;
+  // publish_batch makes consecutive events of one type one item (a run, see Event) of at most
+  // this many events and about this many bytes of JSON (within the event pool's buffer size).
+  static constexpr std::uint32_t kRunEvents = 64;
+  static constexpr std::size_t kRunBytes = 4000;
 
  private:
   struct Stream {
@@ -87,6 +92,8 @@ class InProcessBus final : public EventBus {
   // Requires s.mu held and a reserved seq: the next event, its JSON built, kept in the ring.
   std::shared_ptr<Event> append_locked(Stream& s, std::int64_t chat_id, std::string_view type,
                                        std::string_view fields, std::int64_t now_us);
+  // Requires s.mu held: keeps `ev` in the ring and counts what the ring holds in retained_.
+  void retain_locked(Stream& s, EventPtr ev);
   // Requires mu_ held: forgets least recently used idle streams (at most a few per call) while
   // over a bound; `keep` is never forgotten. The streams are destroyed by the caller after mu_.
   void prune_idle(const Stream* keep, std::vector<std::shared_ptr<Stream>>& dropped);

@@ -23,6 +23,7 @@ EventPtr Subscription::pop_locked() {
   EventPtr ev = std::move(ring_[head_]);
   head_ = head_ + 1 == ring_.size() ? 0 : head_ + 1;
   --size_;
+  events_ -= ev->count;
   return ev;
 }
 
@@ -38,6 +39,7 @@ void Subscription::push_locked(EventPtr ev) {
   }
   std::size_t at = head_ + size_;
   if (at >= ring_.size()) at -= ring_.size();
+  events_ += ev->count;
   ring_[at] = std::move(ev);
   ++size_;
 }
@@ -97,12 +99,14 @@ void Subscription::push_batch(const std::vector<EventPtr>& events) {
   {
     std::lock_guard lock(mu_);
     if (closed()) return;
-    if (size_ + events.size() > capacity_) {
+    std::size_t n = 0;
+    for (const auto& ev : events) n += ev->count;
+    if (events_ + n > capacity_) {
       overflowed_.store(true, std::memory_order_release);
       overflow = true;
     } else {
       for (const auto& ev : events) push_locked(ev);
-      last_seq_.store(events.back()->seq, std::memory_order_relaxed);
+      last_seq_.store(events.back()->last_seq(), std::memory_order_relaxed);
       wake_it = waiting_;
       waiting_ = false;
     }
@@ -119,10 +123,10 @@ void Subscription::push(EventPtr event) {
   {
     std::lock_guard lock(mu_);
     if (closed()) return;
-    if (size_ >= capacity_) {
+    if (events_ + event->count > capacity_) {
       overflowed_.store(true, std::memory_order_release);
     } else {
-      const auto seq = event->seq;
+      const auto seq = event->last_seq();
       push_locked(std::move(event));
       last_seq_.store(seq, std::memory_order_relaxed);
       wake_it = waiting_;
@@ -143,7 +147,7 @@ void Subscription::close() {
     std::lock_guard lock(mu_);
     if (closed_.exchange(true, std::memory_order_acq_rel)) return;
     dropped.swap(ring_);  // released outside the lock
-    head_ = size_ = 0;
+    head_ = size_ = events_ = 0;
     wake_it = waiting_;
     waiting_ = false;
   }

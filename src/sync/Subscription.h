@@ -1,9 +1,9 @@
 // Subscription: one subscriber's bounded queue of a chat's events. The bus pushes (any thread);
-// the owning connection awaits next() on its own executor. The queue is a ring that grows (by
-// doubling) to the subscription's capacity and is then reused, so steady streaming allocates
-// nothing; a waiting next() is woken by a timer cancelled on the subscriber's executor. A
-// subscriber that falls more than the capacity behind is closed with overflowed() = true (it can
-// resume by seq). Closing drops what is still queued.
+// the owning connection awaits next() on its own executor. The queue is a ring of items (an
+// event, or a run of events: see Event) that grows (by doubling) as needed and is then reused,
+// so steady streaming allocates nothing; a waiting next() is woken by a timer cancelled on the
+// subscriber's executor. A subscriber that falls more than the capacity (in events) behind is
+// closed with overflowed() = true (it can resume by seq). Closing drops what is still queued.
 // Thread-safety: push/close/closed/overflowed/try_next from any thread; next() from one coroutine
 // at a time, running on the executor given at construction.
 #pragma once
@@ -42,7 +42,7 @@ class Subscription {
   boost::asio::awaitable<Next> next_until(std::chrono::steady_clock::time_point deadline);
   // An already queued event without waiting, or nullptr.
   EventPtr try_next();
-  // Moves up to `max` queued events to the end of `out` without waiting; returns how many.
+  // Moves up to `max` queued items to the end of `out` without waiting; returns how many.
   std::size_t try_take(std::vector<EventPtr>& out, std::size_t max);
   // Non-blocking push from the bus; on a full queue the subscription closes as overflowed.
   void push(EventPtr event);
@@ -52,6 +52,7 @@ class Subscription {
   void close();
   bool closed() const { return closed_.load(std::memory_order_acquire); }
   bool overflowed() const { return overflowed_.load(std::memory_order_acquire); }
+  // The seq of the last event queued (the end of a run).
   std::int64_t last_seq() const { return last_seq_.load(std::memory_order_relaxed); }
   // Wall clock (µs) at creation: events published before it reach this subscriber as replay,
   // events published after it live (the delivery-latency histogram counts only those).
@@ -77,7 +78,8 @@ class Subscription {
   mutable std::mutex mu_;
   std::vector<EventPtr> ring_;  // guarded by mu_; circular, size_ events from head_
   std::size_t head_ = 0;        // guarded by mu_
-  std::size_t size_ = 0;        // guarded by mu_
+  std::size_t size_ = 0;        // guarded by mu_: items queued
+  std::size_t events_ = 0;      // guarded by mu_: events in them (bounded by capacity_)
   bool waiting_ = false;        // guarded by mu_: a next() sleeps on the timer
   std::atomic<bool> closed_{false};
   std::atomic<bool> overflowed_{false};

@@ -343,21 +343,27 @@ class ChatFixture : public ::testing::Test {
     return s.ok() ? *s : nullptr;
   }
 
-  static Ev parse(const sync::EventPtr& e) {
+  // One event (a single event, or one event of a run: see sync::Event).
+  static Ev parse(const sync::Event& e, std::int64_t seq, std::string_view text) {
     Ev ev;
-    ev.seq = e->seq;
-    ev.type = e->type;
+    ev.seq = seq;
+    ev.type = e.type;
     boost::system::error_code ec;
-    auto v = json::parse(e->json, ec);
-    EXPECT_FALSE(ec) << e->json;
+    auto v = json::parse(text, ec);
+    EXPECT_FALSE(ec) << text;
     if (!ec && v.is_object()) ev.body = v.as_object();
     return ev;
+  }
+  static Ev parse(const sync::EventPtr& e) { return parse(*e, e->seq, e->json); }
+  // The events of an item queued for a subscriber, a run one by one, appended to `out`.
+  static void parse_into(const sync::EventPtr& e, std::vector<Ev>& out) {
+    e->parts([&](std::int64_t seq, std::string_view text) { out.push_back(parse(*e, seq, text)); });
   }
 
   // Every event queued for `sub` right now.
   std::vector<Ev> drain(sync::Subscription& sub) {
     std::vector<Ev> out;
-    while (auto e = sub.try_next()) out.push_back(parse(e));
+    while (auto e = sub.try_next()) parse_into(e, out);
     return out;
   }
 
@@ -369,7 +375,7 @@ class ChatFixture : public ::testing::Test {
     run_until(
         [&] {
           while (auto e = sub.try_next()) {
-            out.push_back(parse(e));
+            parse_into(e, out);
             if (out.back().type == type) seen = true;
           }
           return seen;

@@ -88,5 +88,27 @@ TEST(SseWrite, AClientThatStopsReadingIsCutOffByTheDeadline) {
   EXPECT_LT(took, std::chrono::seconds(10));
 }
 
+TEST(SseFrame, AnEventIsOneFrameAndARunIsOneFramePerEvent) {
+  sync::Event single;
+  single.seq = 41;
+  single.type = "generation.started";
+  single.json = R"({"type":"generation.started","seq":41})";
+  std::string out;
+  SseStream::frame(single, out);
+  EXPECT_EQ(out, "id: 41\nevent: generation.started\ndata: {\"type\":\"generation.started\",\"seq\":41}\n\n");
+
+  sync::Event run;
+  run.seq = 42;
+  run.count = 3;
+  run.type = "token";
+  run.json = R"({"seq":42,"text":"a"})" "\n" R"({"seq":43,"text":"b"})" "\n" R"({"seq":44,"text":"c\nd"})";
+  out.clear();
+  SseStream::frame(run, out);
+  EXPECT_EQ(out,
+            "id: 42\nevent: token\ndata: {\"seq\":42,\"text\":\"a\"}\n\n"
+            "id: 43\nevent: token\ndata: {\"seq\":43,\"text\":\"b\"}\n\n"
+            "id: 44\nevent: token\ndata: {\"seq\":44,\"text\":\"c\\nd\"}\n\n");
+}
+
 }  // namespace
 }  // namespace troupe::server

@@ -75,6 +75,113 @@ TEST_F(EventBatchBusTest, BatchGetsConsecutiveSeqsAcrossReservationsAndReachesSu
   EXPECT_EQ(replay.front()->seq, 11);
 }
 
+TEST_F(EventBatchBusTest, EventsOfOneTypeInARowBecomeOneRun) {
+  auto opts = batch_options();
+  opts.seq_block = 1000;
+  opts.replay_events = 100;
+  InProcessBus bus(alloc_, opts);
+  auto sub = bus.subscribe(io_.get_executor(), 14, 0);
+  ASSERT_TRUE(sub.ok());
+  EventBatch b;
+  b.add("generation.started") += "\"g\":1";
+  fill(b, 5, "t");
+  b.add("generation.finished") += "\"status\":\"completed\"";
+  ASSERT_TRUE(bus.publish_batch(14, b).ok());
+  auto items = drain_items(**sub);
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0]->count, 1u);
+  EXPECT_EQ(items[1]->type, "token");
+  EXPECT_EQ(items[1]->seq, 2);
+  EXPECT_EQ(items[1]->count, 5u);
+  EXPECT_EQ(items[1]->last_seq(), 6);
+  EXPECT_EQ(items[2]->seq, 7);
+  EXPECT_EQ((*sub)->last_seq(), 7);
+  // Its events are the same as if published one by one.
+  std::vector<std::string> parts;
+  items[1]->parts([&](std::int64_t seq, std::string_view json) {
+    EXPECT_EQ(json, R"({"type":"token","chat_id":14,"seq":)" + std::to_string(seq) + R"(,"text":"t)" +
+                        std::to_string(seq - 2) + "\"}");
+    parts.emplace_back(json);
+  });
+  EXPECT_EQ(parts.size(), 5u);
+  EXPECT_EQ(bus.retained_events(), 7u);  // the replay window counts events, not items
+}
+
+TEST_F(EventBatchBusTest, RunsStayWithinTheirBounds) {
+  auto opts = batch_options();
+  opts.seq_block = 100000;
+  opts.replay_events = 100000;
+  opts.subscriber_queue = 100000;
+  InProcessBus bus(alloc_, opts);
+  auto sub = bus.subscribe(io_.get_executor(), 15, 0);
+  ASSERT_TRUE(sub.ok());
+  EventBatch b;
+  for (int i = 0; i < 1000; ++i) b.add("token") += "\"t\":1";  // small: the count bounds a run
+  ASSERT_TRUE(bus.publish_batch(15, b).ok());
+  auto items = drain_items(**sub);
+  ASSERT_EQ(items.size(), (1000 + InProcessBus::kRunEvents - 1) / InProcessBus::kRunEvents);
+  for (const auto& e : items) EXPECT_LE(e->count, InProcessBus::kRunEvents);
+  b.clear();
+  const std::string big(1000, 'x');
+  for (int i = 0; i < 20; ++i) b.add("token") += "\"t\":\"" + big + "\"";  // large: bytes bound it
+  ASSERT_TRUE(bus.publish_batch(15, b).ok());
+  items = drain_items(**sub);
+  EXPECT_GE(items.size(), 5u);
+  std::size_t events = 0;
+  for (const auto& e : items) {
+    EXPECT_LE(e->json.size(), InProcessBus::kRunBytes);
+    events += e->count;
+  }
+  EXPECT_EQ(events, 20u);
+  EXPECT_EQ(bus.last_seq(15), 1020);
+}
+
+TEST_F(EventBatchBusTest, ARunEndsWhereTheNumbersJump) {
+  // Another holder reserved numbers meanwhile: the batch continues after them, in a new run, so
+  // a run's numbers are always consecutive.
+  InProcessBus bus(alloc_, batch_options());  // blocks of 10
+  auto sub = bus.subscribe(io_.get_executor(), 16, 0);  // reserves (0, 10]
+  ASSERT_TRUE(sub.ok());
+  alloc_.set_high(16, 30);  // someone else took (10, 30]
+  EventBatch b;
+  fill(b, 14, "j");
+  ASSERT_TRUE(bus.publish_batch(16, b).ok());
+  auto items = drain_items(**sub);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0]->seq, 1);
+  EXPECT_EQ(items[0]->count, 10u);
+  EXPECT_EQ(items[1]->seq, 31);
+  EXPECT_EQ(items[1]->count, 4u);
+}
+
+TEST_F(EventBatchBusTest, ResumingInsideARunGetsItsRestAsARun) {
+  auto opts = batch_options();
+  opts.seq_block = 1000;
+  opts.replay_events = 100;
+  InProcessBus bus(alloc_, opts);
+  EventBatch b;
+  fill(b, 8, "r");
+  ASSERT_TRUE(bus.publish_batch(17, b).ok());  // 1..8, one run
+  ASSERT_TRUE(bus.publish(17, "chat.updated", "").ok());  // 9
+  auto late = bus.subscribe(io_.get_executor(), 17, 5);
+  ASSERT_TRUE(late.ok());
+  auto items = drain_items(**late);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0]->seq, 6);
+  EXPECT_EQ(items[0]->count, 3u);
+  auto evs = expand(items);
+  ASSERT_EQ(evs.size(), 4u);
+  EXPECT_EQ(evs[0]->json, R"({"type":"token","chat_id":17,"seq":6,"text":"r5"})");
+  EXPECT_EQ(evs[2]->json, R"({"type":"token","chat_id":17,"seq":8,"text":"r7"})");
+  EXPECT_EQ(evs[3]->seq, 9);
+  // At the run's last event, or past it: nothing of it.
+  auto at_end = bus.subscribe(io_.get_executor(), 17, 8);
+  ASSERT_TRUE(at_end.ok());
+  items = drain_items(**at_end);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]->seq, 9);
+}
+
 TEST_F(EventBatchBusTest, EmptyBatchPublishesNothing) {
   InProcessBus bus(alloc_, batch_options());
   EventBatch b;
@@ -166,9 +273,7 @@ TEST_F(EventBatchBusTest, TryTakeMovesQueuedEventsInOrderUpToTheLimit) {
   InProcessBus bus(alloc_, batch_options());
   auto sub = bus.subscribe(io_.get_executor(), 12, 0);
   ASSERT_TRUE(sub.ok());
-  EventBatch b;
-  fill(b, 5, "k");
-  ASSERT_TRUE(bus.publish_batch(12, b).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(bus.publish(12, "token", "").ok());
   std::vector<EventPtr> out;
   EXPECT_EQ((*sub)->try_take(out, 3), 3u);
   EXPECT_EQ((*sub)->try_take(out, 10), 2u);
@@ -176,6 +281,8 @@ TEST_F(EventBatchBusTest, TryTakeMovesQueuedEventsInOrderUpToTheLimit) {
   ASSERT_EQ(out.size(), 5u);
   for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i]->seq, static_cast<std::int64_t>(i + 1));
   (*sub)->close();
+  EventBatch b;
+  fill(b, 5, "k");
   ASSERT_TRUE(bus.publish_batch(12, b).ok());
   EXPECT_EQ((*sub)->try_take(out, 10), 0u);  // closed: nothing more
 }

@@ -1,5 +1,5 @@
 // EventRing: the replay window keeps the newest `capacity` events in order across the wrap, and
-// stops allocating once full.
+// stops allocating once full; a run (one item of several events) counts as its events.
 #include "sync/EventRing.h"
 
 #include <gtest/gtest.h>
@@ -68,6 +68,70 @@ TEST(EventRing, SpansBlocksAndWrapsAcrossThem) {
   for (std::size_t i = 0; i < cap; ++i) EXPECT_EQ(got[i], static_cast<std::int64_t>(more + 1 + i)) << i;
   // Exactly the overwritten events were released.
   for (std::size_t i = 0; i < cap; ++i) EXPECT_EQ(watch[i].expired(), i < more) << i;
+}
+
+EventPtr run(std::int64_t seq, std::uint32_t count) {
+  auto e = std::make_shared<Event>();
+  e->seq = seq;
+  e->count = count;
+  return e;
+}
+
+TEST(EventRing, RunsCountAsTheirEventsAndTheOldestLeaveUntilTheNewOneFits) {
+  EventRing r(10);
+  EXPECT_EQ(r.push(run(1, 4)), 4);  // 1..4
+  EXPECT_EQ(r.push(ev(5)), 1);
+  EXPECT_EQ(r.push(run(6, 3)), 3);  // 6..8: 8 events in 3 items
+  EXPECT_EQ(r.size(), 3u);
+  EXPECT_EQ(r.events(), 8u);
+  // 9..12 needs room for 4: the run 1..4 leaves (4 go, 4 come).
+  EXPECT_EQ(r.push(run(9, 4)), 0);
+  EXPECT_EQ(seqs(r), (std::vector<std::int64_t>{5, 6, 9}));
+  EXPECT_EQ(r.events(), 8u);
+  // Singles fill it to the capacity, then each pushes out what it must.
+  EXPECT_EQ(r.push(ev(13)), 1);
+  EXPECT_EQ(r.push(ev(14)), 1);
+  EXPECT_EQ(r.events(), 10u);
+  EXPECT_EQ(r.push(ev(15)), 0);  // 5 leaves
+  EXPECT_EQ(r.oldest()->seq, 6);
+  EXPECT_EQ(r.push(ev(16)), -2);  // 6..8 leaves whole
+  EXPECT_EQ(seqs(r), (std::vector<std::int64_t>{9, 13, 14, 15, 16}));
+  EXPECT_EQ(r.events(), 8u);
+}
+
+TEST(EventRing, AnItemLargerThanTheWindowIsKeptAlone) {
+  EventRing r(4);
+  r.push(ev(1));
+  r.push(ev(2));
+  EXPECT_EQ(r.push(run(3, 9)), 7);
+  EXPECT_EQ(seqs(r), (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(r.events(), 9u);
+  EXPECT_EQ(r.push(ev(12)), -8);
+  EXPECT_EQ(seqs(r), (std::vector<std::int64_t>{12}));
+}
+
+TEST(EventRing, WrapsWithRunsOfMixedSizesOverManyRounds) {
+  // Items of 1..5 events through a window of 7: the slots wrap at 7 whatever the items hold, and
+  // the window always ends with the newest item and holds at most 7 events.
+  EventRing r(7);
+  std::int64_t next = 1;
+  std::vector<std::pair<std::int64_t, std::uint32_t>> pushed;
+  for (int i = 0; i < 500; ++i) {
+    const auto n = static_cast<std::uint32_t>(1 + (i * 7) % 5);
+    r.push(run(next, n));
+    pushed.emplace_back(next, n);
+    next += n;
+    ASSERT_LE(r.events(), 7u);
+    // What is held is the newest items that fit, in order.
+    std::vector<std::int64_t> want;
+    std::size_t held = 0;
+    for (auto it = pushed.rbegin(); it != pushed.rend() && held + it->second <= 7; ++it) {
+      held += it->second;
+      want.insert(want.begin(), it->first);
+    }
+    ASSERT_EQ(seqs(r), want) << i;
+    ASSERT_EQ(r.events(), held);
+  }
 }
 
 TEST(EventRing, ZeroCapacityHoldsNothing) {

@@ -298,6 +298,43 @@ TEST(Subscription, FullQueueOverflowsAndCloses) {
   EXPECT_EQ(run_awaitable(io, sub.next()), nullptr);
 }
 
+EventPtr make_run(std::int64_t seq, std::uint32_t count) {
+  auto e = std::make_shared<Event>();
+  e->chat_id = 1;
+  e->seq = seq;
+  e->type = "token";
+  e->count = count;
+  return e;
+}
+
+TEST(Subscription, CapacityCountsTheEventsOfRuns) {
+  asio::io_context io;
+  Subscription sub(io.get_executor(), 1, 8);
+  auto run = make_run(1, 5);  // 1..5
+  sub.push(run);
+  EXPECT_EQ(sub.last_seq(), 5);
+  sub.push_batch({make_event(6), make_event(7)});
+  EXPECT_EQ(sub.last_seq(), 7);
+  ASSERT_EQ(sub.try_next(), run);  // 5 of 8 freed
+  auto more = make_run(8, 6);  // 2 + 6 = 8: fits exactly
+  sub.push(more);
+  EXPECT_FALSE(sub.closed());
+  EXPECT_EQ(sub.last_seq(), 13);
+  sub.push(make_event(14));  // 9 > 8
+  EXPECT_TRUE(sub.closed());
+  EXPECT_TRUE(sub.overflowed());
+}
+
+TEST(Subscription, ABatchWhoseRunsDoNotFitIsRefusedWhole) {
+  asio::io_context io;
+  Subscription sub(io.get_executor(), 1, 8);
+  sub.push(make_event(1));
+  auto run = make_run(3, 7);  // 1 + 1 + 7 = 9 > 8
+  sub.push_batch({make_event(2), run});
+  EXPECT_TRUE(sub.overflowed());
+  EXPECT_EQ(sub.try_next(), nullptr);  // closed: nothing of it was queued, the rest dropped
+}
+
 TEST(Subscription, DestroyedWhileAWaiterIsPendingCompletesIt) {
   asio::io_context io;
   auto sub = std::make_shared<Subscription>(io.get_executor(), 1, 4);

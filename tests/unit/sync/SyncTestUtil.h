@@ -13,6 +13,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "sync/EventBus.h"
@@ -55,12 +57,34 @@ class FakeSeqAllocator final : public SeqAllocator {
   bool fail_ = false;
 };
 
-// Every event already queued for `sub`, in order.
-inline std::vector<EventPtr> drain(Subscription& sub) {
+// Every item already queued for `sub`, in order, as queued (a run is one item: see Event).
+inline std::vector<EventPtr> drain_items(Subscription& sub) {
   std::vector<EventPtr> out;
   while (auto ev = sub.try_next()) out.push_back(std::move(ev));
   return out;
 }
+
+// The events of `items` one by one: a run becomes its events, each as a single Event.
+inline std::vector<EventPtr> expand(const std::vector<EventPtr>& items) {
+  std::vector<EventPtr> out;
+  for (const auto& item : items) {
+    if (item->count == 1) {
+      out.push_back(item);
+      continue;
+    }
+    item->parts([&](std::int64_t seq, std::string_view json) {
+      auto e = std::make_shared<Event>(*item);
+      e->seq = seq;
+      e->json = std::string(json);
+      e->count = 1;
+      out.push_back(std::move(e));
+    });
+  }
+  return out;
+}
+
+// Every event already queued for `sub`, in order, one by one (runs expanded).
+inline std::vector<EventPtr> drain(Subscription& sub) { return expand(drain_items(sub)); }
 
 // Runs `io` (kept alive by a work guard) until `done()` or the time limit; false on timeout.
 inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
