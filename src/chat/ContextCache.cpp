@@ -11,8 +11,9 @@ ContextCache::Ticket ContextCache::ticket(store::Id user_id) const {
 }
 
 std::size_t ContextCache::bytes_of(const ChatContext& ctx) {
-  const auto& c = ctx.character;
-  std::size_t n = sizeof(ChatContext) + ctx.chat.title.size() + c.name.size() + c.description.size() +
+  if (!ctx.who) return sizeof(ChatContext) + ctx.chat.title.size();
+  const auto& c = ctx.who->character;
+  std::size_t n = sizeof(ChatContext) + sizeof(Participants) + ctx.chat.title.size() + c.name.size() + c.description.size() +
                   c.personality.size() + c.scenario.size() + c.first_mes.size() +
                   c.mes_example.size() + c.creator_notes.size() + c.system_prompt.size() +
                   c.post_history_instructions.size() + c.creator.size() +
@@ -21,7 +22,7 @@ std::size_t ContextCache::bytes_of(const ChatContext& ctx) {
                   c.source_spec.size();
   for (const auto& s : c.alternate_greetings) n += sizeof(s) + s.size();
   for (const auto& s : c.tags) n += sizeof(s) + s.size();
-  if (ctx.persona) n += ctx.persona->name.size() + ctx.persona->description.size();
+  if (ctx.who->persona) n += ctx.who->persona->name.size() + ctx.who->persona->description.size();
   return n;
 }
 
@@ -43,16 +44,20 @@ std::shared_ptr<const ChatContext> ContextCache::lookup(store::Id user_id, store
 std::optional<ChatContext> ContextCache::get(store::Id user_id, store::Id chat_id) {
   auto found = lookup(user_id, chat_id);
   if (!found) return std::nullopt;
-  return *found;  // copied outside the lock
+  return *found;  // copied outside the lock (the chat record; the participants are shared)
 }
 
 bool ContextCache::holds(store::Id user_id, store::Id chat_id) { return lookup(user_id, chat_id) != nullptr; }
 
 void ContextCache::put(store::Id user_id, const ChatContext& ctx, Ticket ticket) {
-  if (ctx.chat.user_id != user_id || ctx.character.user_id != user_id) return;
+  if (!ctx.who || ctx.chat.user_id != user_id || ctx.who->character.user_id != user_id) return;
   auto copy = std::make_shared<ChatContext>(ctx);
-  copy->character.avatar_png.clear();
-  copy->character.avatar_png.shrink_to_fit();
+  if (!copy->who->character.avatar_png.empty()) {
+    store::Character c = copy->who->character;
+    c.avatar_png.clear();
+    c.avatar_png.shrink_to_fit();
+    copy->who = std::make_shared<const Participants>(std::move(c), copy->who->persona);
+  }
   const std::size_t bytes = bytes_of(*copy);
   std::lock_guard lock(mu_);
   if (ticket != epochs_[stripe(user_id)]) {

@@ -7,7 +7,8 @@
 // entries stale (users are spread over a fixed set of epoch counters, so a change may also
 // retire other users' entries; that costs a store read, never a stale answer). A fill carries the
 // ticket taken before its records were read; a fill whose epoch moved meanwhile is never served.
-// The cached character has no avatar (prompts do not use it). Only for a single node: another
+// The cached character has no avatar (prompts do not use it); a context is a chat record and a
+// shared, read-only Participants, which also keeps the prompt's fixed part for the next turns. Only for a single node: another
 // node could change a character unseen (the app leaves the cache off with a shared bus).
 //
 // Bounded by chats and by bytes of text; the least recently used chats leave first.
@@ -22,6 +23,7 @@
 #include <optional>
 
 #include "chat/CacheStats.h"
+#include "chat/Participants.h"
 #include "core/LruMap.h"
 #include "store/Records.h"
 
@@ -29,8 +31,9 @@ namespace troupe::chat {
 
 struct ChatContext {
   store::Chat chat;
-  store::Character character;
-  std::optional<store::Persona> persona;  // none: the user has no persona at all
+  // The character (without its avatar: prompts do not use it) and the persona in effect, shared
+  // by the cache and the turns (copying a context does not copy them).
+  std::shared_ptr<const Participants> who;
 };
 
 class ContextCache {

@@ -405,9 +405,11 @@ asio::awaitable<void> GenerationManager::run(GenerationManager* self, std::share
     if (h.ok()) history = std::move(h).value();
   }
 
-  PromptInput input{&job.character, job.persona ? &*job.persona : nullptr, job.user_name,
-                    std::move(history), is_continue};
+  PromptInput input{&job.who->character, job.who->persona ? &*job.who->persona : nullptr,
+                    job.user_name, std::move(history), is_continue};
   input.history_costs = std::move(costs);
+  const std::shared_ptr<const PromptPrefix> prefix = job.who->prefix(self->prompts_, job.user_name);
+  input.prefix = prefix.get();
   task->set_state("recalling");
   const bool recalled = d.memory && d.memory->enabled() && !input.history.empty();
   // Recalling waits for the memory engine: a pending turn's write goes first.

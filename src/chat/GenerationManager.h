@@ -20,6 +20,7 @@
 #include "chat/DeadGenerations.h"
 #include "chat/Deps.h"
 #include "chat/HistoryCache.h"
+#include "chat/Participants.h"
 #include "chat/PendingTurn.h"
 #include "chat/PromptBuilder.h"
 #include "core/TaskScope.h"
@@ -30,8 +31,8 @@ namespace troupe::chat {
 
 struct GenerationJob {
   store::Turn turn;             // generation + reply placeholder (+ user message for replies)
-  store::Character character;
-  std::optional<store::Persona> persona;
+  // The character and persona (shared with the context cache; never null in a launched job).
+  std::shared_ptr<const Participants> who;
   std::string user_name;
   // The prompt's history when the caller already read it (on a DB thread, see load_history);
   // empty optional: the generation reads it itself.

@@ -12,7 +12,7 @@ namespace asio = boost::asio;
 namespace {
 
 memory::MemoryScope scope_of(const GenerationJob& job) {
-  return {job.turn.generation.user_id, job.character.id, job.turn.generation.chat_id};
+  return {job.turn.generation.user_id, job.who->character.id, job.turn.generation.chat_id};
 }
 
 }  // namespace

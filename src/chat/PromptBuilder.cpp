@@ -46,34 +46,47 @@ std::vector<std::string> PromptBuilder::split_examples(const std::string& mes_ex
   return blocks;
 }
 
-llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) const {
-  const store::Character& ch = *in.character;
+PromptPrefix PromptBuilder::prefix(const store::Character& ch, const store::Persona* persona,
+                                   const std::string& user_name) const {
+  PromptPrefix p;
+  p.user_name = user_name;
   // {{original}} stands for the default prompt as it would read on its own (macros expanded).
   const std::string original =
-      expand_macros(settings_.default_system_prompt, MacroValues{ch.name, in.user_name, ""});
-  MacroValues mv{ch.name, in.user_name, original};
+      expand_macros(settings_.default_system_prompt, MacroValues{ch.name, user_name, ""});
+  MacroValues mv{ch.name, user_name, original};
   auto expand = [&](const std::string& s) { return trim(expand_macros(s, mv)); };
 
-  std::string system = ch.system_prompt.empty() ? expand(settings_.default_system_prompt)
-                                                : expand(ch.system_prompt);
-  append_section(system, expand(ch.description));
+  p.system = ch.system_prompt.empty() ? expand(settings_.default_system_prompt) : expand(ch.system_prompt);
+  append_section(p.system, expand(ch.description));
   if (!ch.personality.empty()) {
-    append_section(system, ch.name + "'s personality: " + expand(ch.personality));
+    append_section(p.system, ch.name + "'s personality: " + expand(ch.personality));
   }
-  if (!ch.scenario.empty()) append_section(system, "Scenario: " + expand(ch.scenario));
-  if (in.persona && !in.persona->description.empty()) {
-    append_section(system, "About " + in.user_name + ": " + expand(in.persona->description));
+  if (!ch.scenario.empty()) append_section(p.system, "Scenario: " + expand(ch.scenario));
+  if (persona && !persona->description.empty()) {
+    append_section(p.system, "About " + user_name + ": " + expand(persona->description));
   }
+  p.system_cost = message_cost(p.system);
+  for (auto& b : split_examples(ch.mes_example)) {
+    p.examples.push_back(expand(b));
+    p.example_costs.push_back(counter_.count(p.examples.back()) + 2);
+  }
+  if (!ch.post_history_instructions.empty()) {
+    p.post = trim(expand_macros(ch.post_history_instructions, MacroValues{ch.name, user_name, ""}));
+  }
+  p.post_cost = p.post.empty() ? 0 : message_cost(p.post);
+  return p;
+}
 
-  std::vector<std::string> examples;
-  for (auto& b : split_examples(ch.mes_example)) examples.push_back(expand(b));
-  std::string post = ch.post_history_instructions.empty()
-                         ? std::string()
-                         : trim(expand_macros(ch.post_history_instructions,
-                                              MacroValues{ch.name, in.user_name, ""}));
+llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) const {
+  const store::Character& ch = *in.character;
+  PromptPrefix made;
+  if (!in.prefix) made = prefix(ch, in.persona, in.user_name);
+  const PromptPrefix& fixed = in.prefix ? *in.prefix : made;
+  std::string system = fixed.system;
+  const std::string& post = fixed.post;
 
   const int budget = history_budget();
-  int used = message_cost(system);
+  int used = fixed.system_cost;
   const int reserve = std::clamp(in.memory_reserve, 0, budget / 2);
   std::string memory_text;
   std::vector<int> memories_used;
@@ -91,7 +104,7 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
     }
   }
   used += reserve;
-  if (!post.empty()) used += message_cost(post);
+  used += fixed.post_cost;
 
   // The newest message always goes in; then the example dialogues (in order, as many as fit);
   // then older history, newest first, while it fits. So the budget drops the oldest history
@@ -107,8 +120,9 @@ llm::Request PromptBuilder::build(const PromptInput& in, PromptReport* report) c
 
   std::string example_text;
   bool dropped_examples = false;
-  for (auto& e : examples) {
-    int cost = counter_.count(e) + 2;
+  for (std::size_t i = 0; i < fixed.examples.size(); ++i) {
+    const std::string& e = fixed.examples[i];
+    const int cost = fixed.example_costs[i];
     if (used + cost > budget) {
       dropped_examples = true;
       break;

@@ -33,6 +33,20 @@ struct RecalledMemory {
 // Header of the memories section in the system prompt (the simulator looks for it).
 inline constexpr const char* kMemoriesHeader = "[Memories of earlier conversations]";
 
+// The part of a prompt that depends only on the character, the persona and the user's name (and
+// the builder's settings): the system section before examples and memories, the example
+// dialogues and the post-history instructions, macros expanded, with their token costs. Made by
+// PromptBuilder::prefix() and reused for every turn with the same character, persona and name.
+struct PromptPrefix {
+  std::string user_name;               // the name it was made for
+  std::string system;                  // system prompt, description, personality, scenario, persona
+  int system_cost = 0;                 // message_cost(system)
+  std::vector<std::string> examples;   // <START> blocks, expanded and trimmed
+  std::vector<int> example_costs;      // each block's cost in the prompt
+  std::string post;                    // post-history instructions ("" for none)
+  int post_cost = 0;                   // message_cost(post), 0 for none
+};
+
 struct PromptInput {
   const store::Character* character = nullptr;
   const store::Persona* persona = nullptr;  // may be null
@@ -46,6 +60,9 @@ struct PromptInput {
   // message_cost of history[i] for i < history_costs.size() (HistoryPath::costs); the rest
   // are counted by build().
   std::vector<int> history_costs;
+  // prefix(*character, persona, user_name) made earlier by the same builder, or null (build()
+  // then makes it).
+  const PromptPrefix* prefix = nullptr;
 };
 
 struct PromptReport {
@@ -63,6 +80,9 @@ class PromptBuilder {
       : settings_(std::move(settings)), counter_(counter) {}
 
   llm::Request build(const PromptInput& in, PromptReport* report = nullptr) const;
+  // The fixed part of the prompts for `character` with `persona` (may be null) and `user_name`.
+  PromptPrefix prefix(const store::Character& character, const store::Persona* persona,
+                      const std::string& user_name) const;
   // The budget build() fits the prompt into, and what one history message costs in it: a history
   // suffix whose costs add up to more than the budget holds everything build() can keep.
   int history_budget() const { return std::max(256, settings_.context_size - settings_.max_tokens); }

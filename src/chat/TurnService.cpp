@@ -247,10 +247,14 @@ asio::awaitable<Result<TurnService::Context>> TurnService::load_context(const st
     if (!character.ok()) return character.error();
     auto p = chat->persona_id ? d_.characters.get_persona(user.id, chat->persona_id)
                               : d_.characters.default_persona(user.id);
-    Context c{std::move(chat).value(), std::move(character).value(), std::nullopt};
     // Only a definite answer is cached (not a persona read that failed for another reason).
     const bool definite = p.ok() || p.error().code == Errc::not_found;
-    if (p.ok()) c.persona = std::move(p).value();
+    std::optional<store::Persona> persona;
+    if (p.ok()) persona = std::move(p).value();
+    character->avatar_png.clear();  // prompts do not use it
+    character->avatar_png.shrink_to_fit();
+    Context c{std::move(chat).value(),
+              std::make_shared<const Participants>(std::move(character).value(), std::move(persona))};
     TROUPE_TRY_STATUS(d_.bus.prepare(chat_id));
     if (d_.contexts && definite) d_.contexts->put(user.id, c, ticket);
     return c;
@@ -289,9 +293,8 @@ GenerationJob TurnService::make_job(const store::User& user, Context& ctx, const
                                     HistoryCache::Ticket ticket) {
   GenerationJob job;
   job.turn = turn;
-  job.character = std::move(ctx.character);
-  job.persona = std::move(ctx.persona);
-  job.user_name = job.persona ? job.persona->name : user.name;
+  job.who = ctx.who;
+  job.user_name = job.who->persona ? job.who->persona->name : user.name;
   job.history = std::move(history);
   job.history_ticket = ticket;
   return job;

@@ -57,7 +57,7 @@ class TurnService {
   boost::asio::awaitable<std::optional<Result<store::Turn>>> post_pending(
       const store::User& user, Context& ctx, store::Id leaf, const std::string& content,
       const std::string& idempotency_key);
-  // The job of a turn's generation; moves the character and persona out of `ctx`.
+  // The job of a turn's generation (shares the context's participants).
   static GenerationJob make_job(const store::User& user, Context& ctx, const store::Turn& turn,
                                 std::optional<HistoryPath> history, HistoryCache::Ticket ticket);
   // Where a chat's generation runs: a live subscriber's executor, else `own` (the request's).

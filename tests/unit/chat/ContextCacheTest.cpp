@@ -14,11 +14,32 @@ ChatContext context(store::Id chat, store::Id user, const std::string& descripti
   ChatContext c;
   c.chat.id = chat;
   c.chat.user_id = user;
-  c.character.id = 100 + chat;
-  c.character.user_id = user;
-  c.character.description = description;
-  c.character.avatar_png = std::string(1000, 'p');
+  store::Character ch;
+  ch.id = 100 + chat;
+  ch.user_id = user;
+  ch.description = description;
+  ch.avatar_png = std::string(1000, 'p');
+  c.who = std::make_shared<const Participants>(std::move(ch), std::nullopt);
   return c;
+}
+
+TEST(ContextCache, AHitSharesTheParticipantsAndTheirPromptPrefix) {
+  ContextCache c(16, 1 << 20);
+  auto ctx = context(7, 1, "A cartographer, {{user}}'s guide.");
+  c.put(1, ctx, c.ticket(1));
+  auto a = c.get(1, 7);
+  auto b = c.get(1, 7);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->who.get(), b->who.get());  // one copy of the card for every turn
+  EstimateTokenCounter counter;
+  PromptBuilder builder(PromptSettings{"You are {{char}}.", 4096, 100, 0.8, 0.9}, counter);
+  auto p1 = a->who->prefix(builder, "Mara");
+  auto p2 = b->who->prefix(builder, "Mara");
+  EXPECT_EQ(p1.get(), p2.get());  // made once
+  EXPECT_NE(p1->system.find("Mara's guide"), std::string::npos);
+  auto other = b->who->prefix(builder, "Ivo");  // another name: made again, with that name
+  EXPECT_NE(other->system.find("Ivo's guide"), std::string::npos);
+  EXPECT_EQ(other->user_name, "Ivo");
 }
 
 TEST(ContextCache, ServesOnlyItsOwnersCurrentEntries) {
@@ -26,12 +47,12 @@ TEST(ContextCache, ServesOnlyItsOwnersCurrentEntries) {
   c.put(1, context(7, 1, "old"), c.ticket(1));
   auto hit = c.get(1, 7);
   ASSERT_TRUE(hit);
-  EXPECT_EQ(hit->character.description, "old");
-  EXPECT_TRUE(hit->character.avatar_png.empty());  // prompts never use it
+  EXPECT_EQ(hit->who->character.description, "old");
+  EXPECT_TRUE(hit->who->character.avatar_png.empty());  // prompts never use it
   EXPECT_FALSE(c.get(2, 7));  // another user's chat: the store decides (404)
   EXPECT_FALSE(c.get(1, 8));
   c.put(2, context(7, 1, "x"), c.ticket(2));  // records of another user are never cached
-  EXPECT_EQ(c.get(1, 7)->character.description, "old");
+  EXPECT_EQ(c.get(1, 7)->who->character.description, "old");
 
   c.invalidate_user(1);
   EXPECT_FALSE(c.get(1, 7));
@@ -66,7 +87,7 @@ TEST(ContextCache, AFillReadBeforeAChangeIsNeverServed) {
   c.invalidate_user(1);
   EXPECT_FALSE(c.get(1, 7));
   c.put(1, context(7, 1, "new"), c.ticket(1));
-  EXPECT_EQ(c.get(1, 7)->character.description, "new");
+  EXPECT_EQ(c.get(1, 7)->who->character.description, "new");
   // clear() also drops fills in flight.
   auto t2 = c.ticket(1);
   c.clear();

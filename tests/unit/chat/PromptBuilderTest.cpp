@@ -381,5 +381,50 @@ TEST(PromptBuilder, WorksWithTheEstimateCounter) {
   EXPECT_EQ(req.messages.size(), 2u);
 }
 
+TEST(PromptBuilder, APrefixMadeEarlierGivesTheSamePromptAndReport) {
+  // Every card section, a persona, examples and post-history instructions, at budgets from
+  // everything fitting down to the floor: a prompt built with prefix() made beforehand is the
+  // prompt built without it.
+  ByteCounter counter;
+  auto ch = character();
+  ch.system_prompt = "{{original}} Stay as {{char}}.";
+  ch.description = "  <bot> maps coasts for {{user}}.  ";
+  ch.personality = "patient";
+  ch.scenario = "A harbour at dusk.";
+  ch.mes_example = "<START>\n{{user}}: Where?\n{{char}}: North.\n<START>\n{{char}}: Look.";
+  ch.post_history_instructions = "Answer as {{char}} only.";
+  store::Persona persona;
+  persona.name = "Sam";
+  persona.description = "A sailor who trusts <bot>.";
+  std::vector<store::Message> history;
+  for (int i = 0; i < 12; ++i) {
+    history.push_back(msg(i % 2 ? "assistant" : "user", "line " + std::to_string(i) + " of the talk", i + 1));
+  }
+  for (int context : {8192, 700, 420, 330, 300}) {
+    PromptBuilder b(settings(context, 50), counter);
+    auto in = input(ch, history);
+    in.persona = &persona;
+    in.memory_reserve = 40;
+    in.memories = {{"user", "Sam owns a red boat."}, {"assistant", "Aria drew the bay."}};
+    PromptReport plain_report, fixed_report;
+    auto plain = b.build(in, &plain_report);
+    const PromptPrefix made = b.prefix(ch, &persona, in.user_name);
+    in.prefix = &made;
+    auto fixed = b.build(in, &fixed_report);
+    ASSERT_EQ(plain.messages.size(), fixed.messages.size()) << context;
+    for (std::size_t i = 0; i < plain.messages.size(); ++i) {
+      EXPECT_EQ(plain.messages[i].role, fixed.messages[i].role) << context << " " << i;
+      EXPECT_EQ(plain.messages[i].content, fixed.messages[i].content) << context << " " << i;
+    }
+    EXPECT_EQ(plain_report.prompt_tokens, fixed_report.prompt_tokens) << context;
+    EXPECT_EQ(plain_report.history_used, fixed_report.history_used) << context;
+    EXPECT_EQ(plain_report.examples_dropped, fixed_report.examples_dropped) << context;
+    EXPECT_EQ(plain_report.memories_used, fixed_report.memories_used) << context;
+    EXPECT_EQ(made.user_name, "Sam");
+    EXPECT_EQ(made.examples.size(), 2u);
+    EXPECT_EQ(made.system_cost, b.message_cost(made.system));
+  }
+}
+
 }  // namespace
 }  // namespace troupe::chat
