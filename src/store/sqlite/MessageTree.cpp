@@ -9,10 +9,11 @@
 namespace troupe::store::sqlite {
 namespace {
 
-// The subtree rooted at ?1, as a recursive CTE usable in front of a statement.
+// The subtree rooted at ?1 in chat ?2, as a recursive CTE usable in front of a statement (each
+// step finds the children through the messages_chat index).
 constexpr const char* kSubtreeCte =
     "WITH RECURSIVE sub(id) AS (SELECT ?1 UNION ALL "
-    "SELECT m.id FROM messages m JOIN sub ON m.parent_id = sub.id) ";
+    "SELECT m.id FROM sub JOIN messages m ON m.chat_id = ?2 AND m.parent_id = sub.id) ";
 
 // The first column of the first row (0 when there is none); `args` bind to ?1, ?2, ...
 Result<Id> single_id(Connection& c, const std::string& sql, std::initializer_list<Id> args) {
@@ -150,7 +151,7 @@ Status MessageTree::erase(const Message& m, const Chat& chat) {
   {
     auto st = c_.prepare(std::string(kSubtreeCte) + "DELETE FROM messages WHERE id IN sub");
     if (!st.ok()) return st.error();
-    st->bind_int(1, m.id);
+    st->bind_int(1, m.id).bind_int(2, m.chat_id);
     TROUPE_TRY_STATUS(st->run());
   }
   // The parent's selection moves to the newest surviving sibling, if any.

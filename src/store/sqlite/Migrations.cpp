@@ -173,6 +173,12 @@ CREATE TABLE generation_memories (
   PRIMARY KEY (generation_id, rank)
 ) WITHOUT ROWID;
 )sql",
+    // 3: a message's children are found through messages_chat (chat_id, parent_id, id), which
+    // every query over the tree can use: the index on parent_id alone cost every insert an index
+    // update and every commit a page for nothing.
+    R"sql(
+DROP INDEX IF EXISTS messages_parent;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));
