@@ -82,11 +82,7 @@ asio::awaitable<Result<ChatView>> ChatService::create(const store::User& user,
     c.seq_reserved = d_.bus.creation_block();
     auto made = d_.chats.create_chat(c, greetings);
     if (!made.ok()) return made;
-    if (definite) {
-      ch->avatar_png.clear();  // prompts do not use it
-      ch->avatar_png.shrink_to_fit();
-      ctx = ChatContext{*made, std::make_shared<const Participants>(std::move(ch).value(), std::move(persona))};
-    }
+    if (definite) ctx = ChatContext{*made, Participants::of(std::move(ch).value(), std::move(persona))};
     if (made->leaf_id != 0) {
       if (auto g = d_.chats.get_message(user.id, made->leaf_id); g.ok()) greeting = std::move(g).value();
     }

@@ -53,10 +53,7 @@ void ContextCache::put(store::Id user_id, const ChatContext& ctx, Ticket ticket)
   if (!ctx.who || ctx.chat.user_id != user_id || ctx.who->character.user_id != user_id) return;
   auto copy = std::make_shared<ChatContext>(ctx);
   if (!copy->who->character.avatar_png.empty()) {
-    store::Character c = copy->who->character;
-    c.avatar_png.clear();
-    c.avatar_png.shrink_to_fit();
-    copy->who = std::make_shared<const Participants>(std::move(c), copy->who->persona);
+    copy->who = Participants::of(copy->who->character, copy->who->persona);
   }
   const std::size_t bytes = bytes_of(*copy);
   std::lock_guard lock(mu_);

@@ -2,6 +2,13 @@
 
 namespace troupe::chat {
 
+std::shared_ptr<const Participants> Participants::of(store::Character character,
+                                                     std::optional<store::Persona> persona) {
+  character.avatar_png.clear();
+  character.avatar_png.shrink_to_fit();
+  return std::make_shared<const Participants>(std::move(character), std::move(persona));
+}
+
 std::shared_ptr<const PromptPrefix> Participants::prefix(const PromptBuilder& builder,
                                                          const std::string& user_name) const {
   {

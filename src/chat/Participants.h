@@ -19,6 +19,10 @@ class Participants {
  public:
   Participants(store::Character character, std::optional<store::Persona> persona)
       : character(std::move(character)), persona(std::move(persona)) {}
+  // Shared participants made from store records, the character's avatar left out (prompts do
+  // not use it; the cache would hold it for nothing).
+  static std::shared_ptr<const Participants> of(store::Character character,
+                                                std::optional<store::Persona> persona);
   Participants(const Participants&) = delete;
   Participants& operator=(const Participants&) = delete;
 

@@ -251,10 +251,7 @@ asio::awaitable<Result<TurnService::Context>> TurnService::load_context(const st
     const bool definite = p.ok() || p.error().code == Errc::not_found;
     std::optional<store::Persona> persona;
     if (p.ok()) persona = std::move(p).value();
-    character->avatar_png.clear();  // prompts do not use it
-    character->avatar_png.shrink_to_fit();
-    Context c{std::move(chat).value(),
-              std::make_shared<const Participants>(std::move(character).value(), std::move(persona))};
+    Context c{std::move(chat).value(), Participants::of(std::move(character).value(), std::move(persona))};
     TROUPE_TRY_STATUS(d_.bus.prepare(chat_id));
     if (d_.contexts && definite) d_.contexts->put(user.id, c, ticket);
     return c;

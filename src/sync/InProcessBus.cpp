@@ -194,16 +194,14 @@ bool InProcessBus::ready(std::int64_t chat_id, std::int64_t headroom) {
   return s->prepared && !s->forgotten && s->high - s->last >= headroom;
 }
 
-std::shared_ptr<Event> InProcessBus::append_locked(Stream& s, std::int64_t chat_id,
-                                                   std::string_view type, std::string_view fields,
-                                                   std::int64_t now_us) {
+std::shared_ptr<Event> InProcessBus::make_locked(Stream& s, std::int64_t chat_id, std::string_view type,
+                                                 std::string_view fields, std::int64_t now_us) {
   auto ev = EventPool::instance().make();  // pooled block and JSON buffer
   ev->chat_id = chat_id;
   ev->seq = ++s.last;
   ev->type = type;
   ev->published_us = now_us;
   build_event_json(ev->json, type, chat_id, ev->seq, fields);
-  retain_locked(s, ev);
   return ev;
 }
 
@@ -242,7 +240,8 @@ Result<EventPtr> InProcessBus::publish(std::int64_t chat_id, std::string_view ty
   auto lock = lock_current(chat_id, s);
   if (s.get() != cached) t_last_stream = LastStream{id_, chat_id, s, 0};  // pruned since last use
   TROUPE_TRY_STATUS(ensure_range(*s, chat_id));
-  EventPtr ev = append_locked(*s, chat_id, type, fields, wall_clock_us());
+  EventPtr ev = make_locked(*s, chat_id, type, fields, wall_clock_us());
+  retain_locked(*s, ev);
   for_live(s->subs, [&](Subscription& sub) { sub.push(ev); });
   return ev;
 }
@@ -279,12 +278,7 @@ Status InProcessBus::publish_batch(std::int64_t chat_id, const EventBatch& batch
       close_run();
     }
     if (!run) {
-      run = EventPool::instance().make();
-      run->chat_id = chat_id;
-      run->seq = ++s->last;
-      run->type = type;
-      run->published_us = now;
-      build_event_json(run->json, type, chat_id, run->seq, fields);
+      run = make_locked(*s, chat_id, type, fields, now);
       continue;
     }
     run->json += '\n';

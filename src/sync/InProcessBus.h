@@ -89,9 +89,9 @@ class InProcessBus final : public EventBus {
   std::unique_lock<std::mutex> lock_current(std::int64_t chat_id, std::shared_ptr<Stream>& s);
   // Requires s.mu held.
   Status ensure_range(Stream& s, std::int64_t chat_id);
-  // Requires s.mu held and a reserved seq: the next event, its JSON built, kept in the ring.
-  std::shared_ptr<Event> append_locked(Stream& s, std::int64_t chat_id, std::string_view type,
-                                       std::string_view fields, std::int64_t now_us);
+  // Requires s.mu held and a reserved seq: the next event, its JSON built (not yet in the ring).
+  std::shared_ptr<Event> make_locked(Stream& s, std::int64_t chat_id, std::string_view type,
+                                     std::string_view fields, std::int64_t now_us);
   // Requires s.mu held: keeps `ev` in the ring and counts what the ring holds in retained_.
   void retain_locked(Stream& s, EventPtr ev);
   // Requires mu_ held: forgets least recently used idle streams (at most a few per call) while
