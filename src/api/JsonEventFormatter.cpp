@@ -1,6 +1,8 @@
 #include "api/JsonEventFormatter.h"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
+#include <charconv>
 
 #include "api/JsonCodec.h"
 #include "api/JsonWriter.h"
@@ -35,11 +37,17 @@ std::string JsonEventFormatter::token(store::Id generation_id, store::Id message
 
 void JsonEventFormatter::append_token(std::string& out, store::Id generation_id, store::Id message_id,
                                       std::string_view text) const {
-  out += "\"generation_id\":";
-  append_json_int(out, generation_id);
-  out += ",\"message_id\":";
-  append_json_int(out, message_id);
-  out += ",\"text\":";
+  // Called once per token: the fixed part is made on the stack and appended once.
+  constexpr std::string_view kGen = "\"generation_id\":";
+  constexpr std::string_view kMsg = ",\"message_id\":";
+  constexpr std::string_view kText = ",\"text\":";
+  char head[kGen.size() + 20 + kMsg.size() + 20 + kText.size()];
+  char* p = std::copy(kGen.begin(), kGen.end(), head);
+  p = std::to_chars(p, p + 20, generation_id).ptr;
+  p = std::copy(kMsg.begin(), kMsg.end(), p);
+  p = std::to_chars(p, p + 20, message_id).ptr;
+  p = std::copy(kText.begin(), kText.end(), p);
+  out.append(head, p);
   append_json_string(out, text);
 }
 

@@ -8,6 +8,10 @@
 //   Result<Message> load_message(Id id)
 //   Status fill_swipe(Message& m)
 //   Status mark_streaming(Id message_id, Id generation_id)   (a continued reply)
+//   Result<TurnIds> reserve_turn_ids()   the ids a new turn's rows will take (TurnIds below), or
+//                                        all 0 to let the inserts assign them
+// Tree inserts and insert_generation keep an id that is set (not 0), and a message's
+// active_child_id as given.
 // Loading and locking the chat and idempotency keys stay with the stores (they differ).
 // Thread-safety: plain functions; called inside a store's write transaction, on the thread that
 // runs it (SQLite: the writer thread; PostgreSQL: the DB-pool thread holding the connection).
@@ -22,6 +26,16 @@
 #include "store/Records.h"
 
 namespace troupe::store {
+
+// The ids of a turn's three new rows, reserved before they are written, so that each row is
+// inserted with its links already in place (the user's message pointing at the reply, the
+// generation at its message) instead of inserted and then updated. All 0: not reserved.
+struct TurnIds {
+  Id user_message = 0;
+  Id reply = 0;
+  Id generation = 0;
+  bool reserved() const { return user_message != 0 && reply != 0 && generation != 0; }
+};
 
 // The statuses a generation may end with.
 inline bool is_final_generation_status(const std::string& s) {
@@ -59,10 +73,15 @@ Result<Turn> write_turn(S& s, Id user_id, const Chat& chat, const std::string& c
                         const std::string& backend, std::int64_t now,
                         const EarlyFinish::State* final = nullptr) {
   TROUPE_TRY_STATUS(no_running_generation(s, chat.id));
+  auto reserved = s.reserve_turn_ids();
+  if (!reserved.ok()) return reserved.error();
+  const TurnIds ids = reserved->reserved() ? *reserved : TurnIds{};
   Turn t;
   Message um;
+  um.id = ids.user_message;
   um.chat_id = chat.id;
   um.parent_id = chat.leaf_id;
+  um.active_child_id = ids.reply;
   um.role = "user";
   um.content = content;
   auto user = s.tree.insert(std::move(um));
@@ -71,8 +90,10 @@ Result<Turn> write_turn(S& s, Id user_id, const Chat& chat, const std::string& c
   TROUPE_TRY_STATUS(s.tree.set_active_child(chat.id, chat.leaf_id, t.user_message.id));
 
   Generation g;
+  g.id = ids.generation;
   g.chat_id = chat.id;
   g.user_id = user_id;
+  g.message_id = ids.reply;
   g.kind = "reply";
   g.backend = backend;
   g.started_at = now;
@@ -86,6 +107,7 @@ Result<Turn> write_turn(S& s, Id user_id, const Chat& chat, const std::string& c
   t.generation = std::move(*gen);
 
   Message rm;
+  rm.id = ids.reply;
   rm.chat_id = chat.id;
   rm.parent_id = t.user_message.id;
   rm.role = "assistant";
@@ -95,10 +117,12 @@ Result<Turn> write_turn(S& s, Id user_id, const Chat& chat, const std::string& c
   auto reply = s.tree.insert(std::move(rm));
   if (!reply.ok()) return reply.error();
   t.reply = std::move(*reply);
-  t.generation.message_id = t.reply.id;
-  TROUPE_TRY_STATUS(s.set_generation_message(t.generation.id, t.reply.id));
-  TROUPE_TRY_STATUS(s.tree.set_active_child(chat.id, t.user_message.id, t.reply.id));
-  t.user_message.active_child_id = t.reply.id;
+  if (!ids.reserved()) {
+    t.generation.message_id = t.reply.id;
+    TROUPE_TRY_STATUS(s.set_generation_message(t.generation.id, t.reply.id));
+    TROUPE_TRY_STATUS(s.tree.set_active_child(chat.id, t.user_message.id, t.reply.id));
+    t.user_message.active_child_id = t.reply.id;
+  }
   TROUPE_TRY_STATUS(s.tree.set_leaf(chat.id, t.reply.id));
   TROUPE_TRY_STATUS(s.fill_swipe(t.user_message));
   if (final) {

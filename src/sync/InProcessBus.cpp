@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "sync/EventPool.h"
 
@@ -12,22 +13,31 @@ namespace {
 // build_event_json's bytes around the type and the members, at most (two 20-digit numbers).
 constexpr std::size_t kEventJsonOverhead = 72;
 
+// Copies `s` to `p` and returns the end.
+char* put(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
 void build_event_json(std::string& out, std::string_view type, std::int64_t chat_id, std::int64_t seq,
                       std::string_view fields) {
-  out.reserve(48 + type.size() + fields.size());
-  out += "{\"type\":\"";
+  // The numbers' part is made on the stack and appended once: a token's event is built per
+  // token, and a chain of small appends cost more than the bytes.
+  constexpr std::string_view kOpen = "{\"type\":\"";
+  constexpr std::string_view kChat = "\",\"chat_id\":";
+  constexpr std::string_view kSeq = ",\"seq\":";
+  char nums[kChat.size() + 20 + kSeq.size() + 20 + 1];
+  char* p = put(nums, kChat);
+  p = std::to_chars(p, p + 20, chat_id).ptr;
+  p = put(p, kSeq);
+  p = std::to_chars(p, p + 20, seq).ptr;
+  if (!fields.empty()) *p++ = ',';
+  out.reserve(out.size() + kOpen.size() + type.size() + static_cast<std::size_t>(p - nums) +
+              fields.size() + 1);
+  out += kOpen;
   out += type;  // event types are fixed identifiers, never user text
-  out += "\",\"chat_id\":";
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, chat_id);
-  out.append(buf, r.ptr);
-  out += ",\"seq\":";
-  r = std::to_chars(buf, buf + sizeof buf, seq);
-  out.append(buf, r.ptr);
-  if (!fields.empty()) {
-    out += ',';
-    out += fields;
-  }
+  out.append(nums, p);
+  out += fields;
   out += '}';
 }
 

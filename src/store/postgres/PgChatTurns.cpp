@@ -1,4 +1,5 @@
 // PgChatStore, part two: turns and generations.
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -12,14 +13,36 @@ namespace troupe::store::postgres {
 namespace {
 
 Result<Generation> insert_generation(PgConnection& c, Generation g) {
-  auto r = c.query(
-      "INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, backend, "
-      "started_at, finished_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-      {g.chat_id, g.user_id, g.message_id, g.kind, g.status, g.error, g.backend, g.started_at,
-       g.finished_at});
+  // With a reserved id ($10) the row takes it; otherwise the identity column assigns one.
+  auto r = g.id != 0
+               ? c.query("INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, "
+                         "backend, started_at, finished_at, id) "
+                         "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                         {g.chat_id, g.user_id, g.message_id, g.kind, g.status, g.error, g.backend,
+                          g.started_at, g.finished_at, g.id})
+               : c.query("INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, "
+                         "backend, started_at, finished_at) "
+                         "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                         {g.chat_id, g.user_id, g.message_id, g.kind, g.status, g.error, g.backend,
+                          g.started_at, g.finished_at});
   if (!r.ok()) return r.error();
   g.id = r->col_int(0, 0);
   return g;
+}
+
+// The ids a new turn's rows will take, drawn from the tables' identity sequences in one round
+// trip (the two message ids sorted: the user's message is the older).
+Result<TurnIds> reserve_turn_ids(PgConnection& c) {
+  auto r = c.query(
+      "SELECT nextval(pg_get_serial_sequence('messages', 'id')), "
+      "nextval(pg_get_serial_sequence('messages', 'id')), "
+      "nextval(pg_get_serial_sequence('generations', 'id'))");
+  if (!r.ok()) return r.error();
+  TurnIds ids;
+  ids.user_message = std::min(r->col_int(0, 0), r->col_int(0, 1));
+  ids.reply = std::max(r->col_int(0, 0), r->col_int(0, 1));
+  ids.generation = r->col_int(0, 2);
+  return ids;
 }
 
 Status set_generation_message(PgConnection& c, Id generation_id, Id message_id) {
@@ -38,6 +61,7 @@ struct Steps {
   Result<Id> running_generation(Id chat_id) { return postgres::running_generation(c, chat_id); }
   Result<Generation> insert_generation(Generation g) { return postgres::insert_generation(c, std::move(g)); }
   Status set_generation_message(Id g, Id m) { return postgres::set_generation_message(c, g, m); }
+  Result<TurnIds> reserve_turn_ids() { return postgres::reserve_turn_ids(c); }
   Result<Message> load_message(Id id) { return load_message_any(c, id); }
   Status fill_swipe(Message& m) { return postgres::fill_swipe(c, m); }
   Status mark_streaming(Id message_id, Id generation_id) {

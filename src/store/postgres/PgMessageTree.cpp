@@ -32,15 +32,20 @@ Result<Message> PgMessageTree::insert(Message m) {
     m.created_at = now_;
     m.updated_at = now_;
   }
-  auto r = c_.query(
-      "INSERT INTO messages(chat_id, parent_id, active_child_id, role, content, status, "
-      "generation_id, created_at, updated_at) VALUES($1, $2, 0, $3, $4, $5, $6, $7, $8) "
-      "RETURNING id",
-      {m.chat_id, m.parent_id, m.role, m.content, m.status, m.generation_id, m.created_at,
-       m.updated_at});
+  // With a reserved id ($10) the row takes it; otherwise the identity column assigns one.
+  auto r = m.id != 0
+               ? c_.query("INSERT INTO messages(chat_id, parent_id, active_child_id, role, content, "
+                          "status, generation_id, created_at, updated_at, id) "
+                          "VALUES($1, $2, $9, $3, $4, $5, $6, $7, $8, $10) RETURNING id",
+                          {m.chat_id, m.parent_id, m.role, m.content, m.status, m.generation_id,
+                           m.created_at, m.updated_at, m.active_child_id, m.id})
+               : c_.query("INSERT INTO messages(chat_id, parent_id, active_child_id, role, content, "
+                          "status, generation_id, created_at, updated_at) "
+                          "VALUES($1, $2, $9, $3, $4, $5, $6, $7, $8) RETURNING id",
+                          {m.chat_id, m.parent_id, m.role, m.content, m.status, m.generation_id,
+                           m.created_at, m.updated_at, m.active_child_id});
   if (!r.ok()) return r.error();
   m.id = r->col_int(0, 0);
-  m.active_child_id = 0;
   return m;
 }
 

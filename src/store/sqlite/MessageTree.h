@@ -20,7 +20,8 @@ class MessageTree {
  public:
   MessageTree(Connection& c, std::int64_t now_ms) : c_(c), now_(now_ms) {}
 
-  // Inserts `m` (id, timestamps assigned unless created_at is set) and returns it.
+  // Inserts `m` and returns it: its id is assigned unless set (a reserved id), its timestamps
+  // unless created_at is set; its active_child_id is kept as given.
   Result<Message> insert(Message m);
   // Points `parent_id`'s active child (the chat's root_active_id when 0) at `child_id`.
   Status set_active_child(Id chat_id, Id parent_id, Id child_id);

@@ -179,6 +179,14 @@ CREATE TABLE generation_memories (
     R"sql(
 DROP INDEX IF EXISTS messages_parent;
 )sql",
+    // 4: one index on generations (chat_id, message_id) serves both lookups the two single-column
+    // ones did (a chat's generations, a chat's generations of some messages): a turn's
+    // generation then costs one index insert less, and one page less per commit.
+    R"sql(
+CREATE INDEX generations_chat_message ON generations(chat_id, message_id);
+DROP INDEX IF EXISTS generations_chat;
+DROP INDEX IF EXISTS generations_message;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));

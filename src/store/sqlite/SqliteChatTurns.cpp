@@ -13,16 +13,39 @@ namespace troupe::store::sqlite {
 namespace {
 
 Result<Generation> insert_generation(Connection& c, Generation g) {
+  // ?10 is the id when the caller reserved one; otherwise SQLite assigns it.
   auto st = c.prepare(
-      "INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, backend, "
-      "started_at, finished_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      g.id != 0 ? "INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, backend, "
+                  "started_at, finished_at, id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                : "INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, backend, "
+                  "started_at, finished_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!st.ok()) return st.error();
   st->bind_int(1, g.chat_id).bind_int(2, g.user_id).bind_int(3, g.message_id);
   st->bind_text(4, g.kind).bind_text(5, g.status).bind_text(6, g.error).bind_text(7, g.backend);
   st->bind_int(8, g.started_at).bind_int(9, g.finished_at);
+  if (g.id != 0) st->bind_int(10, g.id);
   TROUPE_TRY_STATUS(st->run());
   g.id = c.last_insert_id();
   return g;
+}
+
+// The ids a new turn's rows will take. Both tables are AUTOINCREMENT: sqlite_sequence holds the
+// largest id each has ever used (no row yet: none), and the next id is one past it. The writer's
+// transaction holds the write lock, so nothing else inserts meanwhile; an id taken all the same
+// (sqlite_sequence edited by hand) fails the insert as a conflict and writes nothing.
+Result<TurnIds> reserve_turn_ids(Connection& c) {
+  auto st = c.prepare(
+      "SELECT max(CASE name WHEN 'messages' THEN seq END), "
+      "max(CASE name WHEN 'generations' THEN seq END) FROM sqlite_sequence");
+  if (!st.ok()) return st.error();
+  auto row = st->step();
+  if (!row.ok()) return row.error();
+  if (!*row) return TurnIds{};
+  TurnIds ids;
+  ids.user_message = st->col_int(0) + 1;
+  ids.reply = ids.user_message + 1;
+  ids.generation = st->col_int(1) + 1;
+  return ids;
 }
 
 Status set_generation_message(Connection& c, Id generation_id, Id message_id) {
@@ -41,6 +64,7 @@ struct Steps {
   Result<Id> running_generation(Id chat_id) { return sqlite::running_generation(c, chat_id); }
   Result<Generation> insert_generation(Generation g) { return sqlite::insert_generation(c, std::move(g)); }
   Status set_generation_message(Id g, Id m) { return sqlite::set_generation_message(c, g, m); }
+  Result<TurnIds> reserve_turn_ids() { return sqlite::reserve_turn_ids(c); }
   Result<Message> load_message(Id id) { return load_message_any(c, id); }
   Status fill_swipe(Message& m) { return sqlite::fill_swipe(c, m); }
   Status mark_streaming(Id message_id, Id generation_id) {

@@ -154,6 +154,44 @@ TEST_P(ChatStoreTest, BeginTurnBuildsTheTree) {
   EXPECT_EQ(t2->user_message.parent_id, t->reply.id);
 }
 
+TEST_P(ChatStoreTest, ATurnsRowsAreStoredLinkedAndTheirIdsAreNeverReused) {
+  // A turn's ids are reserved before its rows are written: the stored rows must carry the links
+  // (user message -> reply, generation <-> reply), and a turn after the newest rows were deleted
+  // must not take their ids again.
+  Chat c = make_chat(alice_.id, aria_.id);
+  const Id greeting = c.leaf_id;
+  auto t = chats().begin_turn(alice_.id, c.id, "one", "", "sim");
+  ASSERT_OK(t);
+  ASSERT_OK(chats().finish_generation(t->generation.id, "completed", "reply one", ""));
+  auto user = chats().get_message(alice_.id, t->user_message.id);
+  ASSERT_OK(user);
+  EXPECT_EQ(user->active_child_id, t->reply.id);
+  auto reply = chats().get_message(alice_.id, t->reply.id);
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->generation_id, t->generation.id);
+  EXPECT_EQ(reply->parent_id, t->user_message.id);
+  auto gen = chats().get_generation(alice_.id, t->generation.id);
+  ASSERT_OK(gen);
+  EXPECT_EQ(gen->message_id, t->reply.id);
+  EXPECT_LT(t->user_message.id, t->reply.id);
+
+  ASSERT_OK(chats().delete_message(alice_.id, t->user_message.id));
+  EXPECT_ERRC(chats().get_generation(alice_.id, t->generation.id), Errc::not_found);
+  auto t2 = chats().begin_turn(alice_.id, c.id, "two", "", "sim");
+  ASSERT_OK(t2);
+  EXPECT_GT(t2->user_message.id, t->reply.id);
+  EXPECT_GT(t2->reply.id, t2->user_message.id);
+  EXPECT_GT(t2->generation.id, t->generation.id);
+  EXPECT_EQ(t2->user_message.parent_id, greeting);
+  auto user2 = chats().get_message(alice_.id, t2->user_message.id);
+  ASSERT_OK(user2);
+  EXPECT_EQ(user2->active_child_id, t2->reply.id);
+  auto gen2 = chats().get_generation(alice_.id, t2->generation.id);
+  ASSERT_OK(gen2);
+  EXPECT_EQ(gen2->message_id, t2->reply.id);
+  EXPECT_EQ(path_ids(c.id), (std::vector<Id>{greeting, t2->user_message.id, t2->reply.id}));
+}
+
 TEST_P(ChatStoreTest, FinishRecordsFailureAndRejectsBadStatus) {
   Chat c = make_chat(alice_.id, aria_.id);
   auto t = chats().begin_turn(alice_.id, c.id, "hi", "", "openai");

@@ -100,8 +100,10 @@ TEST(SqliteDb, MigrationsAreIdempotentOnReopen) {
 }
 
 TEST(SqliteDb, SchemaTwoIsUpgradedWithoutTheParentIndexAndKeepsItsRows) {
-  // A database left at version 2 (it still has messages_parent) opens at the latest version,
-  // without that index and with its rows; the tree's subtree query then walks messages_chat.
+  // A database left at version 2 (it still has messages_parent and the two single-column indexes
+  // on generations) opens at the latest version, without those indexes, with generations
+  // (chat_id, message_id) and with its rows; the tree's subtree query then walks messages_chat
+  // and its generations' delete uses the new index.
   TempDir dir;
   const std::string path = dir.path() + "/old.db";
   FakeClock clock;
@@ -111,6 +113,9 @@ TEST(SqliteDb, SchemaTwoIsUpgradedWithoutTheParentIndexAndKeepsItsRows) {
     ASSERT_OK((*s)->users().create_user("ann", true, sha256_hex("t")));
     ASSERT_OK((*s)->db().write([](Connection& c) -> Status {
       TROUPE_TRY_STATUS(c.exec("CREATE INDEX messages_parent ON messages(parent_id)"));
+      TROUPE_TRY_STATUS(c.exec("DROP INDEX generations_chat_message"));
+      TROUPE_TRY_STATUS(c.exec("CREATE INDEX generations_chat ON generations(chat_id)"));
+      TROUPE_TRY_STATUS(c.exec("CREATE INDEX generations_message ON generations(message_id)"));
       return c.exec("PRAGMA user_version=2");
     }));
   }
@@ -120,30 +125,37 @@ TEST(SqliteDb, SchemaTwoIsUpgradedWithoutTheParentIndexAndKeepsItsRows) {
   ASSERT_OK(n);
   EXPECT_EQ(*n, 1);
   auto r = (*s)->db().read([](Connection& c) -> Result<std::string> {
-    auto idx = c.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'messages_parent'");
+    auto idx = c.prepare(
+        "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'index' "
+        "AND tbl_name IN ('messages', 'generations') AND name NOT LIKE 'sqlite_%' ORDER BY name)");
     if (!idx.ok()) return idx.error();
     TROUPE_TRY_STATUS(idx->step());
-    std::string out = std::to_string(idx->col_int(0));
-    auto plan = c.prepare(
-        "EXPLAIN QUERY PLAN WITH RECURSIVE sub(id) AS (SELECT ?1 UNION ALL "
-        "SELECT m.id FROM sub JOIN messages m ON m.chat_id = ?2 AND m.parent_id = sub.id) "
-        "DELETE FROM messages WHERE id IN sub");
-    if (!plan.ok()) return plan.error();
-    for (;;) {
-      auto row = plan->step();
-      if (!row.ok()) return row.error();
-      if (!*row) break;
-      out += "|" + plan->col_text(3);
+    std::string out = idx->col_text(0);
+    for (const char* table : {"messages", "generations WHERE chat_id = ?2 AND message_id"}) {
+      auto plan = c.prepare(
+          std::string("EXPLAIN QUERY PLAN WITH RECURSIVE sub(id) AS (SELECT ?1 UNION ALL "
+                      "SELECT m.id FROM sub JOIN messages m ON m.chat_id = ?2 AND m.parent_id = sub.id) "
+                      "DELETE FROM ") +
+          table + (std::string(table) == "messages" ? " WHERE id IN sub" : " IN sub"));
+      if (!plan.ok()) return plan.error();
+      for (;;) {
+        auto row = plan->step();
+        if (!row.ok()) return row.error();
+        if (!*row) break;
+        out += "|" + plan->col_text(3);
+      }
     }
     auto v = schema_version(c);
     if (!v.ok()) return v.error();
     return out + "|v" + std::to_string(*v);
   });
   ASSERT_OK(r);
-  EXPECT_EQ(r->substr(0, 2), "0|") << *r;
+  EXPECT_EQ(r->substr(0, r->find('|')),
+            "generations_chat_message,generations_one_running,messages_chat") << *r;
   EXPECT_NE(r->find("INDEX messages_chat (chat_id=? AND parent_id=?)"), std::string::npos) << *r;
+  EXPECT_NE(r->find("INDEX generations_chat_message (chat_id=? AND message_id=?)"), std::string::npos) << *r;
   EXPECT_NE(r->find("|v" + std::to_string(latest_schema_version())), std::string::npos) << *r;
-  EXPECT_EQ(latest_schema_version(), 3);
+  EXPECT_EQ(latest_schema_version(), 4);
 }
 
 TEST(SqliteDb, RefusesNewerSchema) {
