@@ -102,6 +102,7 @@ void PendingTurn::announce() {
     held_.shrink_to_fit();
     held_ends_.clear();
     announced_ = true;
+    unwanted_.store(!published_, std::memory_order_release);
     generation = std::move(generation_waiter_);
   }
   if (generation) generation();
@@ -123,10 +124,7 @@ void PendingTurn::tokens(std::string_view text, std::size_t begin, const std::ve
   }
 }
 
-bool PendingTurn::wanted() const {
-  std::lock_guard lock(mu_);
-  return !announced_ || published_;
-}
+bool PendingTurn::wanted() const { return !unwanted_.load(std::memory_order_acquire); }
 
 store::Id PendingTurn::reply_id() const {
   std::lock_guard lock(mu_);

@@ -26,6 +26,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -117,6 +118,9 @@ class PendingTurn : public std::enable_shared_from_this<PendingTurn> {
   std::optional<Result<store::Turn>> result_;  // guarded by mu_; never changes once set
   bool announced_ = false;                     // guarded by mu_
   bool published_ = false;                     // guarded by mu_: the turn is out, tokens go live
+  // Set (under mu_, once) when the turn is announced without its tokens: what wanted() reads
+  // per token without the lock.
+  std::atomic<bool> unwanted_{false};
   std::string held_;                           // guarded by mu_: held text
   std::vector<std::size_t> held_ends_;         // guarded by mu_: end of each held piece
   sync::EventBatch batch_;                     // guarded by mu_: events going out together
