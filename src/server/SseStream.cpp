@@ -1,5 +1,6 @@
 #include "server/SseStream.h"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -90,11 +91,11 @@ void SseStream::frame(const sync::Event& ev, std::string& out) {
   // One growth at most: the JSON, and per event its framing (the seq has at most 20 digits).
   out.reserve(out.size() + ev.json.size() + ev.count * (40 + ev.type.size()));
   ev.parts([&](std::int64_t seq, std::string_view json) {
-    char digits[24];
-    const auto r = std::to_chars(digits, digits + sizeof digits, seq);
-    out.append("id: ", 4);
-    out.append(digits, static_cast<std::size_t>(r.ptr - digits));
-    out.append("\nevent: ", 8);
+    char head[4 + 20 + 8];  // "id: N\nevent: ", made on the stack and appended once
+    char* p = std::copy_n("id: ", 4, head);
+    p = std::to_chars(p, p + 20, seq).ptr;
+    p = std::copy_n("\nevent: ", 8, p);
+    out.append(head, p);
     out += ev.type;
     out.append("\ndata: ", 7);
     out += json;  // serialized JSON never contains a raw newline
