@@ -49,7 +49,7 @@ Connection::~Connection() {
 }
 
 Result<Stmt> Connection::prepare(std::string_view sql) {
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);
   if (it != cache_.end() && !it->second->in_use) {
     it->second->in_use = true;
     return Stmt(it->second->stmt, &it->second->in_use);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,7 +47,12 @@ class Connection {
 
   sqlite3* db_;
   // Slots are heap nodes: Stmt keeps a pointer to `in_use`, which must not move on rehash.
-  std::unordered_map<std::string, std::unique_ptr<Slot>> cache_;
+  // Looked up by the statement's text as a string_view: no key string is made per prepare.
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Slot>, TextHash, std::equal_to<>> cache_;
 };
 
 }  // namespace troupe::store::sqlite
