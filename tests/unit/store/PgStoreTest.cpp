@@ -62,6 +62,39 @@ TEST_F(PgStoreTest, MigrationsAreRecordedOnceAndIdempotent) {
   EXPECT_EQ(n->col_int(0, 0), postgres::pg_latest_schema_version());
 }
 
+TEST_F(PgStoreTest, VersionTwoIsUpgradedToOneGenerationsIndexAndKeepsItsRows) {
+  // A database left at version 2 (the two single-column generations indexes) opens at the
+  // latest version with generations (chat_id, message_id) instead, and its rows.
+  const User u = make_user("ann");
+  const Character ch = make_character(u.id, "Aria");
+  const Chat chat = make_chat(u.id, ch.id);
+  auto t = chats().begin_turn(u.id, chat.id, "hello", "", "sim");
+  ASSERT_OK(t);
+  {
+    auto c = raw();
+    ASSERT_NE(c, nullptr);
+    ASSERT_OK(c->exec("DROP INDEX generations_chat_message"));
+    ASSERT_OK(c->exec("CREATE INDEX generations_chat ON generations(chat_id)"));
+    ASSERT_OK(c->exec("CREATE INDEX generations_message ON generations(message_id)"));
+    ASSERT_OK(c->exec("DELETE FROM schema_migrations WHERE version > 2"));
+  }
+  reopen();
+  auto c = raw();
+  ASSERT_NE(c, nullptr);
+  auto v = postgres::pg_schema_version(*c);
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, postgres::pg_latest_schema_version());
+  EXPECT_EQ(postgres::pg_latest_schema_version(), 3);
+  auto idx = c->query(
+      "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
+      "WHERE tablename = 'generations'");
+  ASSERT_OK(idx);
+  EXPECT_EQ(idx->col_text(0, 0), "generations_chat_message,generations_one_running,generations_pkey");
+  auto g = chats().get_generation(u.id, t->generation.id);
+  ASSERT_OK(g);
+  EXPECT_EQ(g->message_id, t->reply.id);
+}
+
 TEST(PgStoreStart, NodesStartingAtOnceMigrateOnce) {
   auto url = store::testing::PgTestServer::create_database();
   ASSERT_TRUE(url.ok()) << url.error().message;
