@@ -9,6 +9,7 @@ namespace {
 // allocating; at most 8192 x 4 KiB of idle buffers in the depot.
 constexpr std::size_t kMaxBlocks = 8192;
 constexpr std::size_t kMaxBuffers = 8192;
+constexpr std::size_t kMaxBufferBytes = 4096;
 }  // namespace
 
 // One thread's cache. Only its thread changes it; the counts are read by the metrics (relaxed).
@@ -34,7 +35,7 @@ EventPool::Local::~Local() {
 }
 
 EventPool& EventPool::instance() {
-  static EventPool* pool = new EventPool(kMaxBlocks, kMaxBuffers, EventPool::kMaxBufferBytes);
+  static EventPool* pool = new EventPool(kMaxBlocks, kMaxBuffers, kMaxBufferBytes);
   return *pool;
 }
 

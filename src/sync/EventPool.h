@@ -46,8 +46,6 @@ class EventPool {
   // The JSON buffer of an event being destroyed.
   void give_buffer(std::string&& buf) noexcept;
 
-  // Buffers kept for reuse have at most this capacity (larger ones go back to the heap).
-  static constexpr std::size_t kMaxBufferBytes = 4096;
   static constexpr std::size_t kThreadCache = 128;  // per thread, of blocks and of buffers
   static constexpr std::size_t kBatch = 32;         // moved between a cache and the depot at once
 

@@ -41,20 +41,6 @@ void build_event_json(std::string& out, std::string_view type, std::int64_t chat
   out += '}';
 }
 
-// A run this long is likely a generation's tokens: its buffer then grows once, straight to the
-// largest capacity the event pool keeps (a run's bytes fit in it). Doubling would pass that size
-// (3840 -> 7680), and the pool would drop the buffer, so every run would regrow from small.
-constexpr std::uint32_t kRunLongAfter = 4;
-static_assert(InProcessBus::kRunBytes <= EventPool::kMaxBufferBytes);
-
-void grow_run_buffer(std::string& json) {
-  std::string grown;
-  grown.reserve(EventPool::kMaxBufferBytes);  // from empty: exactly this capacity
-  grown.append(json);
-  json.swap(grown);
-  EventPool::instance().give_buffer(std::move(grown));
-}
-
 std::string build_event_json(std::string_view type, std::int64_t chat_id, std::int64_t seq,
                              std::string_view fields) {
   std::string out;
@@ -304,9 +290,6 @@ Status InProcessBus::publish_batch(std::int64_t chat_id, const EventBatch& batch
     if (!run) {
       run = make_locked(*s, chat_id, type, fields, now);
       continue;
-    }
-    if (run->count >= kRunLongAfter && run->json.capacity() < EventPool::kMaxBufferBytes) {
-      grow_run_buffer(run->json);
     }
     run->json += '\n';
     build_event_json(run->json, type, chat_id, ++s->last, fields);

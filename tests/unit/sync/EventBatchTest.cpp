@@ -8,7 +8,6 @@
 
 #include "SyncTestUtil.h"
 #include "sync/EventBatch.h"
-#include "sync/EventPool.h"
 #include "sync/InProcessBus.h"
 
 namespace troupe::sync::testing {
@@ -135,34 +134,6 @@ TEST_F(EventBatchBusTest, RunsStayWithinTheirBounds) {
   }
   EXPECT_EQ(events, 20u);
   EXPECT_EQ(bus.last_seq(15), 1020);
-}
-
-TEST_F(EventBatchBusTest, ALongRunsBufferStaysWithinWhatThePoolKeeps) {
-  // A run of tokens grows its JSON to nearly kRunBytes; grown by doubling its capacity would pass
-  // EventPool::kMaxBufferBytes and the pool would drop it. Short runs keep small buffers.
-  EventPool::instance().trim();  // no pooled buffers from earlier tests: fresh ones only
-  auto opts = batch_options();
-  opts.seq_block = 100000;
-  opts.replay_events = 100000;
-  opts.subscriber_queue = 100000;
-  InProcessBus bus(alloc_, opts);
-  auto sub = bus.subscribe(io_.get_executor(), 17, 0);
-  ASSERT_TRUE(sub.ok());
-  EventBatch b;
-  for (int i = 0; i < 200; ++i) b.add("token") += "\"generation_id\":7,\"message_id\":9,\"text\":\" word\"";
-  b.add("message.created") += "\"m\":1";
-  b.add("message.created") += "\"m\":2";
-  ASSERT_TRUE(bus.publish_batch(17, b).ok());
-  auto items = drain_items(**sub);
-  ASSERT_GE(items.size(), 4u);
-  std::size_t long_runs = 0;
-  for (const auto& e : items) {
-    EXPECT_LE(e->json.capacity(), EventPool::kMaxBufferBytes) << e->count << " events";
-    if (e->json.size() > InProcessBus::kRunBytes / 2) ++long_runs;
-  }
-  EXPECT_GE(long_runs, 2u);
-  EXPECT_EQ(items.back()->count, 2u);
-  EXPECT_LT(items.back()->json.capacity(), 1024u);
 }
 
 TEST_F(EventBatchBusTest, ARunEndsWhereTheNumbersJump) {
