@@ -1,6 +1,5 @@
 #include "api/JsonWriter.h"
 
-#include <array>
 #include <charconv>
 
 namespace troupe::api {
@@ -31,19 +30,6 @@ void append_json_int(std::string& out, std::int64_t v) {
   out.append(buf, r.ptr);
 }
 
-namespace {
-
-// Bytes JSON needs escaped: control characters, '"' and '\\'.
-constexpr std::array<bool, 256> kNeedsEscape = [] {
-  std::array<bool, 256> t{};
-  for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
-  t['"'] = true;
-  t['\\'] = true;
-  return t;
-}();
-
-}  // namespace
-
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.reserve(out.size() + s.size() + 2);
@@ -51,7 +37,7 @@ void append_json_string(std::string& out, std::string_view s) {
   std::size_t run = 0;  // start of the bytes copied as they are
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (!kNeedsEscape[c]) continue;
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {

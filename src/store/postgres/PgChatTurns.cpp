@@ -13,18 +13,14 @@ namespace troupe::store::postgres {
 namespace {
 
 Result<Generation> insert_generation(PgConnection& c, Generation g) {
-  // With a reserved id ($10) the row takes it; otherwise the identity column assigns one.
-  auto r = g.id != 0
-               ? c.query("INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, "
-                         "backend, started_at, finished_at, id) "
-                         "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
-                         {g.chat_id, g.user_id, g.message_id, g.kind, g.status, g.error, g.backend,
-                          g.started_at, g.finished_at, g.id})
-               : c.query("INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, "
-                         "backend, started_at, finished_at) "
-                         "VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-                         {g.chat_id, g.user_id, g.message_id, g.kind, g.status, g.error, g.backend,
-                          g.started_at, g.finished_at});
+  // With a reserved id ($10) the row takes it; 0: the identity sequence gives one.
+  auto r = c.query(
+      "INSERT INTO generations(id, chat_id, user_id, message_id, kind, status, error, backend, "
+      "started_at, finished_at) VALUES(COALESCE(NULLIF($10::bigint, 0), "
+      "nextval(pg_get_serial_sequence('generations', 'id'))), $1, $2, $3, $4, $5, $6, $7, $8, $9) "
+      "RETURNING id",
+      {g.chat_id, g.user_id, g.message_id, g.kind, g.status, g.error, g.backend, g.started_at,
+       g.finished_at, g.id});
   if (!r.ok()) return r.error();
   g.id = r->col_int(0, 0);
   return g;

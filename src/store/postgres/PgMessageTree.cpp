@@ -32,18 +32,14 @@ Result<Message> PgMessageTree::insert(Message m) {
     m.created_at = now_;
     m.updated_at = now_;
   }
-  // With a reserved id ($10) the row takes it; otherwise the identity column assigns one.
-  auto r = m.id != 0
-               ? c_.query("INSERT INTO messages(chat_id, parent_id, active_child_id, role, content, "
-                          "status, generation_id, created_at, updated_at, id) "
-                          "VALUES($1, $2, $9, $3, $4, $5, $6, $7, $8, $10) RETURNING id",
-                          {m.chat_id, m.parent_id, m.role, m.content, m.status, m.generation_id,
-                           m.created_at, m.updated_at, m.active_child_id, m.id})
-               : c_.query("INSERT INTO messages(chat_id, parent_id, active_child_id, role, content, "
-                          "status, generation_id, created_at, updated_at) "
-                          "VALUES($1, $2, $9, $3, $4, $5, $6, $7, $8) RETURNING id",
-                          {m.chat_id, m.parent_id, m.role, m.content, m.status, m.generation_id,
-                           m.created_at, m.updated_at, m.active_child_id});
+  // With a reserved id ($10) the row takes it; 0: the identity sequence gives one.
+  auto r = c_.query(
+      "INSERT INTO messages(id, chat_id, parent_id, active_child_id, role, content, status, "
+      "generation_id, created_at, updated_at) VALUES(COALESCE(NULLIF($10::bigint, 0), "
+      "nextval(pg_get_serial_sequence('messages', 'id'))), $1, $2, $9, $3, $4, $5, $6, $7, $8) "
+      "RETURNING id",
+      {m.chat_id, m.parent_id, m.role, m.content, m.status, m.generation_id, m.created_at,
+       m.updated_at, m.active_child_id, m.id});
   if (!r.ok()) return r.error();
   m.id = r->col_int(0, 0);
   return m;

@@ -33,18 +33,16 @@ Result<Message> MessageTree::insert(Message m) {
     m.created_at = now_;
     m.updated_at = now_;
   }
-  // ?9 is the id when the caller reserved one; otherwise SQLite assigns it.
+  // ?9 is the id when the caller reserved one; 0 becomes NULL, and SQLite assigns the id.
   auto st = c_.prepare(
-      m.id != 0 ? "INSERT INTO messages(chat_id, parent_id, active_child_id, role, content, status, "
-                  "generation_id, created_at, updated_at, id) "
-                  "VALUES(?1, ?2, ?10, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-                : "INSERT INTO messages(chat_id, parent_id, active_child_id, role, content, status, "
-                  "generation_id, created_at, updated_at) VALUES(?1, ?2, ?10, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "INSERT INTO messages(id, chat_id, parent_id, active_child_id, role, content, status, "
+      "generation_id, created_at, updated_at) VALUES(NULLIF(?9, 0), ?1, ?2, ?10, ?3, ?4, ?5, ?6, "
+      "?7, ?8)");
   if (!st.ok()) return st.error();
   st->bind_int(1, m.chat_id).bind_int(2, m.parent_id).bind_text(3, m.role);
   st->bind_text(4, m.content).bind_text(5, m.status).bind_int(6, m.generation_id);
-  st->bind_int(7, m.created_at).bind_int(8, m.updated_at).bind_int(10, m.active_child_id);
-  if (m.id != 0) st->bind_int(9, m.id);
+  st->bind_int(7, m.created_at).bind_int(8, m.updated_at).bind_int(9, m.id);
+  st->bind_int(10, m.active_child_id);
   TROUPE_TRY_STATUS(st->run());
   m.id = c_.last_insert_id();
   return m;

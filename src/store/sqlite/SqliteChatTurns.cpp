@@ -13,17 +13,14 @@ namespace troupe::store::sqlite {
 namespace {
 
 Result<Generation> insert_generation(Connection& c, Generation g) {
-  // ?10 is the id when the caller reserved one; otherwise SQLite assigns it.
+  // ?10 is the id when the caller reserved one; 0 becomes NULL, and SQLite assigns the id.
   auto st = c.prepare(
-      g.id != 0 ? "INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, backend, "
-                  "started_at, finished_at, id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                : "INSERT INTO generations(chat_id, user_id, message_id, kind, status, error, backend, "
-                  "started_at, finished_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+      "INSERT INTO generations(id, chat_id, user_id, message_id, kind, status, error, backend, "
+      "started_at, finished_at) VALUES(NULLIF(?10, 0), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (!st.ok()) return st.error();
   st->bind_int(1, g.chat_id).bind_int(2, g.user_id).bind_int(3, g.message_id);
   st->bind_text(4, g.kind).bind_text(5, g.status).bind_text(6, g.error).bind_text(7, g.backend);
-  st->bind_int(8, g.started_at).bind_int(9, g.finished_at);
-  if (g.id != 0) st->bind_int(10, g.id);
+  st->bind_int(8, g.started_at).bind_int(9, g.finished_at).bind_int(10, g.id);
   TROUPE_TRY_STATUS(st->run());
   g.id = c.last_insert_id();
   return g;
