@@ -47,6 +47,13 @@ class PgStoreTest : public StoreTest {
     EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
     return c.ok() ? std::move(*c) : nullptr;
   }
+
+  // The schema version `c` reads is the latest this build knows.
+  static void expect_latest_schema(PgConnection& c) {
+    auto v = postgres::pg_schema_version(c);
+    ASSERT_OK(v);
+    EXPECT_EQ(*v, postgres::pg_latest_schema_version());
+  }
 };
 
 TEST_F(PgStoreTest, MigrationsAreRecordedOnceAndIdempotent) {
@@ -54,9 +61,7 @@ TEST_F(PgStoreTest, MigrationsAreRecordedOnceAndIdempotent) {
   reopen();
   auto c = raw();
   ASSERT_NE(c, nullptr);
-  auto v = postgres::pg_schema_version(*c);
-  ASSERT_OK(v);
-  EXPECT_EQ(*v, postgres::pg_latest_schema_version());
+  expect_latest_schema(*c);
   auto n = c->query("SELECT COUNT(*) FROM schema_migrations");
   ASSERT_OK(n);
   EXPECT_EQ(n->col_int(0, 0), postgres::pg_latest_schema_version());
@@ -81,9 +86,7 @@ TEST_F(PgStoreTest, VersionTwoIsUpgradedToOneGenerationsIndexAndKeepsItsRows) {
   reopen();
   auto c = raw();
   ASSERT_NE(c, nullptr);
-  auto v = postgres::pg_schema_version(*c);
-  ASSERT_OK(v);
-  EXPECT_EQ(*v, postgres::pg_latest_schema_version());
+  expect_latest_schema(*c);
   EXPECT_EQ(postgres::pg_latest_schema_version(), 3);
   auto idx = c->query(
       "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes "
